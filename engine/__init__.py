@@ -1,0 +1,32 @@
+"""chainrule's engine: scalar reverse-mode automatic differentiation.
+
+    >>> from engine import Value
+    >>> a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    >>> c = a * b
+    >>> c.backward()
+    >>> a.grad, b.grad
+    (-3.0, 2.0)
+"""
+
+from .backward import topological_order
+from .mode import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad
+from .value import Value, cos, exp, leaky_relu, log, relu, sigmoid, sin, sqrt, tanh
+
+__all__ = [
+    "Value",
+    "topological_order",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "detect_anomaly",
+    "is_anomaly_enabled",
+    "relu",
+    "leaky_relu",
+    "tanh",
+    "sigmoid",
+    "exp",
+    "log",
+    "sqrt",
+    "sin",
+    "cos",
+]

@@ -1,0 +1,35 @@
+"""Anomaly mode's memory of where each node was made, and its NaN check."""
+
+from __future__ import annotations
+
+import linecache
+import math
+import os
+import sys
+from typing import Any
+
+_ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def where_created() -> str:
+    """'file:line: code' of the first caller outside the engine package."""
+    frame = sys._getframe(1)
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _ENGINE_DIR:
+        frame = frame.f_back
+    if frame is None:
+        return "<unknown>"
+    filename, line = frame.f_code.co_filename, frame.f_lineno
+    code = linecache.getline(filename, line).strip()
+    return f"{filename}:{line}: {code}" if code else f"{filename}:{line}"
+
+
+def is_bad(x: Any) -> bool:
+    """True for a NaN or infinite gradient (a float or a Value's data)."""
+    x = getattr(x, "data", x)
+    return not math.isfinite(x)
+
+
+def describe(node: Any) -> str:
+    name = f" {node.label!r}" if node.label else ""
+    where = node._origin or "a line not recorded (made outside detect_anomaly())"
+    return f"'{node.op or 'leaf'}'{name} created at {where}"

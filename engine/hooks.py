@@ -1,0 +1,54 @@
+"""Gradient hooks: `Value.register_hook(fn)` and the handle that removes one."""
+
+from __future__ import annotations
+
+from itertools import count
+from typing import Any, Callable
+
+# How many hooks exist: while none do, backward() takes its fast path.
+live_hooks = [0]
+_ids = count()
+
+
+class HookHandle:
+    """Returned by `register_hook`; `remove()` takes the hook off its node."""
+
+    __slots__ = ("_node", "_id")
+
+    def __init__(self, node: Any, hook_id: int) -> None:
+        self._node = node
+        self._id = hook_id
+
+    def remove(self) -> None:
+        """Remove the hook (doing it twice is harmless)."""
+        hooks = self._node._hooks
+        if hooks and hooks.pop(self._id, None) is not None:
+            live_hooks[0] -= 1
+            if not hooks:
+                self._node._hooks = None
+
+    def __enter__(self) -> HookHandle:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+def add_hook(node: Any, fn: Callable[[Any], Any]) -> HookHandle:
+    if not callable(fn):
+        raise TypeError(f"register_hook: expected a function of the gradient, got {type(fn).__name__}")
+    if node._hooks is None:
+        node._hooks = {}
+    hook_id = next(_ids)
+    node._hooks[hook_id] = fn
+    live_hooks[0] += 1
+    return HookHandle(node, hook_id)
+
+
+def run_hooks(node: Any, grad: Any) -> Any:
+    """Pass `grad` through the node's hooks in the order they were added."""
+    for fn in list(node._hooks.values()):
+        result = fn(grad)
+        if result is not None:
+            grad = result
+    return grad

@@ -92,7 +92,7 @@ def _accumulate_general(order: list[Value], root: Value, seed: Any, create_graph
             shares = rule(g, node, *parents)
         else:
             shares = rule(g, node.data, *[p.data for p in parents])
-        for i, (parent, share) in enumerate(zip(parents, shares)):
+        for i, (parent, share) in enumerate(zip(parents, shares, strict=True)):
             if check and debug.is_bad(share) and not debug.is_bad(g):
                 raise FloatingPointError(
                     f"backward of {debug.describe(node)} gave a {getattr(share, 'data', share)!r} "

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import count
-from typing import Any, Callable
+from typing import Any
 
 # How many hooks exist: while none do, backward() takes its fast path.
 live_hooks = [0]

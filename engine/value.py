@@ -15,12 +15,14 @@ so every rule is written with operators that work on both.
 from __future__ import annotations
 
 import math
+import operator
+from collections.abc import Callable
 from functools import lru_cache
 from numbers import Real
-from typing import Any, Callable, Union
+from typing import Any, Union
 
-Number = Union[int, float]
-Operand = Union["Value", int, float]
+Number = Union[int, float]  # noqa: UP007 (a runtime alias that must work on 3.10)
+Operand = Union["Value", int, float]  # noqa: UP007
 
 _new = object.__new__
 _INF = math.inf
@@ -272,107 +274,6 @@ class Value:
         return add_hook(self, fn)
 
 
-# ---------------------------------------------------------------- backward rules
-# Each takes (g, out, *inputs) as floats or as Values and returns one share per input.
-
-
-def _add_rule(g, out, a, b):
-    return g, g
-
-
-def _sub_rule(g, out, a, b):
-    return g, -g
-
-
-def _mul_rule(g, out, a, b):
-    return g * b, g * a
-
-
-def _div_rule(g, out, a, b):
-    gb = g / b
-    return gb, -gb * out
-
-
-def _neg_rule(g, out, a):
-    return (-g,)
-
-
-def _abs_rule(g, out, a):
-    return (g if a > 0.0 else -g if a < 0.0 else 0.0,)
-
-
-def _relu_rule(g, out, a):
-    return (g if a > 0.0 else 0.0,)
-
-
-def _tanh_rule(g, out, a):
-    return (g * (1.0 - out * out),)
-
-
-def _sigmoid_rule(g, out, a):
-    return (g * out * (1.0 - out),)
-
-
-def _exp_rule(g, out, a):
-    return (g * out,)
-
-
-def _log_rule(g, out, a):
-    return (g / a,)
-
-
-def _sqrt_rule(g, out, a):
-    return (g * 0.5 / out if out > 0.0 else g * _INF,)
-
-
-def _sin_rule(g, out, a):
-    return (g * cos(a),)
-
-
-def _cos_rule(g, out, a):
-    return (-g * sin(a),)
-
-
-def _pow_rule(g, out, a, b):
-    """a ** b with both Values: d/da = b * a**(b-1), d/db = out * log(a)."""
-    if a > 0.0:
-        db = g * out * log(a)
-    elif a == 0.0 and b > 0.0:
-        db = g * 0.0  # the limit of a**b * log(a) as a -> 0+
-    else:
-        db = g * math.nan  # no real derivative in b for a negative base
-    if a == 0.0 and b < 1.0:
-        da = g * (0.0 if b == 0.0 else _INF)
-    else:
-        da = g * b * a ** (b - 1.0)
-    return da, db
-
-
-@lru_cache(maxsize=256)
-def _power_rule(n: float) -> Callable:
-    """The rule of a ** n for one number n: d/da = n * a**(n-1)."""
-    if n == 0.0:
-        return lambda g, out, a: (g * 0.0,)
-    if n == 1.0:
-        return lambda g, out, a: (g,)
-    if n == 2.0:
-        return lambda g, out, a: (g * 2.0 * a,)
-    m = n - 1.0
-
-    def rule(g, out, a):
-        if a == 0.0 and m < 0.0:
-            return (g * _INF,)
-        return (g * n * a**m,)
-
-    return rule
-
-
-@lru_cache(maxsize=256)
-def _leaky_rule(slope: float) -> Callable:
-    """The rule of leaky_relu for one slope: d/da = 1 if a > 0 else slope."""
-    return lambda g, out, a: (g if a > 0.0 else g * slope,)
-
-
 # ---------------------------------------------------------------- float forms
 # Forward maths on floats, with errors that name the operation and the value.
 
@@ -415,6 +316,137 @@ def _sqrt(x: float) -> float:
     if x < 0.0:
         raise ValueError(f"sqrt: sqrt({x!r}) is undefined; sqrt needs a value >= 0")
     return math.sqrt(x)
+
+
+# ---------------------------------------------------------------- backward rules
+# Each takes (g, out, *inputs) as floats or as Values and returns one share per input.
+# `@forward(f)` records the operation's forward maths on floats beside its rule, for
+# code that replays a recorded graph on plain floats (engine.compile).
+
+
+def forward(f: Callable) -> Callable[[Callable], Callable]:
+    """Attach the float forward function `f` to the rule it decorates."""
+
+    def attach(rule: Callable) -> Callable:
+        rule.forward = f
+        return rule
+
+    return attach
+
+
+@forward(operator.add)
+def _add_rule(g, out, a, b):
+    return g, g
+
+
+@forward(operator.sub)
+def _sub_rule(g, out, a, b):
+    return g, -g
+
+
+@forward(operator.mul)
+def _mul_rule(g, out, a, b):
+    return g * b, g * a
+
+
+@forward(operator.truediv)
+def _div_rule(g, out, a, b):
+    gb = g / b
+    return gb, -gb * out
+
+
+@forward(operator.neg)
+def _neg_rule(g, out, a):
+    return (-g,)
+
+
+@forward(abs)
+def _abs_rule(g, out, a):
+    return (g if a > 0.0 else -g if a < 0.0 else 0.0,)
+
+
+@forward(lambda x: x if x > 0.0 else 0.0)
+def _relu_rule(g, out, a):
+    return (g if a > 0.0 else 0.0,)
+
+
+@forward(math.tanh)
+def _tanh_rule(g, out, a):
+    return (g * (1.0 - out * out),)
+
+
+@forward(_sigmoid)
+def _sigmoid_rule(g, out, a):
+    return (g * out * (1.0 - out),)
+
+
+@forward(_exp)
+def _exp_rule(g, out, a):
+    return (g * out,)
+
+
+@forward(_log)
+def _log_rule(g, out, a):
+    return (g / a,)
+
+
+@forward(_sqrt)
+def _sqrt_rule(g, out, a):
+    return (g * 0.5 / out if out > 0.0 else g * _INF,)
+
+
+@forward(math.sin)
+def _sin_rule(g, out, a):
+    return (g * cos(a),)
+
+
+@forward(math.cos)
+def _cos_rule(g, out, a):
+    return (-g * sin(a),)
+
+
+@forward(lambda a, b: _power(a, b, "**"))
+def _pow_rule(g, out, a, b):
+    """a ** b with both Values: d/da = b * a**(b-1), d/db = out * log(a)."""
+    if a > 0.0:
+        db = g * out * log(a)
+    elif a == 0.0 and b > 0.0:
+        db = g * 0.0  # the limit of a**b * log(a) as a -> 0+
+    else:
+        db = g * math.nan  # no real derivative in b for a negative base
+    if a == 0.0 and b < 1.0:
+        da = g * (0.0 if b == 0.0 else _INF)
+    else:
+        da = g * b * a ** (b - 1.0)
+    return da, db
+
+
+@lru_cache(maxsize=256)
+def _power_rule(n: float) -> Callable:
+    """The rule of a ** n for one number n: d/da = n * a**(n-1)."""
+    op = f"**{n:g}"
+    if n == 0.0:
+        rule = lambda g, out, a: (g * 0.0,)
+    elif n == 1.0:
+        rule = lambda g, out, a: (g,)
+    elif n == 2.0:
+        rule = lambda g, out, a: (g * 2.0 * a,)
+    else:
+        m = n - 1.0
+
+        def rule(g, out, a):
+            if a == 0.0 and m < 0.0:
+                return (g * _INF,)
+            return (g * n * a**m,)
+
+    return forward(lambda a: _power(a, n, op))(rule)
+
+
+@lru_cache(maxsize=256)
+def _leaky_rule(slope: float) -> Callable:
+    """The rule of leaky_relu for one slope: d/da = 1 if a > 0 else slope."""
+    rule = lambda g, out, a: (g if a > 0.0 else g * slope,)
+    return forward(lambda x: x if x > 0.0 else slope * x)(rule)
 
 
 # ---------------------------------------------------------------- module functions

@@ -7,11 +7,23 @@ can be evaluated by the engine, by central finite differences and by PyTorch.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hypothesis import settings
 from hypothesis import strategies as st
+
+# ---------------------------------------------------------------- example counts
+
+_SCALE = 20 if os.environ.get("HYPOTHESIS_PROFILE") == "thorough" else 1
+
+
+def examples(n: int) -> settings:
+    """settings(max_examples=n), twenty times more under HYPOTHESIS_PROFILE=thorough."""
+    return settings(max_examples=n * _SCALE)
+
 
 # ---------------------------------------------------------------- numbers
 

@@ -4,9 +4,9 @@ import math
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from strategies import away_from_zero, positives, real_numbers, reals
+from strategies import away_from_zero, examples, positives, real_numbers, reals
 
 import engine
 from engine import Value
@@ -79,7 +79,7 @@ UNARY_CASES = [
 
 
 @pytest.mark.parametrize("name, op, value, slope, domain", UNARY_CASES, ids=[c[0] for c in UNARY_CASES])
-@settings(max_examples=40)
+@examples(40)
 @given(data=st.data())
 def test_unary_value_and_derivative(name, op, value, slope, domain, data):
     x = data.draw(domain, label="x")
@@ -105,7 +105,7 @@ BINARY_CASES = [
 
 
 @pytest.mark.parametrize("name, op, value, slopes, domain", BINARY_CASES, ids=[c[0] for c in BINARY_CASES])
-@settings(max_examples=60)
+@examples(60)
 @given(data=st.data())
 def test_binary_value_and_derivatives(name, op, value, slopes, domain, data):
     x, y = data.draw(domain[0], label="a"), data.draw(domain[1], label="b")
@@ -169,7 +169,7 @@ def test_number_exponent_records_one_parent_and_names_the_power():
 
 
 @given(base=positives(0.1, 10.0), exponent=reals(-4.0, 4.0))
-@settings(max_examples=50)
+@examples(50)
 def test_number_and_value_exponents_agree(base, exponent):
     a1, a2, b = Value(base), Value(base), Value(exponent)
     (a1**exponent).backward()
@@ -301,7 +301,7 @@ def test_value_takes_a_label():
 
 
 @given(x=reals(-100, 100), y=st.integers(-100, 100))
-@settings(max_examples=50)
+@examples(50)
 def test_int_operands_mix_with_values(x, y):
     a = Value(x)
     assert (a + y).data == x + y

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from numbers import Real
 from typing import Any, Union
@@ -37,6 +37,13 @@ def _number(x: Any, where: str) -> float:
     if isinstance(x, Real):
         return float(x)
     raise TypeError(f"{where}: expected a real number (int or float), got {type(x).__name__} {x!r}")
+
+
+def _refuse_sequence(op: str, other: Any) -> Any:
+    """NotImplemented, except for a sequence: Python would try to repeat it and blame the Value."""
+    if isinstance(other, Sequence):
+        raise TypeError(f"{op}: expected a real number or a Value, got {type(other).__name__} {other!r}")
+    return NotImplemented
 
 
 def _make(data: float, parents: tuple, op: str, rule: Callable) -> Value:
@@ -136,7 +143,7 @@ class Value:
         """a * b.   d/da = b, d/db = a."""
         if type(other) is not Value:
             if not isinstance(other, Real):
-                return NotImplemented
+                return _refuse_sequence("*", other)
             other = Value(other)
         r = self.data * other.data
         if r - r:
@@ -145,7 +152,7 @@ class Value:
 
     def __rmul__(self, other: Number) -> Value:
         if not isinstance(other, Real):
-            return NotImplemented
+            return _refuse_sequence("*", other)
         return Value(other).__mul__(self)
 
     def __truediv__(self, other: Operand) -> Value:
@@ -279,7 +286,7 @@ class Value:
 
 
 def _power(a: float, n: float, op: str) -> float:
-    if a < 0.0 and n != int(n):
+    if a < 0.0 and not n.is_integer():  # also inf and nan, which int() cannot take
         raise ValueError(f"{op}: a negative base {a!r} to a non-integer power {n!r} has no real value")
     if a == 0.0 and n < 0.0:
         raise ZeroDivisionError(f"{op}: 0.0 cannot be raised to the negative power {n!r}")

@@ -417,8 +417,8 @@ def _pow_rule(g, out, a, b):
     """a ** b with both Values: d/da = b * a**(b-1), d/db = out * log(a)."""
     if a > 0.0:
         db = g * out * log(a)
-    elif a == 0.0 and b > 0.0:
-        db = g * 0.0  # the limit of a**b * log(a) as a -> 0+
+    elif a == 0.0 and b >= 0.0:
+        db = g * 0.0  # the limit of a**b * log(a) as a -> 0+ (and 0 at 0 ** 0, as in PyTorch)
     else:
         db = g * math.nan  # no real derivative in b for a negative base
     if a == 0.0 and b < 1.0:

@@ -225,6 +225,9 @@ def test_value_exponent_at_zero_base_has_zero_exponent_slope():
     a, b = Value(0.0), Value(2.0)
     (a**b).backward()
     assert a.grad == 0.0 and b.grad == 0.0
+    a, b = Value(0.0), Value(0.0)  # 0 ** 0 = 1: PyTorch gives 0 for both slopes, not NaN
+    (a**b).backward()
+    assert a.grad == 0.0 and b.grad == 0.0
 
 
 def test_value_exponent_with_negative_base_and_integer_exponent():

@@ -1,0 +1,380 @@
+"""Time the workloads on chainrule, on micrograd (when installed) and on the hand-written floor.
+
+    python -m benchmarks.run                 # the full benchmark, median of 5 runs each
+    python -m benchmarks.run --quick         # tiny sizes, one run: checks that everything works
+    python -m benchmarks.run --repeat 9 --json results.json
+
+Every engine runs the same workload code (`benchmarks.workloads`) on the same data in the same
+process, one after the other, so the ratios compare like with like. Times are wall-clock medians
+with Python's cyclic garbage collector enabled, as a user runs them; the rows marked "GC off" show
+what the collector costs. Memory per node is what the live graph (after forward and backward)
+holds, measured with tracemalloc, divided by the number of nodes in it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: python benchmarks/run.py
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks import floor, workloads  # noqa: E402
+
+# ---------------------------------------------------------------- engines
+
+
+@dataclass
+class Engine:
+    """A Value class to run the workloads on, and how to walk its graph."""
+
+    name: str
+    Value: type
+    parents_of: Callable[[Any], Any]
+
+
+def available_engines() -> tuple[list[Engine], str]:
+    """chainrule always; micrograd when it is installed. Also a note saying what is missing."""
+    from engine import Value
+
+    engines = [Engine("chainrule", Value, lambda v: v.parents)]
+    try:
+        from micrograd.engine import Value as MicrogradValue
+    except ImportError:
+        return engines, "micrograd is not installed (pip install micrograd==0.1.0): chainrule alone is reported."
+    try:
+        from importlib.metadata import version
+
+        name = f"micrograd {version('micrograd')}"
+    except Exception:
+        name = "micrograd"
+    engines.append(Engine(name, MicrogradValue, lambda v: v._prev))
+    return engines, ""
+
+
+FLOOR = "hand-written floats"
+
+
+# ---------------------------------------------------------------- sizes
+
+
+@dataclass
+class Sizes:
+    points: int = 100
+    chain: int = 100_000
+    wide: int = 100_000
+    million: int = 1_000_000  # 0 to skip
+
+
+QUICK = Sizes(points=8, chain=1_500, wide=1_000, million=0)
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass
+class Result:
+    workload: str
+    engine: str
+    nodes: int | None = None
+    times: list[float] = field(default_factory=list)
+    bytes_per_node: float | None = None
+    note: str = ""
+
+    @property
+    def seconds(self) -> float | None:
+        return statistics.median(self.times) if self.times else None
+
+
+def _timed(fn: Callable[[], Any], repeat: int, gc_on: bool = True) -> list[float]:
+    """Wall-clock seconds of `repeat` calls of fn; with gc_on=False the collector is off while timing."""
+    times = []
+    for _ in range(repeat):
+        if not gc_on:
+            gc.collect()
+            gc.disable()
+        try:
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        finally:
+            gc.enable()
+    return times
+
+
+def _live_bytes(build: Callable[[], Any]) -> int:
+    """Bytes still allocated after build() returns, while its result is kept alive."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        keep = build()
+        gc.collect()
+        size, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    del keep
+    gc.collect()
+    return size
+
+
+# ---------------------------------------------------------------- (a) the training step
+
+TRAINING = "training step"
+TRAINING_GC_OFF = "training step, GC off"
+LEARNING_RATE = 0.05
+
+
+def _training(engine: Engine, sizes: Sizes, repeat: int, gc_on: bool) -> tuple[Result, float]:
+    """Warm up with one step (its loss is returned, to compare engines), then time `repeat` steps."""
+    V = engine.Value
+    points, labels = workloads.make_moons(sizes.points)
+    init = workloads.initial_weights()
+    result = Result(TRAINING if gc_on else TRAINING_GC_OFF, engine.name)
+
+    graph = workloads.loss(V, workloads.Model(V, init), points, labels)
+    result.nodes = workloads.graph_nodes(graph, engine.parents_of)
+    del graph
+
+    model = workloads.Model(V, init)
+    first_loss = workloads.training_step(V, model, points, labels, LEARNING_RATE)
+    result.times = _timed(lambda: workloads.training_step(V, model, points, labels, LEARNING_RATE), repeat, gc_on)
+    gc.collect()
+
+    if gc_on:
+
+        def build():
+            model = workloads.Model(V, init)
+            total = workloads.loss(V, model, points, labels)
+            total.backward()
+            return model, total
+
+        result.bytes_per_node = _live_bytes(build) / result.nodes
+    return result, first_loss
+
+
+def _training_floor(sizes: Sizes, repeat: int) -> tuple[Result, float]:
+    points, labels = workloads.make_moons(sizes.points)
+    layers = floor.copy_layers(workloads.initial_weights())
+    result = Result(TRAINING, FLOOR, note="no graph")
+    first_loss = floor.training_step(layers, points, labels, LEARNING_RATE)
+    result.times = _timed(lambda: floor.training_step(layers, points, labels, LEARNING_RATE), repeat)
+    return result, first_loss
+
+
+# ---------------------------------------------------------------- (b) deep chain, (c) wide sum
+
+
+def _deepest_working_chain(engine: Engine, failing: int) -> int:
+    """The longest chain whose backward works, by bisection below a length that failed."""
+    works, fails = 0, failing
+    while fails - works > 1:
+        mid = (works + fails) // 2
+        try:
+            workloads.forward_backward(workloads.deep_chain, engine.Value, mid)
+            works = mid
+        except RecursionError:
+            fails = mid
+    gc.collect()
+    return works
+
+
+def _graph_workload(name: str, build, n: int, engine: Engine, repeat: int, memory: bool = True) -> Result:
+    V = engine.Value
+    result = Result(name, engine.name)
+    try:
+        root = workloads.forward_backward(build, V, n)
+    except RecursionError:
+        gc.collect()
+        depth = _deepest_working_chain(engine, n) if build is workloads.deep_chain else None
+        deepest = f" (deepest chain that works: {depth:,})" if depth is not None else ""
+        result.note = f"fails: RecursionError at depth {n:,}{deepest}"
+        return result
+    result.nodes = workloads.graph_nodes(root, engine.parents_of)
+    del root
+
+    def run():
+        workloads.forward_backward(build, V, n)  # the graph is freed on return, inside the timing
+
+    result.times = _timed(run, repeat)
+    gc.collect()
+    if memory:
+        result.bytes_per_node = _live_bytes(lambda: workloads.forward_backward(build, V, n)) / result.nodes
+    return result
+
+
+# ---------------------------------------------------------------- the whole run
+
+
+def run(sizes: Sizes, repeat: int, log: Callable[[str], None] = print) -> dict:
+    """Run every workload on every engine; return the results and a description of the run."""
+    engines, missing = available_engines()
+    if missing:
+        log(missing)
+    results: list[Result] = []
+    first_losses = {}
+
+    def add(result: Result) -> None:
+        results.append(result)
+        shown = f"{result.seconds:.4f} s" if result.times else result.note
+        log(f"  {result.workload:<28} {result.engine:<20} {shown}")
+
+    for engine in engines:
+        result, first_losses[engine.name] = _training(engine, sizes, repeat, gc_on=True)
+        add(result)
+    result, first_losses[FLOOR] = _training_floor(sizes, repeat)
+    add(result)
+    for engine in engines:
+        add(_training(engine, sizes, repeat, gc_on=False)[0])
+    reference = first_losses["chainrule"]
+    loss_gap = max(abs(loss - reference) for loss in first_losses.values())
+    if loss_gap > 1e-9:
+        raise AssertionError(f"the engines disagree on the first step's loss: {first_losses}")
+
+    chain = f"deep chain, {sizes.chain:,} ops"
+    wide = f"wide sum, {sizes.wide:,} ops"
+    for engine in engines:
+        add(_graph_workload(chain, workloads.deep_chain, sizes.chain, engine, repeat))
+    for engine in engines:
+        add(_graph_workload(wide, workloads.wide_sum, sizes.wide, engine, repeat))
+    if sizes.million:
+        million = f"deep chain, {sizes.million:,} ops"
+        add(_graph_workload(million, workloads.deep_chain, sizes.million, engines[0], min(repeat, 3), memory=False))
+
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "machine": f"{platform.system()} {platform.machine()}, {_cpu_name()}",
+        "repeat": repeat,
+        "gc_threshold": gc.get_threshold(),
+        "first_step_loss": first_losses,
+        "sizes": asdict(sizes),
+        "notes": [missing] if missing else [],
+        "results": [asdict(r) | {"seconds": r.seconds} for r in results],
+    }
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+# ---------------------------------------------------------------- the table
+
+
+def _time(seconds: float) -> str:
+    if seconds >= 1.0:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds * 1e6:.0f} µs"
+
+
+def _ratio(x: float) -> str:
+    return f"{x:.0f}x" if x >= 100 else f"{x:.1f}x"
+
+
+def table(report: dict) -> str:
+    """The results as a markdown table, with ratios to micrograd and to the floor in the same run."""
+    rows = report["results"]
+    by_key = {(r["workload"], r["engine"]): r for r in rows}
+    micrograd = next((r["engine"] for r in rows if r["engine"].startswith("micrograd")), None)
+    lines = [
+        "| workload | engine | nodes | time | per node | bytes/node | speed vs micrograd | time vs floor |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    previous = None
+    for r in rows:
+        name = r["workload"] if r["workload"] != previous else ""
+        previous = r["workload"]
+        if r["seconds"] is None:
+            lines.append(f"| {name} | {r['engine']} | | {r['note']} | | | | |")
+            continue
+        seconds = r["seconds"]
+        nodes = f"{r['nodes']:,}" if r["nodes"] else "—"
+        per_node = f"{seconds / r['nodes'] * 1e6:.2f} µs" if r["nodes"] else "—"
+        memory = f"{r['bytes_per_node']:.0f}" if r["bytes_per_node"] else "—"
+        versus = ""
+        mg = by_key.get((r["workload"], micrograd))
+        if mg is not None:
+            versus = _ratio(mg["seconds"] / seconds) if mg["seconds"] else "micrograd fails"
+        floor_row = by_key.get((r["workload"], FLOOR)) or (
+            by_key.get((TRAINING, FLOOR)) if r["workload"] == TRAINING_GC_OFF else None
+        )
+        versus_floor = _ratio(seconds / floor_row["seconds"]) if floor_row else ""
+        cells = [name, r["engine"], nodes, _time(seconds), per_node, memory, versus, versus_floor]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def targets(report: dict) -> list[str]:
+    """The project's speed targets, checked against this run."""
+    by_key = {(r["workload"], r["engine"]): r for r in report["results"]}
+    ours = by_key[(TRAINING, "chainrule")]
+    checks = []
+    mg = next((r for (w, e), r in by_key.items() if w == TRAINING and e.startswith("micrograd")), None)
+    if mg is not None:
+        speed = mg["seconds"] / ours["seconds"]
+        checks.append(f"training step at least 5x faster than micrograd: {_ratio(speed)} — {_verdict(speed >= 5)}")
+    per_node = ours["bytes_per_node"]
+    checks.append(f"at most 250 bytes per node: {per_node:.0f} — {_verdict(per_node <= 250)}")
+    million = by_key.get((f"deep chain, {report['sizes']['million']:,} ops", "chainrule"))
+    if million is not None and million["seconds"] is not None:
+        s = million["seconds"]
+        checks.append(f"1,000,000-op chain forward + backward under 15 s: {s:.2f} s — {_verdict(s < 15)}")
+    return checks
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per measurement; the median is reported")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes and one run: a check that it all works")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    parser.add_argument("--no-million", action="store_true", help="skip the 1,000,000-op chain")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    sizes = replace(QUICK) if args.quick else Sizes()
+    repeat = 1 if args.quick and "--repeat" not in (argv if argv is not None else sys.argv) else args.repeat
+    if args.no_million:
+        sizes.million = 0
+
+    print(f"Benchmarking (median of {repeat}, garbage collector on unless marked) ...", flush=True)
+    report = run(sizes, repeat, log=lambda s: print(s, flush=True))
+    print()
+    print(
+        f"Python {report['python']} ({report['implementation']}), {report['machine']}; "
+        f"median of {repeat} run(s); first-step loss on every engine {report['first_step_loss']['chainrule']:.12f}"
+    )
+    print()
+    print(table(report))
+    print()
+    for line in targets(report):
+        print(f"- {line}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""The benchmark command runs end to end (tiny sizes, nothing timed here) and prints its table."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks import run
+
+ROOT = Path(__file__).resolve().parent.parent
+
+try:
+    import micrograd  # noqa: F401
+
+    HAVE_MICROGRAD = True
+except ImportError:
+    HAVE_MICROGRAD = False
+
+
+def run_cli(*args, cwd=ROOT):
+    env = dict(os.environ, PYTHONPATH="")
+    done = subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def table_rows(text):
+    return [line for line in text.splitlines() if line.startswith("| ")]
+
+
+def test_quick_run_prints_the_table_and_writes_json(tmp_path):
+    out = tmp_path / "bench.json"
+    text = run_cli("-m", "benchmarks.run", "--quick", "--json", str(out))
+    rows = table_rows(text)
+    assert rows[0].startswith("| workload | engine | nodes | time |")
+    names = [cells.split("|")[1].strip() for cells in rows[1:]]
+    workloads = [n for n in names if n]
+    assert workloads == ["training step", "training step, GC off", "deep chain, 1,500 ops", "wide sum, 1,000 ops"]
+    assert any("| chainrule |" in r for r in rows) and any("| hand-written floats |" in r for r in rows)
+    assert "at most 250 bytes per node" in text
+
+    report = json.loads(out.read_text())
+    by_key = {(r["workload"], r["engine"]): r for r in report["results"]}
+    ours = by_key["training step", "chainrule"]
+    assert ours["nodes"] > 1000 and ours["seconds"] > 0 and ours["bytes_per_node"] > 0
+    assert by_key["deep chain, 1,500 ops", "chainrule"]["nodes"] == 1_503  # the chain, its start and two constants
+    if HAVE_MICROGRAD:
+        name = next(e for _, e in by_key if e.startswith("micrograd"))
+        assert by_key["training step", name]["nodes"] == ours["nodes"]  # the very same graph
+        assert "fails: RecursionError at depth 1,500" in by_key["deep chain, 1,500 ops", name]["note"]
+        assert "training step at least 5x faster than micrograd" in text
+        losses = report["first_step_loss"]
+        assert max(losses.values()) - min(losses.values()) < 1e-9  # same data, same graph, same loss
+
+
+def test_runs_as_a_script_too():
+    text = run_cli("benchmarks/run.py", "--quick", "--no-million")
+    assert any(r.startswith("| training step | chainrule |") for r in table_rows(text))
+
+
+def test_without_micrograd_it_says_so_and_reports_chainrule_alone(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "micrograd", None)  # makes `import micrograd...` fail
+    monkeypatch.setitem(sys.modules, "micrograd.engine", None)
+    assert run.main(["--quick"]) == 0
+    text = capsys.readouterr().out
+    assert "micrograd is not installed" in text
+    rows = table_rows(text)
+    assert rows and not any("micrograd 0" in r for r in rows)
+    assert any(r.startswith("| training step | chainrule |") for r in rows)
+    assert "faster than micrograd" not in text
+
+
+def test_bad_repeat_is_refused():
+    with pytest.raises(SystemExit):
+        run.main(["--repeat", "0"])

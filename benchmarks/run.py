@@ -6,9 +6,10 @@
 
 Every engine runs the same workload code (`benchmarks.workloads`) on the same data in the same
 process, one after the other, so the ratios compare like with like. Times are wall-clock medians
-with Python's cyclic garbage collector enabled, as a user runs them; the rows marked "GC off" show
-what the collector costs. Memory per node is what the live graph (after forward and backward)
-holds, measured with tracemalloc, divided by the number of nodes in it.
+with Python's cyclic garbage collector enabled, as a user runs them. The rows marked "GC off" show
+what the collector costs: there it is switched off during each timed step, and the previous step's
+garbage is collected before the step starts, outside the timing. Memory per node is what the live
+graph (after forward and backward) holds, measured with tracemalloc, divided by its number of nodes.
 """
 
 from __future__ import annotations
@@ -346,15 +347,17 @@ def _verdict(ok: bool) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs per measurement; the median is reported")
+    parser.add_argument(
+        "--repeat", type=int, default=None, help="timed runs each; the median is reported (default 5; 1 with --quick)"
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes and one run: a check that it all works")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     parser.add_argument("--no-million", action="store_true", help="skip the 1,000,000-op chain")
     args = parser.parse_args(argv)
-    if args.repeat < 1:
+    repeat = args.repeat if args.repeat is not None else 1 if args.quick else 5
+    if repeat < 1:
         parser.error("--repeat must be at least 1")
     sizes = replace(QUICK) if args.quick else Sizes()
-    repeat = 1 if args.quick and "--repeat" not in (argv if argv is not None else sys.argv) else args.repeat
     if args.no_million:
         sizes.million = 0
 

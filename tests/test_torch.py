@@ -47,12 +47,13 @@ def test_every_operation_matches_pytorch(operation: Operation, data):
         assert same(v.grad, torch_grad(t))
 
 
-@pytest.mark.parametrize("operation", OPERATIONS, ids=[op.name for op in OPERATIONS])
+DEFINED_AT_ZERO = [op for op in OPERATIONS if op.arity == 1 and op.name not in ("log", "3 / a", "a ** -1", "a ** -2")]
+
+
+@pytest.mark.parametrize("operation", DEFINED_AT_ZERO, ids=[op.name for op in DEFINED_AT_ZERO])
 @pytest.mark.parametrize("x", [0.0, -0.0])
 def test_every_unary_operation_at_zero_matches_pytorch(operation: Operation, x):
     """Kinks (relu, abs, leaky_relu) and the edges of sqrt and powers, exactly where PyTorch defines them."""
-    if operation.arity != 1 or operation.name in ("log", "3 / a", "a ** -1", "a ** -2"):
-        pytest.skip("not defined at 0")
     a = Value(x)
     t = tensors([x])[0]
     out, expected = operation.apply(a), operation.apply(t)

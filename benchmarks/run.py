@@ -96,6 +96,10 @@ class Result:
     def seconds(self) -> float | None:
         return statistics.median(self.times) if self.times else None
 
+    @property
+    def mean(self) -> float | None:
+        return statistics.fmean(self.times) if self.times else None
+
 
 def _timed(fn: Callable[[], Any], repeat: int, gc_on: bool = True) -> list[float]:
     """Wall-clock seconds of `repeat` calls of fn; with gc_on=False the collector is off while timing."""
@@ -260,7 +264,7 @@ def run(sizes: Sizes, repeat: int, log: Callable[[str], None] = print) -> dict:
         "first_step_loss": first_losses,
         "sizes": asdict(sizes),
         "notes": [missing] if missing else [],
-        "results": [asdict(r) | {"seconds": r.seconds} for r in results],
+        "results": [asdict(r) | {"seconds": r.seconds, "mean": r.mean} for r in results],
     }
 
 

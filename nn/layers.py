@@ -1,0 +1,160 @@
+"""Neurons, layers and multi-layer perceptrons, every weight a `Value`.
+
+    neuron(x) = activation(b + w[0]*x[0] + w[1]*x[1] + ... + w[nin-1]*x[nin-1])
+
+Weights start uniform in [-bound, bound] with bound = gain * sqrt(3 / nin), so each weighted
+sum has variance gain**2 * mean(x**2) whatever the fan-in (gain sqrt(2) before relu, else 1);
+biases start at 0. The random numbers come from the `seed` argument only: an int, or a
+`random.Random` to draw from (a layer hands its generator to its neurons in turn).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Sequence
+from numbers import Real
+from typing import Union
+
+from engine import Value
+
+from .module import Module
+
+Seed = Union[int, random.Random]  # noqa: UP007 (a runtime alias that must work on 3.10)
+Input = Union[Value, float, int]  # noqa: UP007
+
+ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
+    "linear": None,
+    "relu": Value.relu,
+    "sigmoid": Value.sigmoid,
+    "tanh": Value.tanh,
+}
+GAINS = {"relu": math.sqrt(2.0)}
+
+
+def _generator(seed: Seed, who: str) -> random.Random:
+    if isinstance(seed, random.Random):
+        return seed
+    if isinstance(seed, int) and not isinstance(seed, bool):
+        return random.Random(seed)
+    raise TypeError(f"{who}: seed must be an int or a random.Random, got {type(seed).__name__} {seed!r}")
+
+
+def _size(n: int, what: str, who: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{who}: {what} must be a positive int, got {n!r}")
+    return n
+
+
+def _activation(name: str, who: str) -> str:
+    if name not in ACTIVATIONS:
+        known = ", ".join(repr(k) for k in ACTIVATIONS)
+        raise ValueError(f"{who}: unknown activation {name!r}; known activations: {known}")
+    return name
+
+
+def _as_inputs(x: Sequence[Input] | Input, nin: int, who: str) -> list[Value]:
+    """Check that x holds nin numbers or Values and return them as Values (numbers become leaves)."""
+    if nin == 1 and isinstance(x, (Value, Real)):
+        x = [x]
+    if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
+        raise TypeError(f"{who}: expected a list of {nin} inputs (numbers or Values), got {type(x).__name__}")
+    if len(x) != nin:
+        raise ValueError(f"{who}: expected {nin} input{'s' if nin != 1 else ''}, got {len(x)}")
+    values = []
+    for i, xi in enumerate(x):
+        if type(xi) is not Value:
+            if not isinstance(xi, Real):
+                raise TypeError(f"{who}: input {i} must be a number or a Value, got {type(xi).__name__} {xi!r}")
+            xi = Value(xi)
+        values.append(xi)
+    return values
+
+
+class Neuron(Module):
+    """activation(b + sum_i w[i] * x[i]): `nin` weights `w` and a bias `b`."""
+
+    def __init__(self, nin: int, activation: str = "relu", *, seed: Seed = 0) -> None:
+        self.nin = _size(nin, "nin", "Neuron")
+        self.activation = _activation(activation, "Neuron")
+        rng = _generator(seed, "Neuron")
+        bound = GAINS.get(activation, 1.0) * math.sqrt(3.0 / nin)
+        self.w = [Value(rng.uniform(-bound, bound)) for _ in range(nin)]
+        self.b = Value(0.0)
+        self._apply = ACTIVATIONS[activation]
+        self.label_parameters()
+
+    def __call__(self, x: Sequence[Input] | Input) -> Value:
+        return self.forward(_as_inputs(x, self.nin, "Neuron"))
+
+    def forward(self, x: list[Value]) -> Value:
+        """The output for inputs already checked and made Values (what a Layer passes on)."""
+        total = self.b  # start from the bias: no extra constant node in the sum
+        for wi, xi in zip(self.w, x, strict=True):
+            total = total + wi * xi
+        return total if self._apply is None else self._apply(total)
+
+    def extra_repr(self) -> str:
+        return f"nin={self.nin}, activation={self.activation!r}"
+
+
+class Layer(Module):
+    """`nout` neurons reading the same `nin` inputs; calling it always returns a list of `nout` Values."""
+
+    def __init__(self, nin: int, nout: int, activation: str = "relu", *, seed: Seed = 0) -> None:
+        self.nin = _size(nin, "nin", "Layer")
+        self.nout = _size(nout, "nout", "Layer")
+        self.activation = _activation(activation, "Layer")
+        rng = _generator(seed, "Layer")
+        self.neurons = [Neuron(nin, activation, seed=rng) for _ in range(nout)]
+        self.label_parameters()
+
+    def __call__(self, x: Sequence[Input] | Input) -> list[Value]:
+        return self.forward(_as_inputs(x, self.nin, "Layer"))
+
+    def forward(self, x: list[Value]) -> list[Value]:
+        """The outputs for inputs already checked and made Values."""
+        return [n.forward(x) for n in self.neurons]
+
+    def extra_repr(self) -> str:
+        return f"nin={self.nin}, nout={self.nout}, activation={self.activation!r}"
+
+    def __repr__(self) -> str:
+        return f"Layer({self.extra_repr()})"  # one line: its neurons are all alike
+
+
+class MLP(Module):
+    """Layers in a row: sizes nin -> nouts[0] -> ... -> nouts[-1].
+
+    Hidden layers use `activation`; the last layer uses `output_activation` (linear unless
+    asked). Returns a single Value when the last layer has one neuron, else a list.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        nouts: Sequence[int],
+        activation: str = "relu",
+        *,
+        output_activation: str = "linear",
+        seed: Seed = 0,
+    ) -> None:
+        self.nin = _size(nin, "nin", "MLP")
+        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
+            raise ValueError(f"MLP: nouts must be a non-empty list of layer sizes, got {nouts!r}")
+        sizes = [nin] + [_size(n, f"layer size {i}", "MLP") for i, n in enumerate(nouts)]
+        _activation(activation, "MLP")
+        _activation(output_activation, "MLP")
+        rng = _generator(seed, "MLP")
+        last = len(nouts) - 1
+        self.layers = [
+            Layer(sizes[i], sizes[i + 1], activation if i < last else output_activation, seed=rng)
+            for i in range(len(nouts))
+        ]
+        self.label_parameters()
+
+    def __call__(self, x: Sequence[Input] | Input) -> Value | list[Value]:
+        out = _as_inputs(x, self.nin, "MLP")
+        for layer in self.layers:
+            out = layer.forward(out)
+        return out[0] if len(out) == 1 else out

@@ -1,0 +1,131 @@
+"""Loss functions on lists of `Value`s (numbers are accepted too); each returns one `Value`.
+
+A loss over several examples is the mean of the per-example losses. Sums start from their
+first term, so no constant 0 node is added to the graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from numbers import Integral, Real
+from typing import Union
+
+from engine import Value
+
+Scalar = Union[Value, float, int]  # noqa: UP007 (a runtime alias that must work on 3.10)
+
+
+def _as_value(x: Scalar, who: str, what: str) -> Value:
+    if type(x) is Value:
+        return x
+    if isinstance(x, Real) and not isinstance(x, bool):
+        return Value(x)
+    raise TypeError(f"{who}: {what} must be a number or a Value, got {type(x).__name__} {x!r}")
+
+
+def _as_list(x: Sequence[Scalar] | Scalar) -> list:
+    return [x] if isinstance(x, (Value, Real)) else list(x)
+
+
+def _pairs(predictions, targets, who: str) -> tuple[list, list]:
+    """The two sequences as lists, checked to be non-empty and of the same length."""
+    predictions, targets = _as_list(predictions), _as_list(targets)
+    if len(predictions) != len(targets):
+        raise ValueError(f"{who}: got {len(predictions)} predictions but {len(targets)} targets")
+    if not predictions:
+        raise ValueError(f"{who}: got no predictions (an empty list has no mean)")
+    return predictions, targets
+
+
+def _total(terms: Iterable[Value]) -> Value:
+    """t0 + t1 + ... added left to right, starting from the first term."""
+    it = iter(terms)
+    total = next(it)
+    for t in it:
+        total = total + t
+    return total
+
+
+def _mean(terms: list[Value]) -> Value:
+    return _total(terms) if len(terms) == 1 else _total(terms) * (1.0 / len(terms))
+
+
+def _number(t, who: str, what: str) -> float:
+    t = t.data if type(t) is Value else t
+    if isinstance(t, bool) or not isinstance(t, Real):
+        raise TypeError(f"{who}: {what} must be a number, got {type(t).__name__} {t!r}")
+    return float(t)
+
+
+def mse_loss(predictions: Sequence[Scalar] | Scalar, targets: Sequence[Scalar] | Scalar) -> Value:
+    """Mean squared error: mean_i (p_i - t_i)**2."""
+    predictions, targets = _pairs(predictions, targets, "mse_loss")
+    terms = []
+    for i, (p, t) in enumerate(zip(predictions, targets, strict=True)):
+        diff = _as_value(p, "mse_loss", f"prediction {i}") - _as_value(t, "mse_loss", f"target {i}")
+        terms.append(diff * diff)
+    return _mean(terms)
+
+
+def hinge_loss(scores: Sequence[Scalar] | Scalar, labels: Sequence[int] | int) -> Value:
+    """SVM max-margin loss, labels in {-1, +1}: mean_i max(0, 1 - y_i * s_i)."""
+    scores, labels = _pairs(scores, labels, "hinge_loss")
+    terms = []
+    for i, (s, y) in enumerate(zip(scores, labels, strict=True)):
+        y = _number(y, "hinge_loss", f"label {i}")
+        if y not in (-1.0, 1.0):
+            raise ValueError(f"hinge_loss: label {i} is {y!r}; labels must be -1 or +1")
+        terms.append((1.0 - _as_value(s, "hinge_loss", f"score {i}") * y).relu())
+    return _mean(terms)
+
+
+def bce_with_logits(logits: Sequence[Scalar] | Scalar, targets: Sequence[float] | float) -> Value:
+    """Binary cross-entropy on logits z, targets y in [0, 1]: mean_i softplus(z_i) - y_i * z_i.
+
+    softplus(z) = log(1 + e**z) is written as z/2 + |z|/2 + log(1 + e**-|z|): e**-|z| <= 1 never
+    overflows (z = +-1000 is fine), and the two |z| terms' slopes cancel at z = 0, so the gradient
+    there is the true one, 1/2 - y.
+    """
+    logits, targets = _pairs(logits, targets, "bce_with_logits")
+    terms = []
+    for i, (z, y) in enumerate(zip(logits, targets, strict=True)):
+        z = _as_value(z, "bce_with_logits", f"logit {i}")
+        y = _number(y, "bce_with_logits", f"target {i}")
+        if not 0.0 <= y <= 1.0:
+            raise ValueError(f"bce_with_logits: target {i} is {y!r}; targets must be in [0, 1]")
+        magnitude = abs(z)
+        terms.append(z * (0.5 - y) + magnitude * 0.5 + (1.0 + (-magnitude).exp()).log())
+    return _mean(terms)
+
+
+def cross_entropy(logits: Sequence[Scalar] | Sequence[Sequence[Scalar]], targets: int | Sequence[int]) -> Value:
+    """Softmax cross-entropy: mean_i logsumexp(z_i) - z_i[target_i], targets class indices.
+
+    Takes one example (a list of logits and an int) or a batch (a list of such lists and a list of
+    ints). logsumexp(z) = m + log(sum_j e**(z_j - m)) with m = max_j z_j, so no exponential overflows;
+    m is a plain number, which changes nothing in the gradient (it cancels exactly).
+    """
+    if isinstance(targets, Integral):
+        logits, targets = [logits], [targets]
+    logits, targets = _pairs(logits, targets, "cross_entropy")
+    terms = []
+    for i, (z, k) in enumerate(zip(logits, targets, strict=True)):
+        if isinstance(z, (Value, Real)) or not z:
+            raise ValueError(f"cross_entropy: example {i} must be a non-empty list of logits, got {z!r}")
+        z = [_as_value(zj, "cross_entropy", f"logit {j} of example {i}") for j, zj in enumerate(z)]
+        if isinstance(k, bool) or not isinstance(k, Integral) or not 0 <= k < len(z):
+            raise ValueError(f"cross_entropy: target {i} is {k!r}; it must be a class index in 0..{len(z) - 1}")
+        m = max(zj.data for zj in z)
+        log_sum_exp = _total((zj - m).exp() for zj in z).log() + m
+        terms.append(log_sum_exp - z[k])
+    return _mean(terms)
+
+
+def l2_penalty(parameters: Iterable[Value], alpha: float = 1.0) -> Value:
+    """Weight decay term: alpha * sum_p p**2 (add it to a loss)."""
+    parameters = list(parameters)
+    if not parameters:
+        raise ValueError("l2_penalty: got no parameters")
+    values = [_as_value(p, "l2_penalty", f"parameter {i}") for i, p in enumerate(parameters)]
+    squares = _total(p * p for p in values)
+    return squares * _number(alpha, "l2_penalty", "alpha")

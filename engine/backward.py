@@ -82,7 +82,13 @@ def _accumulate_general(order: list[Value], root: Value, seed: Any, create_graph
     for node in reversed(order):
         g = node.grad
         if node._hooks:
-            g = run_hooks(node, g)
+            hooked = run_hooks(node, g)
+            if check and debug.is_bad(hooked) and not debug.is_bad(g):
+                raise FloatingPointError(
+                    f"a hook on {debug.describe(node)} turned its gradient {getattr(g, 'data', g)!r} "
+                    f"into {getattr(hooked, 'data', hooked)!r}"
+                )
+            g = hooked
             node.grad = saved.pop(node) + g if node in saved else g
         rule = node._rule
         if rule is None:
@@ -95,8 +101,8 @@ def _accumulate_general(order: list[Value], root: Value, seed: Any, create_graph
         for i, (parent, share) in enumerate(zip(parents, shares, strict=True)):
             if check and debug.is_bad(share) and not debug.is_bad(g):
                 raise FloatingPointError(
-                    f"backward of {debug.describe(node)} gave a {getattr(share, 'data', share)!r} "
-                    f"gradient to its input {i} (data={parent.data!r}, incoming gradient {getattr(g, 'data', g)!r})"
+                    f"backward of {debug.describe(node)} gave the gradient {getattr(share, 'data', share)!r} "
+                    f"to its input {i} (data={parent.data!r}, incoming gradient {getattr(g, 'data', g)!r})"
                 )
             if type(share) is float and share == 0.0 and type(parent.grad) is Value:
                 continue  # adding a zero float would only lengthen the gradient's graph

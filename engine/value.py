@@ -412,17 +412,25 @@ def _cos_rule(g, out, a):
     return (-g * sin(a),)
 
 
+def _data(x):
+    """The float of a rule's operand, which is a float or (under create_graph) a Value.
+
+    Rules test equality through it: `==` on a Value is identity, not a comparison of data.
+    """
+    return x.data if type(x) is Value else x
+
+
 @forward(lambda a, b: _power(a, b, "**"))
 def _pow_rule(g, out, a, b):
     """a ** b with both Values: d/da = b * a**(b-1), d/db = out * log(a)."""
     if a > 0.0:
         db = g * out * log(a)
-    elif a == 0.0 and b >= 0.0:
+    elif _data(a) == 0.0 and b >= 0.0:
         db = g * 0.0  # the limit of a**b * log(a) as a -> 0+ (and 0 at 0 ** 0, as in PyTorch)
     else:
         db = g * math.nan  # no real derivative in b for a negative base
-    if a == 0.0 and b < 1.0:
-        da = g * (0.0 if b == 0.0 else _INF)
+    if _data(a) == 0.0 and b < 1.0:
+        da = g * (0.0 if _data(b) == 0.0 else _INF)
     else:
         da = g * b * a ** (b - 1.0)
     return da, db
@@ -442,7 +450,7 @@ def _power_rule(n: float) -> Callable:
         m = n - 1.0
 
         def rule(g, out, a):
-            if a == 0.0 and m < 0.0:
+            if m < 0.0 and _data(a) == 0.0:
                 return (g * _INF,)
             return (g * n * a**m,)
 

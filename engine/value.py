@@ -274,6 +274,12 @@ class Value:
 
         run_backward(self, grad, create_graph)
 
+    def backward_steps(self, grad: float = 1.0) -> Any:
+        """backward() one node at a time: an iterator of chain-rule steps, each applied as taken."""
+        from .steps import backward_steps
+
+        return backward_steps(self, grad)
+
     def register_hook(self, fn: Callable[[Any], Any]) -> Any:
         """Call fn(grad) with the gradient flowing into this node; a non-None return replaces it."""
         from .hooks import add_hook

@@ -1,0 +1,188 @@
+"""The backward pass one node at a time: `Value.backward_steps()`.
+
+Each step takes one non-leaf node, in the order `backward()` visits them (reverse
+topological order), and applies the chain rule to it: for every input,
+
+    input.grad += (d node / d input) * node.grad
+
+The step is applied as it is taken, so between two `next()` calls every `.grad` is
+what backward() has built so far; after the last step every gradient equals what
+`backward()` gives (leaf gradients accumulate across passes, as with backward()).
+
+Printing a step shows the rule with its formula and numbers:
+
+    a.grad += b.data * c.grad = -3.0 * 1.0 = -3.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from . import debug
+from .backward import topological_order
+from .hooks import run_hooks
+from .naming import expression, node_names, number
+from .value import Value, _mode, _number
+
+# The local derivative d out / d input of each operation, one formula per input, written
+# with {out} for the result's name and {a}, {b} for the inputs' names.
+FORMULAS: dict[str, tuple[str, ...]] = {
+    "+": ("1", "1"),
+    "-": ("1", "-1"),
+    "*": ("{b}.data", "{a}.data"),
+    "/": ("1 / {b}.data", "-{out}.data / {b}.data"),
+    "neg": ("-1",),
+    "abs": ("sign({a}.data)",),
+    "relu": ("({a}.data > 0)",),
+    "tanh": ("(1 - {out}.data**2)",),
+    "sigmoid": ("{out}.data * (1 - {out}.data)",),
+    "exp": ("{out}.data",),
+    "log": ("1 / {a}.data",),
+    "sqrt": ("0.5 / {out}.data",),
+    "sin": ("cos({a}.data)",),
+    "cos": ("-sin({a}.data)",),
+    "**": ("{b}.data * {a}.data**({b}.data - 1)", "{out}.data * log({a}.data)"),
+}
+
+
+def local_formula(node: Value, names: dict[Value, str]) -> tuple[str, ...]:
+    """The formulas of d node / d input for each input of `node`, in the graph's names."""
+    op, parents = node.op, node.parents
+    fill = {"out": names[node], "a": names[parents[0]], "b": names[parents[-1]]}
+    if op in FORMULAS and len(FORMULAS[op]) == len(parents):
+        return tuple(f.format(**fill) for f in FORMULAS[op])
+    if op.startswith("**") and len(parents) == 1:  # a ** n for a number n, op '**n'
+        n = float(op[2:])
+        if n == 0.0:
+            return ("0",)
+        if n == 1.0:
+            return ("1",)
+        if n == 2.0:
+            return (f"2 * {fill['a']}.data",)
+        return (f"{n:g} * {fill['a']}.data**{n - 1.0:g}",)
+    if op == "leaky_relu":
+        slope = node._rule(1.0, node.data, -1.0)[0]  # the rule is linear in g: this is the slope
+        return (f"(1 if {fill['a']}.data > 0 else {number(slope)})",)
+    return tuple(f"d{fill['out']}/d{names[p]}" for p in parents)
+
+
+@dataclass(frozen=True)
+class Share:
+    """What one step adds to one input: `input.grad += local * grad_in = amount`."""
+
+    input: Value
+    name: str
+    formula: str
+    local: float
+    amount: float
+
+
+@dataclass(frozen=True)
+class Step:
+    """One node's turn in the backward pass: the gradient flowing in and what each input gets."""
+
+    index: int
+    total: int
+    node: Value
+    name: str
+    expression: str
+    grad: float
+    shares: tuple[Share, ...]
+
+    def lines(self) -> list[str]:
+        """One chain-rule line per input, with the formula and the numbers."""
+        lines = []
+        for s in self.shares:
+            factor = f"({s.formula})" if " " in s.formula and not s.formula.startswith("(") else s.formula
+            lines.append(
+                f"{s.name}.grad += {factor} * {self.name}.grad"
+                f" = {number(s.local)} * {number(self.grad)} = {number(s.amount)}"
+            )
+        return lines
+
+    def __str__(self) -> str:
+        name = self.name
+        head = f"step {self.index}/{self.total}: {name} = {self.expression}, {name}.grad = {number(self.grad)}"
+        return "\n".join([head] + ["    " + line for line in self.lines()])
+
+    __repr__ = __str__
+
+
+class BackwardSteps(Iterator[Step]):
+    """The backward pass of `root` as an iterator of `Step`s, each applied as it is taken.
+
+    The first `next()` resets the non-leaf gradients and seeds `root.grad` with `grad`,
+    exactly as backward() does; `len()` is the number of steps (the non-leaf nodes).
+    """
+
+    def __init__(self, root: Value, grad: float = 1.0, names: dict[Value, str] | None = None) -> None:
+        if type(grad) is Value:
+            raise TypeError("backward_steps: the seed gradient must be a number (stepping has no create_graph)")
+        self.root = root
+        self.seed = _number(grad, "backward_steps grad")
+        self.order = topological_order(root)
+        self.names = names if names is not None else node_names(self.order)
+        self._todo = [node for node in reversed(self.order) if node._rule is not None]
+        self._pending = iter(reversed(self.order))
+        self._saved: dict[Value, Any] = {}
+        self._started = False
+        self.taken = 0
+
+    def __len__(self) -> int:
+        return len(self._todo)
+
+    def __iter__(self) -> BackwardSteps:
+        return self
+
+    def _start(self) -> None:
+        self._started = True
+        for node in self.order:
+            if node._rule is not None:
+                node.grad = 0.0
+            elif node._hooks:  # a hooked leaf gets this pass's gradient through its hooks, as in backward()
+                self._saved[node] = node.grad
+                node.grad = 0.0
+        if _mode[0] == 2 and debug.is_bad(self.seed):
+            raise FloatingPointError(f"backward: the seed gradient is {self.seed!r}")
+        self.root.grad += self.seed
+
+    def __next__(self) -> Step:
+        if not self._started:
+            self._start()
+        for node in self._pending:
+            g = node.grad
+            if node._hooks:
+                g = run_hooks(node, g)
+                node.grad = self._saved.pop(node) + g if node in self._saved else g
+            if node._rule is None:
+                continue
+            self.taken += 1
+            return self._apply(node, g)
+        raise StopIteration
+
+    def _apply(self, node: Value, g: float) -> Step:
+        rule: Callable = node._rule
+        parents = node.parents
+        inputs = [p.data for p in parents]
+        locals_ = rule(1.0, node.data, *inputs)
+        amounts = rule(g, node.data, *inputs)
+        formulas = local_formula(node, self.names)
+        shares = []
+        for i, parent in enumerate(parents):
+            if _mode[0] == 2 and debug.is_bad(amounts[i]) and not debug.is_bad(g):
+                raise FloatingPointError(
+                    f"backward of {debug.describe(node)} gave a {amounts[i]!r} gradient to its input {i} "
+                    f"(data={parent.data!r}, incoming gradient {g!r})"
+                )
+            parent.grad += amounts[i]
+            shares.append(Share(parent, self.names[parent], formulas[i], locals_[i], amounts[i]))
+        return Step(self.taken, len(self), node, self.names[node], expression(node, self.names), g, tuple(shares))
+
+
+def backward_steps(root: Value, grad: float = 1.0) -> BackwardSteps:
+    """The backward pass of `root` one node at a time: d root / d node, applied step by step."""
+    if type(root) is not Value:
+        raise TypeError(f"backward_steps: expected a Value, got {type(root).__name__}")
+    return BackwardSteps(root, grad)

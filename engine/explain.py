@@ -1,0 +1,84 @@
+"""`explain(v)`: the forward and backward passes of a graph as tables a person can read.
+
+The forward table lists every node, inputs first, with the operation that made it and its
+value. The backward table runs the backward pass step by step (see `engine.steps`) and
+lists, for each node and each of its inputs, the chain rule
+
+    input.grad += (d node / d input) * node.grad
+
+with the formula, the local derivative, the amount added and the input's gradient so far.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from .naming import expression, number
+from .steps import BackwardSteps
+from .value import Value
+
+
+def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    """Rows as aligned text columns; the columns in `right` are right-aligned (numbers)."""
+    widths = [max(len(row[i]) for row in [header] + rows) for i in range(len(header))]
+
+    def line(row: list[str]) -> str:
+        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        return "  ".join(cells).rstrip()
+
+    return [line(header), line(["-" * w for w in widths])] + [line(row) for row in rows]
+
+
+def forward_table(steps: BackwardSteps) -> list[str]:
+    """Every node, inputs first: its name, how it was made, its value."""
+    names = steps.names
+    rows = []
+    for node in steps.order:
+        made = expression(node, names) if node.parents else "input" if node.label else "constant"
+        rows.append([names[node], made, number(node.data)])
+    return ["forward pass (inputs first)"] + _table(["node", "= operation", "data"], rows, right={2})
+
+
+def backward_table(steps: BackwardSteps) -> list[str]:
+    """Run the backward pass step by step; one row per (node, input) pair."""
+    rows = []
+    for step in steps:
+        for i, share in enumerate(step.shares):
+            first = i == 0
+            rows.append(
+                [
+                    str(step.index) if first else "",
+                    f"{step.name} = {step.expression}" if first else "",
+                    number(step.grad) if first else "",
+                    share.name,
+                    share.formula,
+                    number(share.local),
+                    number(share.amount),
+                    number(share.input.grad),
+                ]
+            )
+    header = ["step", "node", "node.grad", "input", "d node/d input", "local", "added", "input.grad now"]
+    title = f"backward pass (output first): input.grad += local * node.grad, seed {steps.names[steps.root]}.grad = "
+    lines = [title + number(steps.seed)] + _table(header, rows, right={0, 2, 5, 6, 7})
+    leaves = [node for node in steps.order if not node.parents and node.label]
+    if leaves:
+        shown = ", ".join(f"{steps.names[n]}.grad = {number(n.grad)}" for n in leaves)
+        lines.append(f"gradients of the labeled leaves: {shown}")
+    return lines
+
+
+def explain(v: Value, *, forward_only: bool = False, grad: float = 1.0, file: TextIO | None = None) -> str:
+    """Print v's forward pass and (unless forward_only) run and print its backward pass; return the text.
+
+    The backward part changes `.grad` exactly as `v.backward(grad)` would.
+    """
+    if type(v) is not Value:
+        raise TypeError(f"explain: expected a Value, got {type(v).__name__}")
+    steps = BackwardSteps(v, grad)
+    lines = forward_table(steps)
+    if not forward_only:
+        lines += [""] + backward_table(steps)
+    text = "\n".join(lines)
+    print(text, file=sys.stdout if file is None else file)
+    return text

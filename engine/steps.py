@@ -136,7 +136,10 @@ class BackwardSteps(Iterator[Step]):
     def __iter__(self) -> BackwardSteps:
         return self
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Reset the non-leaf gradients and seed the root (the first next() does this itself)."""
+        if self._started:
+            return
         self._started = True
         for node in self.order:
             if node._rule is not None:
@@ -149,8 +152,7 @@ class BackwardSteps(Iterator[Step]):
         self.root.grad += self.seed
 
     def __next__(self) -> Step:
-        if not self._started:
-            self._start()
+        self.start()
         for node in self._pending:
             g = node.grad
             if node._hooks:

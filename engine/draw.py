@@ -1,0 +1,385 @@
+"""Pictures of a computation graph: DOT text, `graphviz.Digraph`s, SVG/PNG files.
+
+    to_dot(v)            DOT text (needs neither the graphviz package nor the `dot` program)
+    draw(v)              a graphviz.Digraph (a Jupyter notebook shows it inline)
+    save(v, "g.svg")     an SVG, PNG or PDF file (runs `dot`), or the .dot text
+
+Every `Value` is one record `name | data | grad`; every operation is one small node
+between its inputs and its result. Node ids follow the topological order, so the same
+graph always gives the same DOT text and the same SVG.
+
+Colours tell a node's role:
+    output     the Value being drawn (the root)
+    result     any other node an operation made
+    parameter  a leaf listed in `parameters=`, or whose label is a dotted name such as
+               `layers.0.neurons.1.w.0` (how `nn` labels its parameters)
+    input      any other leaf with a label
+    constant   a leaf without a label: a Python number in an expression (`2 * x`) becomes one
+`step=k` draws the graph as it is after step k of `v.backward_steps()` (this runs those
+steps, so it changes the gradients), with the node of step k and its edges in red.
+
+From the command line:  python -m engine.draw "tanh(x*w + b)" x=2 w=-3 b=6.88 --backward -o neuron.svg
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .naming import expression, number
+from .steps import BackwardSteps, Step
+from .value import Value
+
+DEFAULT_MAX_NODES = 1000
+
+INSTALL_HINT = (
+    "install Graphviz, which provides it: `apt-get install graphviz` (Debian/Ubuntu), "
+    "`brew install graphviz` (macOS) or `conda install -c conda-forge graphviz`"
+)
+
+ROLE_COLOURS = {
+    "output": "#b6e3b6",
+    "result": "#ffffff",
+    "parameter": "#fdd9a8",
+    "input": "#bcd9f5",
+    "constant": "#e6e6e6",
+}
+CURRENT = "#d62728"  # the node of the step being shown, and the edges its gradient flows along
+RECEIVING = "#ff7f0e"  # the inputs that step adds to
+NUMBER_WIDTH = 10  # every number takes the same width, so the layout stays put from step to step
+
+
+class GraphTooLarge(ValueError):
+    """The graph has more nodes than `max_nodes`: a picture of it would be unreadable and slow."""
+
+
+class DotNotFound(RuntimeError):
+    """Graphviz's `dot` program, which turns DOT text into SVG or PNG, is not installed."""
+
+
+# ---------------------------------------------------------------- the graph, named once
+
+
+def count_nodes(root: Value, limit: int) -> int:
+    """The number of nodes in root's graph, counting no further than limit + 1."""
+    seen = {root}
+    stack = [root]
+    while stack:
+        for parent in stack.pop().parents:
+            if parent not in seen:
+                seen.add(parent)
+                if len(seen) > limit:
+                    return len(seen)
+                stack.append(parent)
+    return len(seen)
+
+
+def check_size(root: Value, max_nodes: int, who: str = "draw") -> None:
+    """Raise GraphTooLarge, quickly, when root's graph has more than max_nodes nodes."""
+    if type(root) is not Value:
+        raise TypeError(f"{who}: expected a Value, got {type(root).__name__}")
+    if count_nodes(root, max_nodes) > max_nodes:
+        raise GraphTooLarge(
+            f"{who}: the graph has more than max_nodes={max_nodes} nodes; a picture that large is unreadable "
+            f"and slow to lay out. Draw the graph of one example (e.g. the loss of a single input point), "
+            f"or pass a larger max_nodes= if you really want it."
+        )
+
+
+def is_parameter_label(label: str) -> bool:
+    """True for a dotted name such as `w.0` or `layers.0.neurons.1.b`: how nn labels parameters."""
+    return bool(re.fullmatch(r"[A-Za-z_]\w*(\.\w+)+", label))
+
+
+def role(node: Value, root: Value, parameters: set[Value]) -> str:
+    """The node's role in the picture: output, result, parameter, input or constant."""
+    if node is root:
+        return "output"
+    if node.parents:
+        return "result"
+    if node in parameters or is_parameter_label(node.label):
+        return "parameter"
+    return "input" if node.label else "constant"
+
+
+@dataclass
+class Picture:
+    """A graph ready to draw: its nodes in topological order, their names, ids and roles."""
+
+    root: Value
+    order: list[Value]
+    names: dict[Value, str]
+    ids: dict[Value, str]
+    roles: dict[Value, str]
+    rankdir: str
+    legend: bool
+
+
+def prepare(
+    v: Value,
+    *,
+    rankdir: str = "LR",
+    max_nodes: int = DEFAULT_MAX_NODES,
+    parameters: Iterable[Value] = (),
+    legend: bool = True,
+    steps: BackwardSteps | None = None,
+) -> Picture:
+    """Check the size, then name, number and classify every node of v's graph."""
+    check_size(v, max_nodes)
+    if rankdir not in ("LR", "TB"):
+        raise ValueError(f"draw: rankdir must be 'LR' (left to right) or 'TB' (top to bottom), got {rankdir!r}")
+    steps = steps or BackwardSteps(v)
+    params = set(parameters)
+    ids = {node: f"n{i}" for i, node in enumerate(steps.order)}
+    roles = {node: role(node, v, params) for node in steps.order}
+    return Picture(v, steps.order, steps.names, ids, roles, rankdir, legend)
+
+
+# ---------------------------------------------------------------- DOT text
+
+
+def record_text(text: str) -> str:
+    """Escape text for a field of a DOT record label (braces, bars, angle brackets, quotes, spaces)."""
+    text = " ".join(text.splitlines())
+    return re.sub(r'([\\{}|<>" ])', r"\\\1", text)
+
+
+def quoted(text: str) -> str:
+    """A DOT double-quoted string (for attributes that are not record labels)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def _field(x: Any) -> str:
+    return record_text(number(x, 4).rjust(NUMBER_WIDTH))
+
+
+def statements(pic: Picture, step: Step | None = None) -> list[str]:
+    """The DOT statements of the picture, with `step` (if any) highlighted."""
+    out = [
+        f"graph [rankdir={pic.rankdir} fontname=Helvetica bgcolor=white]",
+        'node [fontname="DejaVu Sans Mono" fontsize=11]',
+        'edge [color="#555555" arrowsize=0.7]',
+    ]
+    current = step.node if step else None
+    receiving = {s.input for s in step.shares} if step else set()
+    for node in pic.order:
+        nid, name = pic.ids[node], pic.names[node]
+        label = f"{{{record_text(name)} | data {_field(node.data)} | grad {_field(node.grad)}}}"
+        tip = f"{name} = {expression(node, pic.names)}" if node.parents else f"{name} ({pic.roles[node]})"
+        style = f'style=filled fillcolor="{ROLE_COLOURS[pic.roles[node]]}"'
+        if node is current:
+            style += f' color="{CURRENT}" penwidth=3'
+        elif node in receiving:
+            style += f' color="{RECEIVING}" penwidth=2'
+        out.append(f'{nid} [shape=record label="{label}" tooltip={quoted(tip)} {style}]')
+        if node.parents:
+            hot = node is current
+            colour = f' color="{CURRENT}" penwidth=2' if hot else ""
+            op_style = f' color="{CURRENT}" fontcolor="{CURRENT}" penwidth=2' if hot else ""
+            out.append(
+                f'{nid}_op [shape=circle label={quoted(node.op)} fontsize=10 width=0.3 margin=0.02{op_style}]'
+            )
+            for parent in node.parents:
+                out.append(f"{pic.ids[parent]} -> {nid}_op{' [' + colour.strip() + ']' if hot else ''}")
+            out.append(f"{nid}_op -> {nid}{' [' + colour.strip() + ']' if hot else ''}")
+    if pic.legend:
+        out.append(_legend(pic))
+    return out
+
+
+def _legend(pic: Picture) -> str:
+    present = [r for r in ROLE_COLOURS if r in set(pic.roles.values())]
+    rows = "".join(f'<tr><td bgcolor="{ROLE_COLOURS[r]}">{r}</td></tr>' for r in present)
+    table = f'<table border="0" cellborder="1" cellspacing="0">{rows}</table>'
+    return f"legend [shape=plaintext fontsize=9 label=<{table}>]"
+
+
+def source(pic: Picture, step: Step | None = None) -> str:
+    """The whole DOT text, laid out as graphviz.Digraph writes it (so draw() and to_dot() agree)."""
+    return "digraph chainrule {\n" + "".join(f"\t{s}\n" for s in statements(pic, step)) + "}\n"
+
+
+def _take_steps(v: Value, step: int | None) -> tuple[BackwardSteps, Step | None]:
+    """A BackwardSteps for v with `step` steps already taken (none when step is None)."""
+    steps = BackwardSteps(v)
+    if step is None:
+        return steps, None
+    if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= len(steps):
+        raise ValueError(f"draw: step must be an int from 0 to {len(steps)} (this graph's steps), got {step!r}")
+    taken = None
+    steps.start()
+    for _ in range(step):
+        taken = next(steps)
+    return steps, taken
+
+
+def to_dot(
+    v: Value,
+    *,
+    rankdir: str = "LR",
+    max_nodes: int = DEFAULT_MAX_NODES,
+    parameters: Iterable[Value] = (),
+    step: int | None = None,
+    legend: bool = True,
+) -> str:
+    """The DOT text of v's graph: one record per Value, one node per operation."""
+    check_size(v, max_nodes, "to_dot")
+    steps, taken = _take_steps(v, step)
+    pic = prepare(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, legend=legend, steps=steps)
+    return source(pic, taken)
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def dot_program() -> str:
+    """The path of Graphviz's `dot`, or DotNotFound saying how to install it."""
+    found = shutil.which("dot")
+    if found is None:
+        raise DotNotFound(
+            "drawing a graph needs Graphviz's `dot` program, which is not on PATH; "
+            f"{INSTALL_HINT}. engine.to_dot(v) gives the DOT text without it."
+        )
+    return found
+
+
+def render(dot_text: str, fmt: str = "svg") -> bytes:
+    """Run `dot` on DOT text and return the picture (svg, png or pdf) as bytes."""
+    try:
+        done = subprocess.run([dot_program(), f"-T{fmt}"], input=dot_text.encode(), capture_output=True)
+    except FileNotFoundError:
+        raise DotNotFound(f"Graphviz's `dot` program could not be started; {INSTALL_HINT}.") from None
+    if done.returncode != 0:
+        raise RuntimeError(f"dot -T{fmt} failed: {done.stderr.decode(errors='replace').strip()}")
+    return done.stdout
+
+
+def draw(
+    v: Value,
+    *,
+    rankdir: str = "LR",
+    max_nodes: int = DEFAULT_MAX_NODES,
+    parameters: Iterable[Value] = (),
+    step: int | None = None,
+    legend: bool = True,
+) -> Any:
+    """v's graph as a graphviz.Digraph (shown inline by Jupyter; .render() / .pipe() to save)."""
+    try:
+        import graphviz
+    except ImportError:
+        raise ImportError(
+            "draw() returns a graphviz.Digraph and needs the graphviz package: pip install graphviz "
+            "(or pip install 'chainrule[graph]'); engine.to_dot(v) gives the DOT text without it"
+        ) from None
+    text = to_dot(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, step=step, legend=legend)
+    dot_program()  # fail now, with install hints, rather than when the notebook tries to show it
+    graph = graphviz.Digraph("chainrule")
+    graph.body.extend(line + "\n" for line in text.splitlines()[1:-1])
+    return graph
+
+
+FORMATS = ("svg", "png", "pdf", "dot")
+
+
+def save(
+    v: Value,
+    path: str | Path,
+    *,
+    format: str | None = None,
+    rankdir: str = "LR",
+    max_nodes: int = DEFAULT_MAX_NODES,
+    parameters: Iterable[Value] = (),
+    step: int | None = None,
+    legend: bool = True,
+) -> Path:
+    """Write v's graph to `path` as SVG, PNG, PDF or DOT text (by `format`, else by the suffix)."""
+    path = Path(path)
+    fmt = (format or path.suffix.lstrip(".") or "svg").lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"save: unknown picture format {fmt!r} for {str(path)!r}; use one of {', '.join(FORMATS)}")
+    text = to_dot(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, step=step, legend=legend)
+    data = text.encode() if fmt == "dot" else render(text, fmt)
+    path.write_bytes(data)
+    return path
+
+
+# ---------------------------------------------------------------- command line
+
+FUNCTIONS = ("tanh", "relu", "leaky_relu", "sigmoid", "exp", "log", "sqrt", "sin", "cos")
+
+
+def build_target(target: str, assignments: Sequence[str]) -> Value:
+    """The Value to draw: `module:function` (called with no arguments) or an expression in named inputs."""
+    if re.fullmatch(r"[\w.]+:\w+", target):
+        module_name, function_name = target.split(":")
+        function = getattr(importlib.import_module(module_name), function_name)
+        result = function()
+        if type(result) is not Value:
+            raise TypeError(f"{target}() returned {type(result).__name__}; it must return one Value to draw")
+        return result
+    from . import value as value_module
+
+    names: dict[str, Any] = {name: getattr(value_module, name) for name in FUNCTIONS}
+    names["abs"] = abs
+    for item in assignments:
+        name, sep, text = item.partition("=")
+        if not sep or not name.isidentifier():
+            raise ValueError(f"expected an input as name=number, got {item!r}")
+        names[name] = Value(float(text), label=name)
+    try:
+        result = eval(target, {"__builtins__": {}}, names)
+    except NameError as error:
+        raise ValueError(f"{error}; give every input a value, e.g. x=1.5") from None
+    if type(result) is not Value:
+        raise TypeError(f"the expression {target!r} gave {type(result).__name__}, not a Value; use some input in it")
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """python -m engine.draw: write a picture (or a stepping HTML page) of a graph."""
+    parser = argparse.ArgumentParser(
+        prog="python -m engine.draw",
+        description="Draw a computation graph. TARGET is an expression such as 'tanh(x*w + b)' with its "
+        "inputs given as name=number, or module:function, a function returning the Value to draw.",
+    )
+    parser.add_argument("target")
+    parser.add_argument("inputs", nargs="*", help="name=number for each input of an expression")
+    parser.add_argument("-o", "--output", help=".svg .png .pdf .dot, or .html for a page stepping through "
+                        "the backward pass; without it the DOT text goes to standard output")
+    parser.add_argument("--backward", action="store_true", help="run backward() first, to show gradients")
+    parser.add_argument("--step", type=int, help="show the graph after this step of the backward pass")
+    parser.add_argument("--rankdir", choices=("LR", "TB"), default="LR")
+    parser.add_argument("--max-nodes", type=int, default=DEFAULT_MAX_NODES)
+    args = parser.parse_args(argv)
+    try:
+        v = build_target(args.target, args.inputs)
+        check_size(v, args.max_nodes)
+        if args.backward:
+            v.backward()
+        options = {"rankdir": args.rankdir, "max_nodes": args.max_nodes}
+        if args.output and args.output.endswith(".html"):
+            from .stepper import write_stepper
+
+            written = write_stepper(v, args.output, **options)
+        elif args.output:
+            written = save(v, args.output, step=args.step, **options)
+        else:
+            sys.stdout.write(to_dot(v, step=args.step, **options))
+            return 0
+    except (ValueError, TypeError, DotNotFound, ImportError, AttributeError, RuntimeError) as error:
+        print(f"python -m engine.draw: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {written}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

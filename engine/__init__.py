@@ -9,12 +9,23 @@
 """
 
 from .backward import topological_order
+from .check import GradcheckError, gradcheck, gradgradcheck
+from .functional import derivative, grad, grad_fn, hessian, jacobian, value_and_grad
 from .mode import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad
 from .value import Value, cos, exp, leaky_relu, log, relu, sigmoid, sin, sqrt, tanh
 
 __all__ = [
     "Value",
     "topological_order",
+    "grad",
+    "derivative",
+    "grad_fn",
+    "value_and_grad",
+    "hessian",
+    "jacobian",
+    "gradcheck",
+    "gradgradcheck",
+    "GradcheckError",
     "no_grad",
     "enable_grad",
     "is_grad_enabled",

@@ -1,0 +1,161 @@
+"""One self-contained HTML page that steps through a backward pass, picture by picture.
+
+Frame 0 is the graph with every gradient reset and the output seeded; frame k is the graph
+after step k of `v.backward_steps()`, with that step's node in red and its chain-rule lines
+as the caption. The SVG frames (rendered by Graphviz's `dot`) are embedded in the page, so
+the file opens anywhere, offline. Buttons: previous / next / play; keys: left and right
+arrows, space to play or pause, Home and End. The address can pick a frame (`page.html#step=3`)
+or start playing (`page.html?autoplay`).
+
+Writing the page runs the backward pass, so afterwards `.grad` holds backward()'s gradients.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from .draw import check_size, prepare, render, source
+from .naming import number
+from .steps import BackwardSteps
+from .value import Value
+
+DEFAULT_MAX_NODES = 150  # one frame per non-leaf node, each a picture of the whole graph
+
+
+def frames(
+    v: Value, *, rankdir: str = "LR", max_nodes: int = DEFAULT_MAX_NODES, parameters: Iterable[Value] = ()
+) -> list[tuple[str, str]]:
+    """(caption, DOT text) for the start and after each step of v's backward pass (runs the pass)."""
+    check_size(v, max_nodes, "stepper")
+    steps = BackwardSteps(v)
+    pic = prepare(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, steps=steps)
+    steps.start()
+    root = steps.names[v]
+    start = (
+        f"start: every gradient of the graph reset, {root}.grad seeded with {number(steps.seed)} "
+        f"(d{root}/d{root} = 1); {len(steps)} steps to go"
+    )
+    result = [(start, source(pic))]
+    for step in steps:
+        result.append((str(step), source(pic, step)))
+    return result
+
+
+def render_frames(dot_texts: list[str]) -> list[str]:
+    """SVG text of each DOT graph, from one run of `dot` over them all."""
+    svg = render("".join(dot_texts), "svg").decode()
+    documents = [part[part.index("<svg") :] for part in svg.split("<?xml")[1:]]
+    if len(documents) != len(dot_texts):
+        raise RuntimeError(f"dot returned {len(documents)} pictures for {len(dot_texts)} graphs")
+    return documents
+
+
+def stepper_html(
+    v: Value,
+    *,
+    title: str | None = None,
+    rankdir: str = "LR",
+    max_nodes: int = DEFAULT_MAX_NODES,
+    parameters: Iterable[Value] = (),
+) -> str:
+    """The page's HTML text: every frame's SVG inline, with the script that steps through them."""
+    captions, dots = zip(*frames(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters), strict=True)
+    svgs = render_frames(list(dots))
+    title = title or "backward pass, step by step"
+    templates = "\n".join(
+        f'<template id="frame-{i}" data-caption="{html.escape(caption)}">{svg}</template>'
+        for i, (caption, svg) in enumerate(zip(captions, svgs, strict=True))
+    )
+    return (
+        PAGE.replace("$TITLE", html.escape(title))
+        .replace("$COUNT", json.dumps(len(svgs)))
+        .replace("$FRAMES", templates)
+    )
+
+
+def write_stepper(v: Value, path: str | Path, **options) -> Path:
+    """Write the stepping page for v's backward pass to `path` (an .html file); return the path."""
+    path = Path(path)
+    path.write_text(stepper_html(v, **options), encoding="utf-8")
+    return path
+
+
+PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>$TITLE</title>
+<style>
+  body { font-family: system-ui, sans-serif; margin: 1em; color: #222; }
+  h1 { font-size: 1.2em; margin: 0 0 .5em; }
+  #controls { display: flex; gap: .5em; align-items: center; margin-bottom: .5em; }
+  button { font-size: 1em; padding: .3em .9em; }
+  #caption { background: #f6f6f6; border-left: 4px solid #d62728; padding: .5em .8em;
+             font-family: "DejaVu Sans Mono", monospace; white-space: pre-wrap; min-height: 3.5em; }
+  #view svg { max-width: 100%; height: auto; }
+</style>
+</head>
+<body data-step="" data-status="loading">
+<h1>$TITLE</h1>
+<div id="controls">
+  <button id="prev" title="previous step (left arrow)">&#9664; previous</button>
+  <button id="play" title="play / pause (space)">play</button>
+  <button id="next" title="next step (right arrow)">next &#9654;</button>
+  <input id="slider" type="range" min="0" value="0" aria-label="step">
+  <span id="counter"></span>
+</div>
+<pre id="caption"></pre>
+<div id="view"></div>
+$FRAMES
+<script>
+"use strict";
+const count = $COUNT;
+const view = document.getElementById("view");
+const caption = document.getElementById("caption");
+const slider = document.getElementById("slider");
+const counter = document.getElementById("counter");
+const playButton = document.getElementById("play");
+let current = 0;
+let timer = null;
+
+function show(i) {
+  current = Math.max(0, Math.min(count - 1, i));
+  const frame = document.getElementById("frame-" + current);
+  view.replaceChildren(frame.content.cloneNode(true));
+  caption.textContent = frame.dataset.caption;
+  slider.value = current;
+  counter.textContent = "step " + current + " of " + (count - 1);
+  document.body.dataset.step = current;
+  if (current === count - 1) pause();
+}
+function play() {
+  if (current === count - 1) show(0);
+  playButton.textContent = "pause";
+  timer = setInterval(() => show(current + 1), 1200);
+}
+function pause() {
+  if (timer !== null) clearInterval(timer);
+  timer = null;
+  playButton.textContent = "play";
+}
+document.getElementById("prev").onclick = () => { pause(); show(current - 1); };
+document.getElementById("next").onclick = () => { pause(); show(current + 1); };
+playButton.onclick = () => (timer === null ? play() : pause());
+slider.max = count - 1;
+slider.oninput = () => { pause(); show(Number(slider.value)); };
+document.addEventListener("keydown", (event) => {
+  const moves = { ArrowLeft: current - 1, ArrowRight: current + 1, Home: 0, End: count - 1 };
+  if (event.key in moves) { pause(); show(moves[event.key]); event.preventDefault(); }
+  else if (event.key === " ") { playButton.click(); event.preventDefault(); }
+});
+const wanted = /step=(\\d+)/.exec(location.hash);
+show(wanted ? Number(wanted[1]) : 0);
+if (/autoplay/.test(location.search + location.hash)) play();
+document.body.dataset.status = "ready";
+</script>
+</body>
+</html>
+"""

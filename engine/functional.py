@@ -204,8 +204,8 @@ def derivative(f: Callable[[Any], Any], n: int = 1) -> Callable[[Any], Any]:
         result = grad_fn(result)
 
     def nth(x: Any) -> Any:
-        if n == 0:
-            y = _scalar(f(x), name)
+        if n == 0:  # f itself, called with a Value like every derivative calls it
+            y = _scalar(f(x if type(x) is Value else _variable(x, 0, name)), name)
             return y if type(x) is Value else y.data
         return result(x)
 

@@ -172,7 +172,7 @@ def statements(pic: Picture, step: Step | None = None) -> list[str]:
     receiving = {s.input for s in step.shares} if step else set()
     for node in pic.order:
         nid, name = pic.ids[node], pic.names[node]
-        label = f"{{{record_text(name)} | data {_field(node.data)} | grad {_field(node.grad)}}}"
+        label = f"{{{record_text(name)}|data {_field(node.data)}|grad {_field(node.grad)}}}"
         tip = f"{name} = {expression(node, pic.names)}" if node.parents else f"{name} ({pic.roles[node]})"
         style = f'style=filled fillcolor="{ROLE_COLOURS[pic.roles[node]]}"'
         if node is current:

@@ -49,8 +49,13 @@ def grad(
     targets = set(inputs)
     needed = set()  # nodes with a path to some input: only their gradients matter
     for node in order:
-        if node in targets or any(p in needed for p in node.parents):
+        if node in targets:
             needed.add(node)
+        else:
+            for parent in node.parents:
+                if parent in needed:
+                    needed.add(node)
+                    break
     grads: dict[Value, Any] = {}
     for out, seed in zip(outputs, seeds, strict=True):
         if out in needed:
@@ -93,8 +98,10 @@ def _accumulate(order: list[Value], needed: set, grads: dict, create_graph: bool
         parents = node.parents
         if create_graph:
             shares = rule(g, node, *parents)
+        elif len(parents) == 2:
+            shares = rule(g, node.data, parents[0].data, parents[1].data)
         else:
-            shares = rule(g, node.data, *[p.data for p in parents])
+            shares = rule(g, node.data, parents[0].data)
         for i, (parent, share) in enumerate(zip(parents, shares, strict=True)):
             if parent not in needed:
                 continue

@@ -98,12 +98,20 @@ def bce_with_logits(logits: Sequence[Scalar] | Scalar, targets: Sequence[float] 
     return _mean(terms)
 
 
+def _max(a: Value, b: Value) -> Value:
+    """max(a, b) = (a + b + |a - b|) / 2, written without a Python branch on the data."""
+    return (a + b + abs(a - b)) * 0.5
+
+
 def cross_entropy(logits: Sequence[Scalar] | Sequence[Sequence[Scalar]], targets: int | Sequence[int]) -> Value:
     """Softmax cross-entropy: mean_i logsumexp(z_i) - z_i[target_i], targets class indices.
 
     Takes one example (a list of logits and an int) or a batch (a list of such lists and a list of
-    ints). logsumexp(z) = m + log(sum_j e**(z_j - m)) with m = max_j z_j, so no exponential overflows;
-    m is a plain number, which changes nothing in the gradient (it cancels exactly).
+    ints). logsumexp(z) = m + log(sum_j e**(z_j - m)) with m = max_j z_j, so no exponential overflows
+    (z = +-1000 is fine). m is computed in the graph by `_max`, not by Python's max on the data: the
+    graph is then the same whatever the logits, so a recorded graph (engine.compile) replays it
+    exactly. Its gradient cancels (d/dm = 1 - sum_j softmax_j = 0), and a logit below the maximum
+    gets no share of that rounding (d max(a, b) / db = 0 for b < a), so tiny probabilities stay exact.
     """
     if isinstance(targets, Integral):
         logits, targets = [logits], [targets]
@@ -115,7 +123,9 @@ def cross_entropy(logits: Sequence[Scalar] | Sequence[Sequence[Scalar]], targets
         z = [_as_value(zj, "cross_entropy", f"logit {j} of example {i}") for j, zj in enumerate(z)]
         if isinstance(k, bool) or not isinstance(k, Integral) or not 0 <= k < len(z):
             raise ValueError(f"cross_entropy: target {i} is {k!r}; it must be a class index in 0..{len(z) - 1}")
-        m = max(zj.data for zj in z)
+        m = z[0]
+        for zj in z[1:]:
+            m = _max(m, zj)
         log_sum_exp = _total((zj - m).exp() for zj in z).log() + m
         terms.append(log_sum_exp - z[k])
     return _mean(terms)

@@ -27,14 +27,19 @@ class _Switch(ContextDecorator):
     key = ""
     value = False
 
-    def __enter__(self):
-        self._saved = _state[self.key]
+    def __init__(self) -> None:
+        # A stack, not one saved value: a decorated function that calls itself, or one
+        # instance entered twice, enters this same object again before leaving it.
+        self._saved: list[bool] = []
+
+    def __enter__(self) -> _Switch:
+        self._saved.append(_state[self.key])
         _state[self.key] = self.value
         _apply()
         return self
 
-    def __exit__(self, *exc) -> None:
-        _state[self.key] = self._saved
+    def __exit__(self, *exc: object) -> None:
+        _state[self.key] = self._saved.pop()
         _apply()
 
 

@@ -137,3 +137,14 @@ def test_detect_anomaly_works_as_a_decorator_and_restores_the_mode():
     assert y._origin is not None and "return Value(1.0) * 2.0" in y._origin
     assert not engine.is_anomaly_enabled()
     assert (Value(1.0) * 2.0)._origin is None
+
+
+def test_a_recursive_detect_anomaly_function_switches_the_mode_off_on_the_way_out():
+    @engine.detect_anomaly()
+    def depth(n):
+        assert engine.is_anomaly_enabled()
+        return Value(1.0) if n == 0 else depth(n - 1) * 2.0
+
+    assert depth(2).data == 4.0
+    assert not engine.is_anomaly_enabled()
+    assert (Value(1.0) * 2.0)._origin is None

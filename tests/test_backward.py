@@ -281,6 +281,29 @@ def test_no_grad_nests():
     assert not (a + 1).is_leaf()
 
 
+def test_a_recursive_no_grad_function_restores_recording_on_the_way_out():
+    # The decorator enters one and the same object at every level of the recursion.
+    @no_grad()
+    def depth(n):
+        assert not engine.is_grad_enabled()
+        return 0 if n == 0 else 1 + depth(n - 1)
+
+    assert depth(3) == 3
+    assert engine.is_grad_enabled()
+    a = Value(1.0)
+    assert (a + 1).parents[0] is a
+
+
+def test_one_no_grad_object_entered_twice_restores_recording():
+    a = Value(1.0)
+    switch = no_grad()
+    with switch:
+        with switch:
+            assert (a + 1).is_leaf()
+        assert (a + 1).is_leaf()
+    assert not (a + 1).is_leaf()
+
+
 def test_backward_through_a_no_grad_result_stops_there():
     a = Value(2.0)
     with no_grad():

@@ -54,7 +54,11 @@ def _activation(name: str, who: str) -> str:
 
 
 def _as_inputs(x: Sequence[Input] | Input, nin: int, who: str) -> list[Value]:
-    """Check that x holds nin numbers or Values and return them as Values (numbers become leaves)."""
+    """Check that x holds nin numbers or Values and return them as Values.
+
+    A number x[i] becomes a leaf labelled `x{i}`, so pictures and tables show it as an input
+    (an unlabelled leaf would look like a constant); a Value is used as it is.
+    """
     if nin == 1 and isinstance(x, (Value, Real)):
         x = [x]
     if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
@@ -66,7 +70,7 @@ def _as_inputs(x: Sequence[Input] | Input, nin: int, who: str) -> list[Value]:
         if type(xi) is not Value:
             if not isinstance(xi, Real):
                 raise TypeError(f"{who}: input {i} must be a number or a Value, got {type(xi).__name__} {xi!r}")
-            xi = Value(xi)
+            xi = Value(xi, f"x{i}")
         values.append(xi)
     return values
 

@@ -6,7 +6,7 @@ import random
 import pytest
 
 import nn
-from engine import Value
+from engine import Value, topological_order
 
 ACTIVATION_FLOATS = {
     "linear": lambda z: z,
@@ -323,3 +323,16 @@ def test_bad_sizes_and_seeds_are_refused():
         nn.MLP(2, [3, 0])
     with pytest.raises(TypeError, match="seed must be an int or a random.Random"):
         nn.MLP(2, [1], seed=1.5)
+
+
+def test_number_inputs_become_leaves_labelled_as_inputs():
+    # a picture or table of the graph then shows x0, x1 as inputs, not as unlabelled constants
+    model = nn.MLP(2, [3, 1], seed=0)
+    out = model([0.5, -1.0])
+    leaves = [v for v in topological_order(out) if v.is_leaf()]
+    names = {v.label for v in leaves}
+    assert {"x0", "x1"} <= names
+    assert all(v.label for v in leaves)  # every leaf is a parameter or an input: no constant
+    given = Value(0.5, label="mine")
+    model([given, 2.0])
+    assert given.label == "mine"  # a Value passed in is used as it is

@@ -11,8 +11,10 @@ graph always gives the same DOT text and the same SVG.
 Colours tell a node's role:
     output     the Value being drawn (the root)
     result     any other node an operation made
-    parameter  a leaf listed in `parameters=`, or whose label is a dotted name such as
-               `layers.0.neurons.1.w.0` (how `nn` labels its parameters)
+    parameter  a leaf in `parameters=` (a list of Values, or a model: anything with a
+               `.parameters()` method), or whose label is a dotted name such as
+               `layers.0.neurons.1.w.0` (how `nn` labels its parameters; a lone
+               `nn.Neuron`'s bias is just `b`, so pass `parameters=neuron` for it)
     input      any other leaf with a label
     constant   a leaf without a label: a Python number in an expression (`2 * x`) becomes one
 `step=k` draws the graph as it is after step k of `v.backward_steps()` (this runs those
@@ -99,6 +101,13 @@ def is_parameter_label(label: str) -> bool:
     return bool(re.fullmatch(r"[A-Za-z_]\w*(\.\w+)+", label))
 
 
+def parameter_set(parameters: Any) -> set[Value]:
+    """The Values of `parameters=`: an iterable of Values, or an object with a `.parameters()` method."""
+    if callable(getattr(parameters, "parameters", None)):
+        parameters = parameters.parameters()
+    return set(parameters)
+
+
 def role(node: Value, root: Value, parameters: set[Value]) -> str:
     """The node's role in the picture: output, result, parameter, input or constant."""
     if node is root:
@@ -128,7 +137,7 @@ def prepare(
     *,
     rankdir: str = "LR",
     max_nodes: int = DEFAULT_MAX_NODES,
-    parameters: Iterable[Value] = (),
+    parameters: Iterable[Value] | Any = (),
     legend: bool = True,
     steps: BackwardSteps | None = None,
 ) -> Picture:
@@ -137,7 +146,7 @@ def prepare(
     if rankdir not in ("LR", "TB"):
         raise ValueError(f"draw: rankdir must be 'LR' (left to right) or 'TB' (top to bottom), got {rankdir!r}")
     steps = steps or BackwardSteps(v)
-    params = set(parameters)
+    params = parameter_set(parameters)
     ids = {node: f"n{i}" for i, node in enumerate(steps.order)}
     roles = {node: role(node, v, params) for node in steps.order}
     return Picture(v, steps.order, steps.names, ids, roles, rankdir, legend)
@@ -226,7 +235,7 @@ def to_dot(
     *,
     rankdir: str = "LR",
     max_nodes: int = DEFAULT_MAX_NODES,
-    parameters: Iterable[Value] = (),
+    parameters: Iterable[Value] | Any = (),
     step: int | None = None,
     legend: bool = True,
 ) -> str:
@@ -267,7 +276,7 @@ def draw(
     *,
     rankdir: str = "LR",
     max_nodes: int = DEFAULT_MAX_NODES,
-    parameters: Iterable[Value] = (),
+    parameters: Iterable[Value] | Any = (),
     step: int | None = None,
     legend: bool = True,
 ) -> Any:
@@ -296,7 +305,7 @@ def save(
     format: str | None = None,
     rankdir: str = "LR",
     max_nodes: int = DEFAULT_MAX_NODES,
-    parameters: Iterable[Value] = (),
+    parameters: Iterable[Value] | Any = (),
     step: int | None = None,
     legend: bool = True,
 ) -> Path:

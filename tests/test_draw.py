@@ -242,3 +242,40 @@ def test_cli_reports_bad_input(capsys):
     assert "name 'y' is not defined" in capsys.readouterr().err
     assert main(["x * 2", "x2"]) == 2
     assert "name=number" in capsys.readouterr().err
+
+
+def colours(v: Value, **options) -> dict[Value, str]:
+    """{node: its fill colour} in to_dot(v, **options)."""
+    statements = records(to_dot(v, **options))
+    order = topological_order(v)
+    return {node: re.search(r'fillcolor="([^"]+)"', statements[f"n{i}"]).group(1) for i, node in enumerate(order)}
+
+
+def test_an_nn_model_draws_its_parameters_as_parameters_and_its_inputs_as_inputs():
+    nn = pytest.importorskip("nn")
+    model = nn.MLP(2, [3, 1], seed=0)
+    out = model([0.5, -1.0])
+    filled = colours(out)
+    params = set(model.parameters())
+    for node, colour in filled.items():
+        if node in params:
+            assert colour == ROLE_COLOURS["parameter"], node.label
+        elif node.is_leaf():
+            assert node.label in ("x0", "x1") and colour == ROLE_COLOURS["input"]
+    assert sum(colour == ROLE_COLOURS["parameter"] for colour in filled.values()) == model.num_parameters()
+    # a lone neuron's bias is labelled plain `b`: pass the model itself as parameters=
+    neuron = nn.Neuron(2, "tanh")
+    y = neuron([1.0, 2.0])
+    assert colours(y)[neuron.b] == ROLE_COLOURS["input"]
+    by_model = colours(y, parameters=neuron)
+    assert [by_model[p] for p in neuron.parameters()] == [ROLE_COLOURS["parameter"]] * 3
+    assert to_dot(y, parameters=neuron) == to_dot(y, parameters=neuron.parameters())
+
+
+@needs_dot
+def test_jupyter_shows_the_digraph_inline_as_svg():
+    pytest.importorskip("graphviz")
+    bundle = draw(neuron())._repr_mimebundle_()  # what a notebook calls to display the result
+    svg = bundle["image/svg+xml"]
+    texts = {(t.text or "").strip() for t in ET.fromstring(svg.encode()).iter(f"{SVG}text")}
+    assert {"o", "x1", "layer.w.0"} <= texts

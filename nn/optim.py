@@ -51,14 +51,14 @@ class Optimizer:
                 raise ValueError(f"{who}: parameter {i} ({p.label or p!r}) is listed twice; it would be updated twice")
             seen.add(id(p))
         if not callable(lr):
-            _check(lr, 0.0, math.inf, "lr", who)
+            _check(lr, 0.0, math.inf, "lr", who, high_open=True)
         self.lr = lr
         self.steps = 0  # how many step() calls so far
 
     def current_lr(self) -> float:
         """The learning rate the next `step()` will use."""
         lr = self.lr(self.steps) if callable(self.lr) else self.lr
-        return _check(lr, 0.0, math.inf, f"lr at step {self.steps}", type(self).__name__)
+        return _check(lr, 0.0, math.inf, f"lr at step {self.steps}", type(self).__name__, high_open=True)
 
     def zero_grad(self) -> None:
         """Set every parameter's gradient to 0."""
@@ -66,11 +66,16 @@ class Optimizer:
             p.grad = 0.0
 
     def step(self) -> None:
+        """Update every parameter once from its `.grad` (a schedule is asked for its rate once per step)."""
         lr = self.current_lr()
+        self._begin(lr)
         for i, p in enumerate(self.params):
             g = p.grad
             self._update(i, p, float(g.data if type(g) is Value else g), lr)
         self.steps += 1
+
+    def _begin(self, lr: float) -> None:
+        """Work shared by every parameter of this step (nothing by default)."""
 
     def _update(self, i: int, p: Value, g: float, lr: float) -> None:
         raise NotImplementedError
@@ -131,12 +136,11 @@ class Adam(Optimizer):
         self.m = [0.0] * len(self.params)
         self.v = [0.0] * len(self.params)
 
-    def step(self) -> None:
+    def _begin(self, lr: float) -> None:
         t = self.steps + 1
         b1, b2 = self.betas
-        self._step_size = self.current_lr() / (1.0 - b1**t)
+        self._step_size = lr / (1.0 - b1**t)
         self._root_correction2 = math.sqrt(1.0 - b2**t)
-        super().step()
 
     def _update(self, i: int, p: Value, g: float, lr: float) -> None:
         b1, b2 = self.betas

@@ -118,6 +118,28 @@ def test_a_schedule_is_called_with_the_step_index():
     assert opt.steps == 3
 
 
+def test_adam_asks_a_schedule_once_per_step_and_uses_its_rate():
+    seen = []
+
+    def lr(k):
+        seen.append(k)
+        return [0.1, 0.01][k]
+
+    p, q = param(1.0, 0.5), param(1.0, 0.5)
+    opt = nn.Adam([p], lr=lr)
+    fixed = nn.Adam([q], lr=0.1)
+    opt.step()
+    fixed.step()
+    assert p.data == q.data
+    p.grad = q.grad = -0.25
+    opt.step()
+    assert seen == [0, 1]
+    # the second step moved by 0.01 / 0.1 of what lr=0.1 moves it (same m and v)
+    moved = q.data
+    fixed.step()
+    assert (p.data - moved) == pytest.approx((q.data - moved) * 0.1, rel=1e-12)
+
+
 def test_linear_decay_is_micrograds_schedule():
     lr = nn.linear_decay(1.0, 0.1, 100)
     assert lr(0) == 1.0
@@ -158,8 +180,10 @@ def test_bad_optimizer_arguments_are_named():
         nn.SGD([p, 2.0], lr=0.1)
     with pytest.raises(ValueError, match="listed twice"):
         nn.Adam([p, p])
-    with pytest.raises(ValueError, match=r"SGD: lr must be a number in \[0.0, inf\], got -1"):
+    with pytest.raises(ValueError, match=r"SGD: lr must be a number in \[0.0, inf\), got -1"):
         nn.SGD([p], lr=-1)
+    with pytest.raises(ValueError, match=r"lr must be a number in \[0.0, inf\), got inf"):
+        nn.Adam([p], lr=math.inf)
     with pytest.raises(ValueError, match="momentum"):
         nn.SGD([p], lr=0.1, momentum=1.0)
     with pytest.raises(ValueError, match="beta2"):

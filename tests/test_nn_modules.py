@@ -188,6 +188,31 @@ def test_no_hidden_global_random_state_is_used_or_changed():
     assert random.getstate() == before
 
 
+def test_initial_weights_are_the_same_numbers_on_every_machine():
+    # written down once: Mersenne Twister draws and sqrt are exact and portable, so any change
+    # here (another formula, another draw order, a global generator) shows up as a failure
+    assert [p.data for p in nn.Neuron(3, seed=0).parameters()] == [
+        0.9741721072087512,
+        0.7296052302240599,
+        -0.22465749525374834,
+        0.0,
+    ]
+    assert [p.data for p in nn.MLP(2, [2, 1], seed=1).parameters()] == [
+        -1.2665994125223445,
+        1.2035457692776133,
+        0.0,
+        0.9137420836292343,
+        -0.848465783533333,
+        0.0,
+        -0.011181707344989134,
+        -0.12372111871888603,
+        0.0,
+    ]
+    rng = random.Random(0)  # the recipe: uniform(-bound, bound), bound = gain * sqrt(3 / nin)
+    bound = math.sqrt(2.0) * math.sqrt(3.0 / 3)
+    assert [rng.uniform(-bound, bound) for _ in range(3)] == [w.data for w in nn.Neuron(3, seed=0).w]
+
+
 @pytest.mark.parametrize("activation, gain", [("relu", math.sqrt(2.0)), ("tanh", 1.0), ("linear", 1.0)])
 def test_initial_weights_are_scaled_by_fan_in(activation, gain):
     nin = 400

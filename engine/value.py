@@ -35,8 +35,20 @@ _mode = [1]
 def _number(x: Any, where: str) -> float:
     """Check that `x` is a real number and return it as a float."""
     if isinstance(x, Real):
-        return float(x)
+        try:
+            return float(x)
+        except OverflowError:
+            raise OverflowError(f"{where}: the {type(x).__name__} {_short(x)} is too large for a float") from None
     raise TypeError(f"{where}: expected a real number (int or float), got {type(x).__name__} {x!r}")
+
+
+def _short(x: Any) -> str:
+    """repr(x), cut down to its ends if long (a huge int has hundreds of digits)."""
+    try:
+        text = repr(x)
+    except ValueError:  # an int beyond the interpreter's digit limit for str()
+        return f"of {x.bit_length()} bits"
+    return text if len(text) <= 40 else f"{text[:15]}...{text[-10:]} ({len(text)} characters)"
 
 
 def _refuse_sequence(op: str, other: Any) -> Any:
@@ -187,7 +199,7 @@ class Value:
             return _make(r, (self, other), "**", _pow_rule)
         if not isinstance(other, Real):
             return NotImplemented
-        n = float(other)
+        n = _number(other, "**")
         r = _power(self.data, n, f"**{n:g}")
         return _make(r, (self,), f"**{n:g}", _power_rule(n))
 
@@ -210,8 +222,7 @@ class Value:
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """a if a > 0 else slope * a.   d/da = 1 if a > 0 else slope."""
         slope = _number(slope, "leaky_relu slope")
-        x = self.data
-        return _make(x if x > 0.0 else slope * x, (self,), "leaky_relu", _leaky_rule(slope))
+        return _make(_leaky(self.data, slope), (self,), "leaky_relu", _leaky_rule(slope))
 
     def tanh(self) -> Value:
         """tanh(a).   d/da = 1 - tanh(a)**2."""
@@ -235,11 +246,11 @@ class Value:
 
     def sin(self) -> Value:
         """sin(a).   d/da = cos(a)."""
-        return _make(math.sin(self.data), (self,), "sin", _sin_rule)
+        return _make(_sin(self.data), (self,), "sin", _sin_rule)
 
     def cos(self) -> Value:
         """cos(a).   d/da = -sin(a)."""
-        return _make(math.cos(self.data), (self,), "cos", _cos_rule)
+        return _make(_cos(self.data), (self,), "cos", _cos_rule)
 
     # ---------------------------------------------------------------- comparisons
     # Ordering compares data (handy in user code); == stays identity, so nodes hash.
@@ -303,6 +314,25 @@ def _power(a: float, n: float, op: str) -> float:
     if r - r:
         _overflow(op, a, n)
     return r
+
+
+def _leaky(x: float, slope: float) -> float:
+    r = x if x > 0.0 else slope * x
+    if r - r:
+        _overflow("leaky_relu", x, slope)
+    return r
+
+
+def _sin(x: float) -> float:
+    if math.isinf(x):
+        raise ValueError(f"sin: sin({x!r}) is undefined; sin needs a finite value")
+    return math.sin(x)
+
+
+def _cos(x: float) -> float:
+    if math.isinf(x):
+        raise ValueError(f"cos: cos({x!r}) is undefined; cos needs a finite value")
+    return math.cos(x)
 
 
 def _sigmoid(x: float) -> float:
@@ -408,12 +438,12 @@ def _sqrt_rule(g, out, a):
     return (g * 0.5 / out if out > 0.0 else g * _INF,)
 
 
-@forward(math.sin)
+@forward(_sin)
 def _sin_rule(g, out, a):
     return (g * cos(a),)
 
 
-@forward(math.cos)
+@forward(_cos)
 def _cos_rule(g, out, a):
     return (-g * sin(a),)
 
@@ -468,7 +498,7 @@ def _power_rule(n: float) -> Callable:
 def _leaky_rule(slope: float) -> Callable:
     """The rule of leaky_relu for one slope: d/da = 1 if a > 0 else slope."""
     rule = lambda g, out, a: (g if a > 0.0 else g * slope,)
-    return forward(lambda x: x if x > 0.0 else slope * x)(rule)
+    return forward(lambda x: _leaky(x, slope))(rule)
 
 
 # ---------------------------------------------------------------- module functions
@@ -485,6 +515,7 @@ def _unary(name: str, on_float: Callable[[float], float]) -> Callable:
 
     apply.__name__ = apply.__qualname__ = name
     apply.__doc__ = method.__doc__
+    apply.__annotations__ = {"x": "Value | float", "return": "Value | float"}
     return apply
 
 
@@ -494,13 +525,12 @@ sigmoid = _unary("sigmoid", _sigmoid)
 exp = _unary("exp", _exp)
 log = _unary("log", _log)
 sqrt = _unary("sqrt", _sqrt)
-sin = _unary("sin", math.sin)
-cos = _unary("cos", math.cos)
+sin = _unary("sin", _sin)
+cos = _unary("cos", _cos)
 
 
 def leaky_relu(x: Operand, slope: float = 0.01) -> Operand:
     """a if a > 0 else slope * a, for a Value or a number."""
     if type(x) is Value:
         return x.leaky_relu(slope)
-    x = _number(x, "leaky_relu")
-    return x if x > 0.0 else _number(slope, "leaky_relu slope") * x
+    return _leaky(_number(x, "leaky_relu"), _number(slope, "leaky_relu slope"))

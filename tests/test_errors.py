@@ -1,6 +1,7 @@
 """Bad input: the right error type, a message naming the operation and the value, and no harm done."""
 
 import math
+import re
 
 import pytest
 from hypothesis import given
@@ -163,6 +164,11 @@ OVERFLOWS = [
     ("+", lambda: Value(1e308) + 1e308, "1e+308"),
     ("-", lambda: Value(-1e308) - 1e308, "1e+308"),
     ("/", lambda: Value(1e300) / 1e-300, "1e+300"),
+    ("leaky_relu", lambda: Value(-1e300).leaky_relu(1e10), "-1e+300"),
+    ("leaky_relu", lambda: engine.leaky_relu(-1e300, 1e10), "-1e+300"),
+    ("**", lambda: Value(10.0) ** 10**400, "the int 1000"),
+    ("Value", lambda: Value(10**400), "the int 1000"),
+    ("Value", lambda: Value(10**5000), "bits"),  # too long even for repr()
 ]
 
 
@@ -172,6 +178,16 @@ def test_overflow_names_the_operation_and_value(op, attempt, shown):
         attempt()
     message = str(info.value)
     assert op in message and shown in message
+
+
+@pytest.mark.parametrize("name", ["sin", "cos"])
+@pytest.mark.parametrize("x", [math.inf, -math.inf])
+def test_sin_and_cos_of_an_infinite_value_name_the_operation(name, x):
+    shown = re.escape(f"{name}({x!r})")
+    with pytest.raises(ValueError, match=rf"^{name}: {shown} is undefined"):
+        getattr(Value(x), name)()
+    with pytest.raises(ValueError, match=rf"^{name}: {shown} is undefined"):
+        getattr(engine, name)(x)
 
 
 def test_overflow_is_raised_under_no_grad_too():
@@ -196,6 +212,9 @@ FAILURES = [
     (OverflowError, lambda n: n * -1e308 * 1e308),
     (TypeError, lambda n: n + "1"),
     (TypeError, lambda n: n * None),
+    (OverflowError, lambda n: (n * 1e300).leaky_relu(1e10)),
+    (OverflowError, lambda n: n ** 10**400),
+    (ValueError, lambda n: (n * math.inf).sin()),
 ]
 
 

@@ -1,5 +1,6 @@
 """Each operation against its closed-form value and derivative, written here with `math`."""
 
+import inspect
 import math
 from fractions import Fraction
 
@@ -273,6 +274,15 @@ def test_module_functions_accept_plain_numbers(name, on_float, expected):
     result = on_float()
     assert type(result) is float
     assert result == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "tanh", "sigmoid", "exp", "log", "sqrt", "sin", "cos"])
+def test_module_functions_have_type_hints_and_the_derivative_in_their_docstring(name):
+    function = getattr(engine, name)
+    signature = inspect.signature(function)
+    assert signature.return_annotation is not inspect.Signature.empty
+    assert all(p.annotation is not inspect.Parameter.empty for p in signature.parameters.values())
+    assert function.__doc__ and "d/da" in getattr(Value, name).__doc__
 
 
 @pytest.mark.parametrize(

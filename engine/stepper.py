@@ -4,7 +4,8 @@ Frame 0 is the graph with every gradient reset and the output seeded; frame k is
 after step k of `v.backward_steps()`, with that step's node in red and its chain-rule lines
 as the caption. The SVG frames (rendered by Graphviz's `dot`) are embedded in the page, so
 the file opens anywhere, offline. Buttons: previous / next / play; keys: left and right
-arrows, space to play or pause, Home and End. The address can pick a frame (`page.html#step=3`)
+arrows, space to play or pause, Home and End, f to fit the graph to the window's width (else it is
+shown full size, scrolled to the step's node). The address can pick a frame (`page.html#step=3`)
 or start playing (`page.html?autoplay`).
 
 Writing the page runs the backward pass, so afterwards `.grad` holds backward()'s gradients.
@@ -16,6 +17,7 @@ import html
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 from .draw import check_size, prepare, render, source
 from .naming import number
@@ -25,10 +27,18 @@ from .value import Value
 DEFAULT_MAX_NODES = 150  # one frame per non-leaf node, each a picture of the whole graph
 
 
+class Frame(NamedTuple):
+    """One picture of the page: its caption, its DOT text, and the DOT id of the step's node ('' at the start)."""
+
+    caption: str
+    dot: str
+    node: str
+
+
 def frames(
     v: Value, *, rankdir: str = "LR", max_nodes: int = DEFAULT_MAX_NODES, parameters: Iterable[Value] = ()
-) -> list[tuple[str, str]]:
-    """(caption, DOT text) for the start and after each step of v's backward pass (runs the pass)."""
+) -> list[Frame]:
+    """A Frame for the start and one after each step of v's backward pass (this runs the pass)."""
     check_size(v, max_nodes, "stepper")
     steps = BackwardSteps(v)
     pic = prepare(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, steps=steps)
@@ -38,9 +48,9 @@ def frames(
         f"start: every gradient of the graph reset, {root}.grad seeded with {number(steps.seed)} "
         f"(d{root}/d{root} = 1); {len(steps)} steps to go"
     )
-    result = [(start, source(pic))]
+    result = [Frame(start, source(pic), "")]
     for step in steps:
-        result.append((str(step), source(pic, step)))
+        result.append(Frame(str(step), source(pic, step), pic.ids[step.node]))
     return result
 
 
@@ -62,12 +72,13 @@ def stepper_html(
     parameters: Iterable[Value] = (),
 ) -> str:
     """The page's HTML text: every frame's SVG inline, with the script that steps through them."""
-    captions, dots = zip(*frames(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters), strict=True)
-    svgs = render_frames(list(dots))
+    made = frames(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters)
+    svgs = render_frames([frame.dot for frame in made])
     title = title or "backward pass, step by step"
     templates = "\n".join(
-        f'<template id="frame-{i}" data-caption="{html.escape(caption)}">{svg}</template>'
-        for i, (caption, svg) in enumerate(zip(captions, svgs, strict=True))
+        f'<template id="frame-{i}" data-caption="{html.escape(frame.caption)}" data-node="{frame.node}">'
+        f"{svg}</template>"
+        for i, (frame, svg) in enumerate(zip(made, svgs, strict=True))
     )
     return (
         PAGE.replace("$TITLE", html.escape(title))
@@ -95,10 +106,12 @@ PAGE = """<!DOCTYPE html>
   button { font-size: 1em; padding: .3em .9em; }
   #caption { background: #f6f6f6; border-left: 4px solid #d62728; padding: .5em .8em;
              font-family: "DejaVu Sans Mono", monospace; white-space: pre-wrap; min-height: 3.5em; }
-  #view svg { max-width: 100%; height: auto; }
+  #view { overflow: auto; max-height: calc(100vh - 13em); border: 1px solid #ddd; }
+  #view svg { display: block; }
+  #view.fit svg { max-width: 100%; height: auto; }
 </style>
 </head>
-<body data-step="" data-status="loading">
+<body data-step="" data-current="" data-status="loading">
 <h1>$TITLE</h1>
 <div id="controls">
   <button id="prev" title="previous step (left arrow)">&#9664; previous</button>
@@ -106,6 +119,7 @@ PAGE = """<!DOCTYPE html>
   <button id="next" title="next step (right arrow)">next &#9654;</button>
   <input id="slider" type="range" min="0" value="0" aria-label="step">
   <span id="counter"></span>
+  <label title="whole graph at once, or full size (f)"><input id="fit" type="checkbox"> fit to width</label>
 </div>
 <pre id="caption"></pre>
 <div id="view"></div>
@@ -129,8 +143,24 @@ function show(i) {
   slider.value = current;
   counter.textContent = "step " + current + " of " + (count - 1);
   document.body.dataset.step = current;
+  document.body.dataset.current = focus(frame.dataset.node);
   if (current === count - 1) pause();
 }
+// Centre the node of this step in the viewer (a full-size graph is wider than the window); return its id.
+function focus(id) {
+  for (const title of view.querySelectorAll("g.node > title")) {
+    if (title.textContent === id) {
+      const box = title.parentNode.getBoundingClientRect();
+      const frame = view.getBoundingClientRect();
+      view.scrollLeft += box.left + box.width / 2 - (frame.left + frame.width / 2);
+      view.scrollTop += box.top + box.height / 2 - (frame.top + frame.height / 2);
+      return id;
+    }
+  }
+  return "";
+}
+const fit = document.getElementById("fit");
+fit.onchange = () => { view.classList.toggle("fit", fit.checked); show(current); };
 function play() {
   if (current === count - 1) show(0);
   playButton.textContent = "pause";
@@ -150,6 +180,7 @@ document.addEventListener("keydown", (event) => {
   const moves = { ArrowLeft: current - 1, ArrowRight: current + 1, Home: 0, End: count - 1 };
   if (event.key in moves) { pause(); show(moves[event.key]); event.preventDefault(); }
   else if (event.key === " ") { playButton.click(); event.preventDefault(); }
+  else if (event.key === "f") { fit.click(); }
 });
 const wanted = /step=(\\d+)/.exec(location.hash);
 show(wanted ? Number(wanted[1]) : 0);

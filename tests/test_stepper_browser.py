@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import Value
+from engine import Value, topological_order
 from engine.stepper import frames, stepper_html, write_stepper
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot program is not installed")
@@ -29,11 +29,16 @@ def neuron():
 def test_one_frame_to_start_and_one_per_step_with_the_step_as_caption():
     o = neuron()
     made = frames(o)
-    reference = list(neuron().backward_steps())
+    other = neuron()
+    reference = list(other.backward_steps())
     assert len(made) == len(reference) + 1
-    assert made[0][0].startswith("start:") and "o.grad seeded with 1.0" in made[0][0]
-    assert [caption for caption, _ in made[1:]] == [str(step) for step in reference]
-    assert all(dot.startswith("digraph chainrule {") for _, dot in made)
+    assert made[0].caption.startswith("start:") and "o.grad seeded with 1.0" in made[0].caption
+    assert [frame.caption for frame in made[1:]] == [str(step) for step in reference]
+    assert all(frame.dot.startswith("digraph chainrule {") for frame in made)
+    # each frame names its step's node by its DOT id, the node's place in the topological order
+    order = topological_order(other)
+    assert made[0].node == ""
+    assert [frame.node for frame in made[1:]] == [f"n{order.index(step.node)}" for step in reference]
 
 
 @needs_dot
@@ -80,6 +85,8 @@ def test_page_loads_and_advancing_changes_the_picture(tmp_path):
     page = write_stepper(neuron(), tmp_path / "steps.html")
     url = page.resolve().as_uri()
     n_steps = len(neuron().backward_steps())
+    expected = {k: frame.node for k, frame in enumerate(frames(neuron()))}
+    assert expected[3]
     doms = {}
     for k in (0, 3):
         done = run_chromium(f"{url}#step={k}", tmp_path, "--dump-dom")
@@ -87,6 +94,8 @@ def test_page_loads_and_advancing_changes_the_picture(tmp_path):
         doms[k] = shown(done.stdout)
         assert doms[k][:2] == (str(k), "ready")  # the script ran to its end and shows frame k
         assert f"step {k} of {n_steps}" in done.stdout
+        # the page found the step's node in the picture (to scroll it into view)
+        assert re.search(r'<body[^>]*data-current="([^"]*)"', done.stdout).group(1) == expected[k]
     assert doms[0][2] != doms[3][2]
     # frame 3 highlights its node in red; frame 0 (before any step) highlights nothing
     assert 'stroke="#d62728"' in doms[3][2] and 'stroke="#d62728"' not in doms[0][2]

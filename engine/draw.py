@@ -366,15 +366,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--backward", action="store_true", help="run backward() first, to show gradients")
     parser.add_argument("--step", type=int, help="show the graph after this step of the backward pass")
     parser.add_argument("--rankdir", choices=("LR", "TB"), default="LR")
-    parser.add_argument("--max-nodes", type=int, default=DEFAULT_MAX_NODES)
+    parser.add_argument("--max-nodes", type=int, help=f"refuse larger graphs (default {DEFAULT_MAX_NODES}, "
+                        "150 for an .html page, which holds one picture of the whole graph per step)")
     args = parser.parse_args(argv)
+    stepping = bool(args.output and args.output.endswith(".html"))
     try:
         v = build_target(args.target, args.inputs)
-        check_size(v, args.max_nodes)
+        if args.max_nodes is None:
+            from . import stepper
+
+            args.max_nodes = stepper.DEFAULT_MAX_NODES if stepping else DEFAULT_MAX_NODES
+        check_size(v, args.max_nodes, "stepper" if stepping else "draw")
         if args.backward:
             v.backward()
         options = {"rankdir": args.rankdir, "max_nodes": args.max_nodes}
-        if args.output and args.output.endswith(".html"):
+        if stepping:
             from .stepper import write_stepper
 
             written = write_stepper(v, args.output, **options)

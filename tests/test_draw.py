@@ -279,3 +279,15 @@ def test_jupyter_shows_the_digraph_inline_as_svg():
     svg = bundle["image/svg+xml"]
     texts = {(t.text or "").strip() for t in ET.fromstring(svg.encode()).iter(f"{SVG}text")}
     assert {"o", "x1", "layer.w.0"} <= texts
+
+
+def test_cli_stepping_page_keeps_the_steppers_smaller_size_limit(tmp_path, capsys):
+    # 300 nodes: fine for one picture, but a page holds one picture per step (here 199 of them)
+    terms = " + ".join(f"x*{i}" for i in range(1, 101))
+    page = tmp_path / "steps.html"
+    assert main([terms, "x=1", "-o", str(page)]) == 2
+    err = capsys.readouterr().err
+    assert "stepper: the graph has more than max_nodes=150 nodes" in err and "max_nodes=" in err
+    assert not page.exists()
+    assert main([terms, "x=1"]) == 0  # the DOT text of the same graph is fine
+    assert len(records(capsys.readouterr().out)) == 300

@@ -194,7 +194,7 @@ def statements(pic: Picture, step: Step | None = None) -> list[str]:
             colour = f' color="{CURRENT}" penwidth=2' if hot else ""
             op_style = f' color="{CURRENT}" fontcolor="{CURRENT}" penwidth=2' if hot else ""
             out.append(
-                f'{nid}_op [shape=circle label={quoted(node.op)} fontsize=10 width=0.3 margin=0.02{op_style}]'
+                f'{nid}_op [shape=circle label={quoted(node.op)} fontsize=12 width=0.3 margin=0.02{op_style}]'
             )
             for parent in node.parents:
                 out.append(f"{pic.ids[parent]} -> {nid}_op{' [' + colour.strip() + ']' if hot else ''}")
@@ -208,7 +208,7 @@ def _legend(pic: Picture) -> str:
     present = [r for r in ROLE_COLOURS if r in set(pic.roles.values())]
     rows = "".join(f'<tr><td bgcolor="{ROLE_COLOURS[r]}">{r}</td></tr>' for r in present)
     table = f'<table border="0" cellborder="1" cellspacing="0">{rows}</table>'
-    return f"legend [shape=plaintext fontsize=9 label=<{table}>]"
+    return f"legend [shape=plaintext fontsize=11 label=<{table}>]"
 
 
 def source(pic: Picture, step: Step | None = None) -> str:

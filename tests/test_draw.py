@@ -1,9 +1,12 @@
 """Pictures: DOT structure, SVG rendering, stable output, roles, step highlighting, errors, CLI."""
 
+import os
 import re
 import shutil
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -291,3 +294,26 @@ def test_cli_stepping_page_keeps_the_steppers_smaller_size_limit(tmp_path, capsy
     assert not page.exists()
     assert main([terms, "x=1"]) == 0  # the DOT text of the same graph is fine
     assert len(records(capsys.readouterr().out)) == 300
+
+
+@needs_dot
+def test_cli_draws_the_moons_demo_network_on_one_point(tmp_path):
+    # the real command line, as a reader would type it, on nn's MLP(2, [16, 16, 1]) and one input point
+    (tmp_path / "one_point.py").write_text(
+        "import nn\n\ndef loss():\n"
+        "    model = nn.MLP(2, [16, 16, 1], seed=0)\n"
+        "    return nn.hinge_loss(model([0.5, -0.3]), 1)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-m", "engine.draw", "one_point:loss", "--backward", "-o", str(tmp_path / "net.svg")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"], "PYTHONPATH": f"{root}:{tmp_path}"},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "wrote" in done.stderr and "Warning" not in done.stderr
+    texts = {(t.text or "").strip() for t in ET.parse(tmp_path / "net.svg").getroot().iter(f"{SVG}text")}
+    assert {"layers.0.neurons.0.w.0", "layers.2.neurons.0.b", "x0", "x1", "relu"} <= texts

@@ -106,4 +106,7 @@ def _accumulate_general(order: list[Value], root: Value, seed: Any, create_graph
                 )
             if type(share) is float and share == 0.0 and type(parent.grad) is Value:
                 continue  # adding a zero float would only lengthen the gradient's graph
-            parent.grad = parent.grad + share
+            total = parent.grad + share
+            if check:  # finite shares can still add up to inf where paths meet
+                debug.check_sum("backward", node, i, parent, parent.grad, share, total)
+            parent.grad = total

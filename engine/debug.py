@@ -33,3 +33,13 @@ def describe(node: Any) -> str:
     name = f" {node.label!r}" if node.label else ""
     where = node._origin or "a line not recorded (made outside detect_anomaly())"
     return f"'{node.op or 'leaf'}'{name} created at {where}"
+
+
+def check_sum(where: str, node: Any, i: int, parent: Any, old: Any, share: Any, total: Any) -> None:
+    """Raise if two finite gradients flowing into `parent` added up to an infinite or NaN one."""
+    if is_bad(total) and not is_bad(old) and not is_bad(share):
+        value = lambda x: getattr(x, "data", x)  # noqa: E731
+        raise FloatingPointError(
+            f"{where}: adding the gradient {value(share)!r} from {describe(node)} to the {value(old)!r} "
+            f"its input {i} (data={parent.data!r}) already had gives {value(total)!r}"
+        )

@@ -113,7 +113,10 @@ def _accumulate(order: list[Value], needed: set, grads: dict, create_graph: bool
             if parent not in grads:
                 grads[parent] = share
             elif not (type(share) is float and share == 0.0):  # adding 0.0 would only lengthen a graph
-                grads[parent] = grads[parent] + share
+                total = grads[parent] + share
+                if check:  # finite shares can still add up to inf where paths meet
+                    debug.check_sum("grad", node, i, parent, grads[parent], share, total)
+                grads[parent] = total
 
 
 def _values(xs: Any, what: str) -> list[Value]:

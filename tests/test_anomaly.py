@@ -148,3 +148,23 @@ def test_a_recursive_detect_anomaly_function_switches_the_mode_off_on_the_way_ou
     assert depth(2).data == 4.0
     assert not engine.is_anomaly_enabled()
     assert (Value(1.0) * 2.0)._origin is None
+
+
+def test_finite_gradients_that_add_up_to_inf_where_paths_meet_are_caught():
+    # Each path gives u a finite gradient 1.5e308; their sum is inf, while every value stays finite.
+    with engine.detect_anomaly():
+        u = Value(1e-10, label="u")
+        where = here()
+        p = u * 1.5e308
+        q = u * 1.5e308
+        out = p + q
+        assert math.isfinite(out.data)
+        expected = rf"adding the gradient 1\.5e\+308 from '\*' created at {where}: p = u \* 1\.5e308 to the 1\.5e\+308"
+        with pytest.raises(FloatingPointError, match=rf"^backward: {expected} its input 0 \(data=1e-10\) .*gives inf"):
+            out.backward()
+        with pytest.raises(OverflowError, match=r"^\+: "):  # Value gradients: their own + overflows
+            out.backward(create_graph=True)
+        with pytest.raises(FloatingPointError, match=rf"^grad: {expected}"):
+            engine.grad(out, u)
+    out.backward()  # without anomaly mode the sum goes through
+    assert u.grad == math.inf

@@ -387,6 +387,33 @@ def every_node(*roots):
     return engine.functional._order(list(roots))
 
 
+@pytest.mark.parametrize("mode", ["fast path", "with a hook", "detect_anomaly", "create_graph"])
+@given(expressions(max_inputs=3, max_steps=8), st.lists(reals(-2.0, 2.0), min_size=3, max_size=3))
+@examples(30)
+def test_gradients_stay_floats_unless_create_graph_and_agree_across_paths(mode, expression, point):
+    point = point[: expression.n_inputs]
+    plain_out, plain_nodes = expression.build([Value(x) for x in point])
+    plain_out.backward()
+    out, nodes = expression.build([Value(x) for x in point])
+    if mode == "with a hook":
+        handle = nodes[0].register_hook(lambda g: None)
+    if mode == "detect_anomaly":
+        with engine.detect_anomaly():
+            out.backward()
+    else:
+        out.backward(create_graph=mode == "create_graph")
+    if mode == "with a hook":
+        handle.remove()
+    for node, plain in zip(nodes, plain_nodes, strict=True):
+        assert type(plain.grad) is float
+        if mode == "create_graph":
+            assert type(node.grad) in (Value, float)  # a float only where every share was a constant 0
+            assert getattr(node.grad, "data", node.grad) == pytest.approx(plain.grad, rel=1e-12, abs=1e-12)
+        else:
+            assert type(node.grad) is float and node.grad == plain.grad
+    assert type(out.grad) is (Value if mode == "create_graph" else float)
+
+
 @pytest.mark.parametrize("create_graph", [False, True])
 @given(expressions(max_inputs=3, max_steps=8), st.lists(reals(-2.0, 2.0), min_size=3, max_size=3))
 @examples(30)

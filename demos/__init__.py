@@ -1,0 +1,1 @@
+"""Runnable demos of chainrule: `python demos/<name>.py --help` (pictures go to out/<name>/)."""

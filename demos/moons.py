@@ -1,0 +1,64 @@
+"""Two moons: micrograd's demo, reproduced, with a held-out test set.
+
+An MLP 2-16-16-1 (relu, relu, linear) learns to separate 100 noisy two-moons points with the
+SVM hinge loss + 1e-4 * L2 and plain SGD whose learning rate falls linearly from --lr to
+--lr / 10 over the steps. It is then scored on 200 new points from the same distribution.
+
+    python demos/moons.py                 # 100 steps, pictures in out/moons/
+    python demos/moons.py --no-compile    # the same numbers, building the graph of Values every step
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `demos`, `engine` and `nn` importable from the checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import nn
+from demos import common
+
+TRAIN_POINTS, TEST_POINTS, NOISE = 100, 200, 0.1
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    parser = common.make_parser(
+        "moons",
+        __doc__,
+        steps=100,
+        lr=1.0,
+        seed=3,
+        compiled=True,
+        lr_help="learning rate at the first step, falling linearly to a tenth of it at the last",
+    )
+    args = common.parse(parser, argv)
+    X, y = nn.make_moons(TRAIN_POINTS, noise=NOISE, seed=args.seed)  # labels -1 / +1
+    X_test, y_test = nn.make_moons(TEST_POINTS, noise=NOISE, seed=args.seed + 1000)
+    model = nn.MLP(2, [16, 16, 1], seed=args.seed)
+    parameters = model.parameters()
+    optimizer = nn.SGD(parameters, lr=nn.linear_decay(args.lr, args.lr / 10, args.steps))
+
+    def loss_fn():
+        scores = [model(x) for x in X]
+        return nn.hinge_loss(scores, y) + nn.l2_penalty(parameters, 1e-4), scores
+
+    common.settle_heap()
+    training = common.train("moons", loss_fn, optimizer, args.steps, y, compiled=args.compiled, quiet=args.quiet)
+    train_accuracy = common.accuracy(common.outputs(model, X), y)
+    test_accuracy = common.accuracy(common.outputs(model, X_test), y_test)
+    title = f"two moons, {training.steps} steps: train {train_accuracy:.0%}, test {test_accuracy:.1%}"
+    pictures = common.plot_boundary(args.out, model, X, y, title, X_test, y_test)
+    pictures += common.plot_curves(args.out, training, "two moons")
+    return common.report(
+        "moons",
+        training,
+        pictures,
+        train_accuracy=common.accuracy_metric("train", train_accuracy, len(y)),
+        test_accuracy=common.accuracy_metric("test", test_accuracy, len(y_test)),
+    )
+
+
+if __name__ == "__main__":
+    main()

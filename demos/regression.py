@@ -1,0 +1,77 @@
+"""Regression: fit y = sin(x) on [-pi, pi] from 40 noisy samples with mean squared error and Adam.
+
+An MLP 1-16-16-1 (tanh, tanh, linear) maps x to y. After training, the fit is compared with
+sin itself on 200 evenly spaced points (the test error) and drawn over the samples.
+
+    python demos/regression.py            # 300 steps, pictures in out/regression/
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `demos`, `engine` and `nn` importable from the checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import nn
+from demos import common
+
+SAMPLES, NOISE, TEST_POINTS = 40, 0.1, 200
+
+
+def samples(n: int, noise: float, seed: int) -> tuple[list[float], list[float]]:
+    """n points x uniform in [-pi, pi] (sorted), y = sin(x) plus Gaussian noise."""
+    rng = random.Random(seed)
+    xs = sorted(rng.uniform(-math.pi, math.pi) for _ in range(n))
+    return xs, [math.sin(x) + rng.gauss(0.0, noise) for x in xs]
+
+
+def mse(predictions: Sequence[float], targets: Sequence[float]) -> float:
+    return sum((p - t) ** 2 for p, t in zip(predictions, targets, strict=True)) / len(targets)
+
+
+def plot_fit(out: Path, model, xs: list[float], ys: list[float], grid: list[float], title: str) -> list[Path]:
+    figure = common.new_figure(6.0, 4.0)
+    ax = figure.add_subplot()
+    ax.plot(grid, [math.sin(x) for x in grid], color="gray", linestyle="--", label="sin(x)")
+    ax.plot(grid, common.outputs(model, grid), color=common.COLOURS[1], label="model")
+    ax.scatter(xs, ys, s=18, color=common.COLOURS[0], edgecolors="black", linewidths=0.5, label="training samples")
+    ax.set(title=title, xlabel="x", ylabel="y")
+    ax.legend(loc="upper left", fontsize="small")
+    ax.grid(alpha=0.3)
+    return common.save_figure(figure, out, "fit")
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    parser = common.make_parser("regression", __doc__, steps=300, lr=0.01, seed=0, compiled=True)
+    args = common.parse(parser, argv)
+    xs, ys = samples(SAMPLES, NOISE, args.seed)
+    grid = [-math.pi + 2.0 * math.pi * i / (TEST_POINTS - 1) for i in range(TEST_POINTS)]
+    model = nn.MLP(1, [16, 16, 1], activation="tanh", seed=args.seed)
+    optimizer = nn.Adam(model.parameters(), lr=args.lr)
+
+    def loss_fn():
+        predictions = [model(x) for x in xs]
+        return nn.mse_loss(predictions, ys), predictions
+
+    common.settle_heap()
+    training = common.train("regression", loss_fn, optimizer, args.steps, compiled=args.compiled, quiet=args.quiet)
+    train_error = mse(common.outputs(model, xs), ys)
+    test_error = mse(common.outputs(model, grid), [math.sin(x) for x in grid])
+    title = f"fitting sin(x), {training.steps} steps: test MSE {test_error:.4f}"
+    pictures = plot_fit(args.out, model, xs, ys, grid, title) + common.plot_curves(args.out, training, "sin(x)")
+    return common.report(
+        "regression",
+        training,
+        pictures,
+        train_mse=(train_error, f"train MSE {train_error:.6f} on {SAMPLES} noisy samples"),
+        test_mse=(test_error, f"test MSE {test_error:.6f} against sin(x) on {TEST_POINTS} points"),
+    )
+
+
+if __name__ == "__main__":
+    main()

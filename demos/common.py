@@ -44,6 +44,7 @@ def make_parser(
     seed: int | None = None,
     compiled: bool = False,
     lr_help: str = "learning rate",
+    steps_help: str = "number of training steps",
 ) -> argparse.ArgumentParser:
     """The demo's parser: --steps/--lr/--seed when given a default, --no-compile if asked, always --out and --quiet."""
     parser = argparse.ArgumentParser(
@@ -52,7 +53,7 @@ def make_parser(
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     if steps is not None:
-        parser.add_argument("--steps", type=int, default=steps, help="number of training steps (default %(default)s)")
+        parser.add_argument("--steps", type=int, default=steps, help=f"{steps_help} (default %(default)s)")
     if lr is not None:
         parser.add_argument("--lr", type=float, default=lr, help=f"{lr_help} (default %(default)s)")
     if seed is not None:

@@ -16,6 +16,7 @@ from .draw import draw, to_dot
 from .explain import explain
 from .functional import derivative, grad, grad_fn, hessian, jacobian, value_and_grad
 from .mode import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad
+from .replay import Compiled, CompileWarning, GraphChanged, compile
 from .value import Value, cos, exp, leaky_relu, log, relu, sigmoid, sin, sqrt, tanh
 
 # `engine.draw` is both the drawing function and the module behind `python -m engine.draw`;
@@ -24,6 +25,10 @@ warnings.filterwarnings("ignore", message="'engine.draw' found in sys.modules", 
 
 __all__ = [
     "Value",
+    "compile",
+    "Compiled",
+    "CompileWarning",
+    "GraphChanged",
     "explain",
     "draw",
     "to_dot",

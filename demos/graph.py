@@ -1,0 +1,67 @@
+"""One neuron on one input, forward and backward, explained step by step and drawn.
+
+The neuron is nn.Neuron(1, "tanh"): out = tanh(b + w.0 * x), with readable numbers (by default
+micrograd's, chosen so that out = 0.7071 and the tanh's local derivative is 0.5). The script
+prints engine.explain's forward and backward tables, then writes the graph with its gradients
+as SVG (engine.draw, needs Graphviz's `dot`) and a self-contained HTML page that steps through
+the backward pass one node at a time (engine.stepper): open it in any browser.
+
+    python demos/graph.py                 # files in out/graph/
+    python demos/graph.py --x 1 --w 0.5 --b 0
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `demos`, `engine` and `nn` importable from the checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import nn
+from demos import common
+from engine import Value, explain
+from engine.draw import DotNotFound, save
+from engine.stepper import write_stepper
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    parser = common.make_parser("graph", __doc__)
+    parser.add_argument("--x", type=float, default=2.0, help="the input (default %(default)s)")
+    parser.add_argument("--w", type=float, default=-3.0, help="the weight (default %(default)s)")
+    parser.add_argument("--b", type=float, default=6.881373587019543, help="the bias (default %(default)s)")
+    args = common.parse(parser, argv)
+
+    neuron = nn.Neuron(1, activation="tanh")
+    neuron.w[0].data, neuron.b.data = args.w, args.b
+    x = Value(args.x, label="x")
+    out = neuron([x])
+    out.label = "out"
+    out.parents[0].label = "n"  # the weighted sum b + w.0 * x, before the tanh
+    if args.quiet:
+        out.backward()
+    else:
+        explain(out)  # prints both tables; runs the backward pass like out.backward()
+        print()
+    try:
+        svg = save(out, args.out / "neuron.svg", parameters=neuron)
+        dot = save(out, args.out / "neuron.dot", parameters=neuron)
+        for leaf in (x, *neuron.parameters()):  # leaves accumulate across passes: start the page's pass from 0
+            leaf.grad = 0.0
+        page = write_stepper(out, args.out / "backward.html", parameters=neuron, title="one neuron, backward")
+    except DotNotFound as error:
+        raise SystemExit(f"graph: {error}") from None
+    except OSError as error:
+        raise SystemExit(f"graph: cannot write to {args.out}: {error.strerror or error}") from None
+    grads = {"x": x.grad, "w.0": neuron.w[0].grad, "b": neuron.b.grad}
+    print(
+        f"graph: out = tanh(b + w.0 * x) = {out.data:.6g}; "
+        + ", ".join(f"d out/d {k} = {g:.6g}" for k, g in grads.items())
+    )
+    print(f"pictures in {args.out}: {svg.name} (the graph), {dot.name} (its DOT text), {page.name} (open in a browser)")
+    return {"out": out.data, "grads": grads, "pictures": [svg, dot, page]}
+
+
+if __name__ == "__main__":
+    main()

@@ -24,11 +24,8 @@ replaying a graph that no longer matches.
 
 from __future__ import annotations
 
-import builtins
-import math
 import sys
 import warnings
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import reduce
@@ -39,12 +36,15 @@ from typing import Any
 
 from . import value as _value
 from .backward import topological_order
+from .pieces import Piece, batch_code, find_pieces
 from .value import Value
 
 _data = attrgetter("data")
 
-MIN_KERNEL_NODES = 8  # smaller repeated pieces stay in the grouped plan
-MAX_KERNEL_NODES = 5000  # larger ones would cost more to compile than they save
+# start + x0 + x1 + ..., added left to right in doubles as backward() adds shares. Up to Python
+# 3.11 the built-in sum does exactly that, in C; from 3.12 it compensates rounding errors, which
+# is more accurate but not the same number.
+_sum = sum if sys.version_info < (3, 12) else lambda xs, start: reduce(add, xs, start)
 
 
 class GraphChanged(RuntimeError):
@@ -86,185 +86,24 @@ def _as_leaves(obj: Any) -> Any:
     raise TypeError(f"compile: arguments must be Values, numbers or lists of them, got {type(obj).__name__}")
 
 
+def _incoming_gather(nodes: list[Value], incoming: dict[Value, list[int]]) -> Callable[[list], list]:
+    """A function shares -> each node's gradient: its incoming shares summed in arrival order."""
+    ins = [incoming[n] for n in nodes]
+    if all(len(k) == 1 for k in ins):
+        gather = _gather([k[0] for k in ins])
+        return lambda shares: list(map(add, repeat(0.0), gather(shares)))
+    gathers = [_gather(k) for k in ins]
+    return lambda shares: [_sum(g(shares), 0.0) for g in gathers]
+
+
 def _gather(indices: list[int]) -> Callable[[list], tuple]:
-    """A fast function list -> tuple of the items at `indices` (a tuple even for one)."""
+    """A fast function list -> tuple of the items at `indices` (a tuple even for one or none)."""
+    if not indices:
+        return lambda xs: ()
     if len(indices) == 1:
         i = indices[0]
         return lambda xs: (xs[i],)
     return itemgetter(*indices)
-
-
-# ---------------------------------------------------------------- kernels: repeated pieces as code
-
-# rule -> (forward expression or None for a call of rule.forward, share expressions or None for a
-# call of the rule, whether a zero incoming gradient gives zero shares for any finite inputs).
-# Each expression is the rule's own arithmetic, operation for operation, so results are identical.
-_TEMPLATES: dict[Callable, tuple[str | None, tuple[str, ...] | None, bool]] = {
-    _value._add_rule: ("{a} + {b}", ("{g}", "{g}"), True),
-    _value._sub_rule: ("{a} - {b}", ("{g}", "-{g}"), True),
-    _value._mul_rule: ("{a} * {b}", ("{g} * {b}", "{g} * {a}"), True),
-    _value._neg_rule: ("-{a}", ("-{g}",), True),
-    _value._relu_rule: ("({a} if {a} > 0.0 else 0.0)", ("({g} if {a} > 0.0 else 0.0)",), True),
-    _value._tanh_rule: ("tanh({a})", ("{g} * (1.0 - {o} * {o})",), True),
-    _value._abs_rule: ("abs({a})", ("({g} if {a} > 0.0 else -{g} if {a} < 0.0 else 0.0)",), True),
-    _value._exp_rule: (None, ("{g} * {o}",), True),
-    _value._sigmoid_rule: (None, ("{g} * {o} * (1.0 - {o})",), True),
-    _value._log_rule: (None, ("{g} / {a}",), True),
-    _value._div_rule: ("{a} / {b}", None, True),
-    _value._sin_rule: (None, None, True),
-    _value._cos_rule: (None, None, True),
-}
-
-
-class _Piece:
-    """One copy of a repeated sub-graph: its top node, its inner nodes and the leaves it reads.
-
-    `refs[j]` says where inner node j's operands come from: inner node i (i >= 0) or leaf k
-    (written ~k < 0). With the root's shape key, it is the piece's signature: copies with
-    equal signatures compute the same thing from their own leaves.
-    """
-
-    __slots__ = ("root", "inner", "leaves", "refs", "signature")
-
-    def __init__(self, root: Value, key: int, limit: int) -> None:
-        inner: list[Value] = []
-        leaves: list[Value] = []
-        refs: list[tuple[int, ...]] = []
-        index: dict[Value, int] = {}
-        path = [root]
-        seen = {root}
-        while path and len(inner) <= limit:  # the depth-first walk of topological_order, leaves aside
-            node = path[-1]
-            for p in node.parents:
-                if p not in seen:
-                    seen.add(p)
-                    if p._rule is None:
-                        index[p] = ~len(leaves)
-                        leaves.append(p)
-                    else:
-                        path.append(p)
-                        break
-            else:
-                path.pop()
-                index[node] = len(inner)
-                inner.append(node)
-                refs.append(tuple([index[p] for p in node.parents]))
-        self.root, self.inner, self.leaves, self.refs = root, inner, leaves, refs
-        self.signature = (key, tuple(refs))
-
-    def is_private(self, uses: dict[Value, int]) -> bool:
-        """True if nothing outside the piece uses its inner nodes (its root aside)."""
-        inside = Counter(k for r in self.refs for k in r if k >= 0)
-        inner = self.inner
-        return all(uses[inner[j]] == inside[j] for j in range(len(inner) - 1))
-
-    def edge_args(self) -> list[int]:
-        """The leaf of each leaf operand, in the order backward() adds their shares."""
-        return [~k for r in reversed(self.refs) for k in r if k < 0]
-
-
-def _kernel(piece: _Piece) -> Callable:
-    """Generate the backward rule (with its `.forward`) of every piece shaped like `piece`."""
-    names: dict[str, Any] = {"tanh": math.tanh, "_inf_check": None}
-    args = [f"a{k}" for k in range(len(piece.leaves))]
-    node_names = [f"n{j}" for j in range(len(piece.inner))]
-    zero_safe = True
-
-    def operand(k: int) -> str:
-        return node_names[k] if k >= 0 else args[~k]
-
-    rules = [n._rule for n in piece.inner]
-    forward_lines = []
-    for j, rule in enumerate(rules):
-        ops = [operand(k) for k in piece.refs[j]]
-        template = _TEMPLATES.get(rule)
-        zero_safe = zero_safe and template is not None and template[2]
-        if template and template[0]:
-            expr = template[0].format(a=ops[0], b=ops[-1])
-        else:
-            names[f"F{j}"] = rule.forward
-            expr = f"F{j}({', '.join(ops)})"
-        forward_lines.append(f"    {node_names[j]} = {expr}")
-
-    # backward: inner nodes in reverse; a node's gradient is the sum of its shares in arrival order
-    grad_of: dict[int, str] = {len(piece.inner) - 1: "g"}
-    backward_lines = []
-    edges = []
-    for j in reversed(range(len(piece.inner))):
-        rule, operands = rules[j], piece.refs[j]
-        ops = [operand(k) for k in operands]
-        g = grad_of[j]
-        template = _TEMPLATES.get(rule)
-        if template and template[1]:
-            shares = [s.format(a=ops[0], b=ops[-1], g=g, o=node_names[j]) for s in template[1]]
-        else:
-            names[f"R{j}"] = rule
-            temps = [f"s{j}_{i}" for i in range(len(ops))]
-            backward_lines.append(f"    {', '.join(temps)}, = R{j}({g}, {node_names[j]}, {', '.join(ops)})")
-            shares = temps
-        for k, share in zip(operands, shares, strict=True):
-            if k < 0:
-                edge = f"e{len(edges)}"
-                edges.append(edge)
-                backward_lines.append(f"    {edge} = {share}")
-            elif k in grad_of:
-                backward_lines.append(f"    {grad_of[k]} = {grad_of[k]} + {share}")
-            else:
-                grad_of[k] = f"g{k}"
-                backward_lines.append(f"    g{k} = {share}")
-        if zero_safe and j == len(piece.inner) - 1 and not edges and len(grad_of) == 2:
-            # the top passed nothing on (a relu that is off, as in a hinge loss): all shares are zero
-            backward_lines.append(f"    if {grad_of[operands[0]]} == 0.0:\n        return ZEROS")
-
-    arglist = ", ".join(args)
-    lines = [f"def forward({arglist}):", *forward_lines, f"    return {node_names[-1]}", ""]
-    lines.append(f"def rule(g, out, {arglist}):")
-    if zero_safe:  # every share would be +-0.0, which changes no sum: skip the piece
-        names["ZEROS"] = (0.0,) * len(edges)
-        lines.append("    if g == 0.0:\n        return ZEROS")
-    lines += forward_lines[:-1]
-    lines.append(f"    {node_names[-1]} = out")
-    lines += backward_lines
-    lines.append(f"    return ({', '.join(edges)}{',' if len(edges) == 1 else ''})")
-    exec(builtins.compile("\n".join(lines), f"<compiled piece of {len(piece.inner)} nodes>", "exec"), names)  # noqa: S102
-    rule = names["rule"]
-    rule.forward = names["forward"]
-    return rule
-
-
-def _find_pieces(order: list[Value], keep: set[Value]) -> list[_Piece]:
-    """Repeated private sub-graphs over leaves, largest first; `keep` nodes must stay visible."""
-    shape_ids: dict[tuple, int] = {}
-    key: dict[Value, int] = {}
-    count: dict[int, int] = {}
-    uses: dict[Value, int] = dict.fromkeys(keep, 1)
-    for node in order:  # a tree hash of each node: equal keys, equal unfolded shapes
-        parents = node.parents
-        if not parents:
-            key[node] = -1
-            continue
-        k = shape_ids.setdefault((node._rule, *[key[p] for p in parents]), len(shape_ids))
-        key[node] = k
-        count[k] = count.get(k, 0) + 1
-        for p in parents:
-            uses[p] = uses.get(p, 0) + 1
-
-    pieces: list[_Piece] = []
-    taken: set[Value] = set()
-    failed: dict[int, int] = {}
-    for node in reversed(order):  # the top of the graph first, so the largest pieces win
-        k = key[node]
-        if k < 0 or count[k] < 2 or node in taken or failed.get(k, 0) >= 2:
-            continue
-        piece = _Piece(node, k, MAX_KERNEL_NODES)
-        if not MIN_KERNEL_NODES <= len(piece.inner) <= MAX_KERNEL_NODES:
-            failed[k] = 2
-        elif not piece.is_private(uses) or any(n in taken for n in piece.inner):
-            failed[k] = failed.get(k, 0) + 1
-        else:
-            pieces.append(piece)
-            taken.update(piece.inner)
-    return pieces
 
 
 @contextmanager
@@ -292,6 +131,35 @@ def _counting_comparisons() -> Iterator[list[int]]:
 # ---------------------------------------------------------------- the plan
 
 
+class _Batch:
+    """All copies of one repeated piece, run by one generated loop (see `engine.pieces`)."""
+
+    def __init__(self, pieces: list[Piece], slot: dict[Value, int], start: int, first_edge: int) -> None:
+        self.pieces: list[Piece] | None = pieces  # while the plan is built
+        self.count = len(pieces)
+        self.start, self.stop = start, start + len(pieces)
+        self.first_edge = first_edge
+        self.n_edges = len(pieces[0].edge_args())
+        self.last_edge = first_edge + len(pieces) * self.n_edges
+        model = pieces[0]
+        self.shared = [k for k, leaf in enumerate(model.leaves) if all(p.leaves[k] is leaf for p in pieces)]
+        varying = [k for k in range(len(model.leaves)) if k not in set(self.shared)]
+        self.get_shared = _gather([slot[model.leaves[k]] for k in self.shared]) if self.shared else lambda _: ()
+        self.get_columns = [_gather([slot[p.leaves[k]] for p in pieces]) for k in varying]
+        self.bases = [first_edge + i * self.n_edges for i in reversed(range(len(pieces)))]  # backward order
+        self.summed: list[int] = []  # set by the plan: shared leaves whose gradient the loop sums
+        self.summed_leaves: list[tuple[int, Callable, Callable]] = []  # (leaf, before-gather, after-gather)
+        self.exposed: list[int] = []  # inner nodes that are extra outputs
+        self.exposed_start: list[int] = []
+        self.forward = self.backward = None
+
+    def generate(self, cache: dict[tuple, tuple]) -> None:
+        key = (self.pieces[0].signature, tuple(self.shared), tuple(self.summed), tuple(self.exposed))
+        if key not in cache:
+            cache[key] = batch_code(self.pieces[0], self.shared, self.summed, self.exposed)
+        self.forward, self.backward = cache[key]
+
+
 class _Plan:
     """The recorded graph as groups of slots of floats, ready to replay."""
 
@@ -307,25 +175,22 @@ class _Plan:
             if v not in in_graph:
                 raise ValueError(f"compile: the extra output {v!r} is not part of the loss's graph")
 
-        # repeated pieces collapse into one node each, whose operands are the leaves they read
-        kernels: dict[tuple, Callable] = {}
-        rule_of: dict[Value, Callable] = {}
-        args_of: dict[Value, tuple] = {}
-        edges_of: dict[Value, tuple] = {}
+        # repeated pieces: each shape's copies become one batch, standing at depth 1 (over leaves)
+        by_shape: dict[tuple, list[Piece]] = {}
         hidden: set[Value] = set()
-        for piece in _find_pieces(order, set(outputs)):
-            if piece.signature not in kernels:
-                kernels[piece.signature] = _kernel(piece)
-            root = piece.root
-            rule_of[root] = kernels[piece.signature]
-            args_of[root] = tuple(piece.leaves)
-            edges_of[root] = tuple([piece.leaves[k] for k in piece.edge_args()])
+        for piece in find_pieces(order):
+            by_shape.setdefault(piece.signature, []).append(piece)
             hidden.update(piece.inner[:-1])
+        copies = [ps for ps in by_shape.values() if len(ps) >= 2]
+        for ps in by_shape.values():
+            if len(ps) < 2:  # a shape seen once: its nodes stay in the plan
+                hidden.difference_update(ps[0].inner)
+        piece_of = {p.root: p for ps in copies for p in ps}
         nodes = [n for n in order if n not in hidden]
-        self.n_kernels = len(kernels)
-        self.n_pieces = len(rule_of)
+        self.n_pieces = len(piece_of)
+        self.n_kernels = len(copies)
 
-        # depth of each node, then groups keyed by (depth, rule); leaves are depth 0
+        # depth of each other node, then groups keyed by (depth, rule); leaves are depth 0
         depth: dict[Value, int] = {}
         groups: dict[tuple, list[Value]] = {}
         leaves = []
@@ -333,36 +198,85 @@ class _Plan:
             if node._rule is None:
                 depth[node] = 0
                 leaves.append(node)
-                continue
-            rule = rule_of.get(node, node._rule)
-            operands = args_of.get(node, node.parents)
-            d = 1 + max(depth[p] for p in operands)
-            depth[node] = d
-            groups.setdefault((d, rule, len(operands)), []).append(node)
+            elif node in piece_of:
+                depth[node] = 1
+            else:
+                d = 1 + max(depth[p] for p in node.parents)
+                depth[node] = d
+                groups.setdefault((d, node._rule, len(node.parents)), []).append(node)
         keys = sorted(groups, key=lambda k: k[0])  # stable: first appearance within a depth
 
         slot = {leaf: i for i, leaf in enumerate(leaves)}
+        for ps in copies:
+            for p in ps:
+                slot[p.root] = len(slot)
         for key in keys:
             for node in groups[key]:
                 slot[node] = len(slot)
-        self.size = len(slot)
         self.leaves = leaves  # the plan's only references to the graph's Values
 
-        # one share slot per edge, contiguous per group; slot 0 holds the seed
-        edge: dict[tuple[Value, int], int] = {}
+        # one share slot per edge, contiguous per group and batch; slot 0 holds the seed
+        edge_base: dict[Value, int] = {}
         n_edges = 1
+        batches = []
+        for ps in copies:
+            batches.append(_Batch(ps, slot, slot[ps[0].root], n_edges))
+            for p in ps:
+                edge_base[p.root] = n_edges
+                n_edges += batches[-1].n_edges
         for key in keys:
             for node in groups[key]:
-                for i in range(len(edges_of.get(node, node.parents))):
-                    edge[node, i] = n_edges
-                    n_edges += 1
+                edge_base[node] = n_edges
+                n_edges += key[2]
         self.n_edges = n_edges
 
         # shares reach each node in the order backward() adds them: consumers in reverse order
         incoming: dict[Value, list[int]] = {loss: [0]}
         for node in reversed(nodes):
-            for i, p in enumerate(edges_of.get(node, node.parents)):
-                incoming.setdefault(p, []).append(edge[node, i])
+            piece = piece_of.get(node)
+            if piece is None:
+                base = edge_base.get(node)
+                for i, p in enumerate(node.parents):
+                    incoming.setdefault(p, []).append(base + i)
+            else:
+                base = edge_base[node]
+                for i, k in enumerate(piece.edge_args()):
+                    incoming.setdefault(piece.leaves[k], []).append(base + i)
+
+        # a shared leaf's gradient is summed inside the loop when the loop's shares to it arrive in
+        # one run, and everything else it receives comes from outside any batch
+        batch_edges_end = batches[-1].last_edge if batches else 1
+        leaf_index = {leaf: i for i, leaf in enumerate(leaves)}
+        summed_anywhere: set[Value] = set()
+        for b in batches:
+            lo, hi = b.first_edge, b.last_edge
+            for k in b.shared:
+                leaf = b.pieces[0].leaves[k]
+                ks = incoming.get(leaf, [])
+                mine = [i for i, e in enumerate(ks) if lo <= e < hi]
+                from_other_batches = any(e < batch_edges_end and not lo <= e < hi for e in ks)
+                if not mine or leaf in summed_anywhere or from_other_batches or len(mine) != mine[-1] - mine[0] + 1:
+                    continue
+                b.summed.append(k)
+                summed_anywhere.add(leaf)
+                before, after = ks[: mine[0]], ks[mine[-1] + 1 :]
+                b.summed_leaves.append((leaf_index[leaf], _gather(before), _gather(after)))
+        keep = set(outputs)
+        for b in batches:  # extra outputs inside pieces get slots of their own
+            for j in range(len(b.pieces[0].inner) - 1):
+                if any(p.inner[j] in keep for p in b.pieces):
+                    b.exposed.append(j)
+                    b.exposed_start.append(len(slot))
+                    for p in b.pieces:
+                        slot[p.inner[j]] = len(slot)
+        cache: dict[tuple, tuple] = {}
+        for b in batches:
+            b.generate(cache)
+        self.batch_inputs = [_incoming_gather([p.root for p in b.pieces], incoming) for b in batches]
+        for b in batches:
+            b.pieces = None  # the plan keeps no node of the graph, only its leaves
+        self.batches = batches
+        self.size = len(slot)
 
         self.forward_steps = []
         self.backward_steps = []
@@ -370,22 +284,23 @@ class _Plan:
             group = groups[key]
             rule = key[1]
             start, stop = slot[group[0]], slot[group[-1]] + 1
-            getters = [_gather([slot[args_of.get(n, n.parents)[i]] for n in group]) for i in range(key[2])]
+            getters = [_gather([slot[n.parents[i]] for n in group]) for i in range(key[2])]
             self.forward_steps.append((start, stop, rule.forward, getters))
-            ins = [incoming[n] for n in group]
-            single = all(len(k) == 1 for k in ins)
-            gather_in = _gather([k[0] for k in ins]) if single else ins
-            first = edge[group[0], 0]
-            last = first + len(group) * len(edges_of.get(group[0], group[0].parents))
-            self.backward_steps.append((start, stop, rule, getters, single, gather_in, first, last))
+            first = edge_base[group[0]]
+            self.backward_steps.append(
+                (start, stop, rule, getters, _incoming_gather(group, incoming), first, first + len(group) * key[2])
+            )
         self.backward_steps.reverse()
-        self.leaf_edges = [(i, _gather(incoming[leaf])) for i, leaf in enumerate(leaves) if leaf in incoming]
+        summed = {i for b in batches for i, _, _ in b.summed_leaves}
+        self.leaf_edges = [
+            (i, _gather(incoming[leaf])) for i, leaf in enumerate(leaves) if leaf in incoming and i not in summed
+        ]
         self.loss_slot = slot[loss]
         self.output_slots = [slot[v] for v in outputs]
         self.input_slots = [slot.get(v) for v in inputs]
         self.n_nodes = len(order)
-        self.n_groups = len(keys)
-        self.fingerprint = hash(tuple((n.op, len(n.parents)) for n in order))
+        self.n_groups = len(keys) + len(batches)
+        self.fingerprint = hash(tuple(map(attrgetter("op"), order)))
         self.owned: list[int] = []  # leaves that something outside the plan held after recording
 
     def run(self, inputs: list[float] | None) -> tuple[float, list[float]]:
@@ -396,6 +311,15 @@ class _Plan:
                 if s is not None:
                     values[s] = x
         try:
+            states = []
+            for b in self.batches:  # over leaves only: they come first
+                shared = b.get_shared(values)
+                columns = [g(values) for g in b.get_columns]
+                out, saved, exposed = b.forward(shared, b.count, *columns)
+                values[b.start : b.stop] = out
+                for s, xs in zip(b.exposed_start, exposed, strict=True):
+                    values[s : s + len(xs)] = xs
+                states.append((out, saved, shared, columns))
             for start, stop, f, getters in self.forward_steps:
                 values[start:stop] = map(f, *[g(values) for g in getters])
         except ZeroDivisionError:
@@ -406,17 +330,21 @@ class _Plan:
 
         shares = [0.0] * self.n_edges
         shares[0] = 1.0
-        for start, stop, rule, getters, single, gather_in, first, last in self.backward_steps:
-            if single:
-                grads = list(map(add, repeat(0.0), gather_in(shares)))
-            else:
-                grads = [reduce(add, [shares[k] for k in ks], 0.0) for ks in gather_in]
+        for start, stop, rule, getters, gather_in, first, last in self.backward_steps:
             operands = [g(values) for g in getters]
-            shares[first:last] = chain.from_iterable(map(rule, grads, values[start:stop], *operands))
+            shares[first:last] = chain.from_iterable(map(rule, gather_in(shares), values[start:stop], *operands))
         leaves = self.leaves
+        for b, gather_in, (out, saved, shared, columns) in zip(self.batches, self.batch_inputs, states, strict=True):
+            acc = [_sum(before(shares), leaves[i].grad) for i, before, _ in b.summed_leaves]
+            sums = b.backward(
+                gather_in(shares)[::-1], out[::-1], saved[::-1], shared, acc, shares, b.bases,
+                *[c[::-1] for c in columns],
+            )  # fmt: skip
+            for (i, _, after), total in zip(b.summed_leaves, sums, strict=True):
+                leaves[i].grad = _sum(after(shares), total)
         for i, gather in self.leaf_edges:
             leaf = leaves[i]
-            leaf.grad = reduce(add, gather(shares), leaf.grad)
+            leaf.grad = _sum(gather(shares), leaf.grad)
         return loss, [values[s] for s in self.output_slots]
 
     def note_owners(self) -> None:

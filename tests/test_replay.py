@@ -9,6 +9,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import engine
+import engine.pieces as pieces
 import engine.replay as replay
 import nn
 from engine import GraphChanged, Value
@@ -47,9 +48,9 @@ def replayed(step, leaves, *args):
 def mode(request, monkeypatch):
     """Run each test with repeated pieces compiled to kernels, and with every node in the grouped plan."""
     if request.param == "groups only":
-        monkeypatch.setattr(replay, "MAX_KERNEL_NODES", 0)
+        monkeypatch.setattr(pieces, "MAX_NODES", 0)
     else:
-        monkeypatch.setattr(replay, "MIN_KERNEL_NODES", 2)
+        monkeypatch.setattr(pieces, "MIN_NODES", 2)
     return request.param
 
 
@@ -82,8 +83,8 @@ def test_random_graphs_replay_exactly(expression, copies, points):
 
     for mode in ("kernels", "groups only"):
         limits = (2, 5000) if mode == "kernels" else (8, 0)
-        saved = replay.MIN_KERNEL_NODES, replay.MAX_KERNEL_NODES
-        replay.MIN_KERNEL_NODES, replay.MAX_KERNEL_NODES = limits
+        saved = pieces.MIN_NODES, pieces.MAX_NODES
+        pieces.MIN_NODES, pieces.MAX_NODES = limits
         try:
             step = engine.compile(fn)
             for k, point in enumerate(points):
@@ -98,7 +99,7 @@ def test_random_graphs_replay_exactly(expression, copies, points):
                 assert bits([loss]) == bits([expected_loss]), f"{mode}, point {k}\n{expression}"
                 assert bits(grads) == bits(expected), f"{mode}, point {k}\n{expression}"
         finally:
-            replay.MIN_KERNEL_NODES, replay.MAX_KERNEL_NODES = saved
+            pieces.MIN_NODES, pieces.MAX_NODES = saved
 
 
 # ---------------------------------------------------------------- networks and losses

@@ -1,0 +1,262 @@
+"""Repeated pieces of a recorded graph, and the Python code that runs all copies of one in a loop.
+
+A network applied to 100 examples makes 100 copies of one sub-graph. Each copy reads only
+leaves (the shared parameters, its own inputs and constants) and nothing outside it uses its
+inner nodes: a *piece*. `find_pieces` finds them; `batch_code` writes, once per shape, a forward
+function and a backward function that loop over all the copies, as a hand-written training step
+does: straight-line code on local variables, the shared parameters' gradients summed in locals.
+
+Every line is the operation's own float arithmetic (the forward function and rule stored side by
+side in `engine.value`), in the order backward() applies it, so the numbers are the same.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from collections import Counter
+from collections.abc import Callable
+from itertools import chain
+from operator import attrgetter
+from typing import Any
+
+from . import value as _value
+from .value import Value
+
+MIN_NODES = 8  # smaller repeated pieces stay with the rest of the graph
+MAX_NODES = 5000  # larger ones would cost more to compile than they save
+
+# rule -> (forward expression or None for a call of rule.forward, share expressions or None for a
+# call of the rule, whether a zero incoming gradient gives zero shares for any finite operands).
+# Each expression is the rule's own arithmetic, operation for operation.
+TEMPLATES: dict[Callable, tuple[str | None, tuple[str, ...] | None, bool]] = {
+    _value._add_rule: ("{a} + {b}", ("{g}", "{g}"), True),
+    _value._sub_rule: ("{a} - {b}", ("{g}", "-{g}"), True),
+    _value._mul_rule: ("{a} * {b}", ("{g} * {b}", "{g} * {a}"), True),
+    _value._neg_rule: ("-{a}", ("-{g}",), True),
+    _value._relu_rule: ("({a} if {a} > 0.0 else 0.0)", ("({g} if {a} > 0.0 else 0.0)",), True),
+    _value._tanh_rule: ("tanh({a})", ("{g} * (1.0 - {o} * {o})",), True),
+    _value._abs_rule: ("abs({a})", ("({g} if {a} > 0.0 else -{g} if {a} < 0.0 else 0.0)",), True),
+    _value._exp_rule: (None, ("{g} * {o}",), True),
+    _value._sigmoid_rule: (None, ("{g} * {o} * (1.0 - {o})",), True),
+    _value._log_rule: (None, ("{g} / {a}",), True),
+    _value._div_rule: ("{a} / {b}", None, True),
+    _value._sin_rule: (None, None, True),
+    _value._cos_rule: (None, None, True),
+}
+
+
+class Piece:
+    """One copy of a repeated sub-graph: its inner nodes (the top one last) and the leaves it reads.
+
+    `refs[j]` says where inner node j's operands come from: inner node i (i >= 0) or leaf k
+    (written ~k < 0), leaves numbered as first met. With the top's shape key it is the piece's
+    signature: copies with equal signatures compute the same thing from their own leaves.
+    """
+
+    __slots__ = ("root", "inner", "leaves", "refs", "signature")
+
+    def __init__(self, inner: list[Value], key: int) -> None:
+        local = {n: j for j, n in enumerate(inner)}
+        leaves: list[Value] = []
+        number: dict[Value, int] = {}
+        refs = []
+        for node in inner:
+            r = []
+            for p in node.parents:
+                j = local.get(p)
+                if j is None:
+                    if p._rule is not None:
+                        raise LookupError("not a closed piece")  # an operand made outside the piece
+                    j = number.get(p)
+                    if j is None:
+                        j = number[p] = ~len(leaves)
+                        leaves.append(p)
+                r.append(j)
+            refs.append(tuple(r))
+        self.root, self.inner, self.leaves, self.refs = inner[-1], inner, leaves, refs
+        self.signature = (key, tuple(refs))
+
+    def is_private(self, uses: Counter) -> bool:
+        """True if nothing outside the piece uses its inner nodes (its root aside)."""
+        inside = Counter(k for r in self.refs for k in r if k >= 0)
+        inner = self.inner
+        return all(uses[inner[j]] == inside[j] for j in range(len(inner) - 1))
+
+    def edge_args(self) -> list[int]:
+        """The leaf of each leaf operand, in the order backward() adds their shares."""
+        return [~k for r in reversed(self.refs) for k in r if k < 0]
+
+
+def _sub_graph(root: Value, limit: int) -> list[Value]:
+    """The inner nodes below `root` (leaves aside) in topological order: a depth-first walk."""
+    inner: list[Value] = []
+    path = [root]
+    seen = {root}
+    while path and len(inner) <= limit:
+        node = path[-1]
+        for p in node.parents:
+            if p not in seen:
+                seen.add(p)
+                if p._rule is not None:
+                    path.append(p)
+                    break
+        else:
+            inner.append(path.pop())
+    return inner
+
+
+def find_pieces(order: list[Value]) -> list[Piece]:
+    """Repeated private sub-graphs over leaves, in topological order of their roots.
+
+    The first copy of each shape is found by a walk from its top. A private piece's inner nodes
+    stand together in `order` (a depth-first order), so each further copy is read straight off
+    the order and checked to have the same signature.
+    """
+    shape_ids: dict[tuple, int] = {}
+    key: dict[Value, int] = {}
+    for node in order:  # a tree hash of each node: equal keys, equal unfolded shapes
+        parents = node.parents
+        if len(parents) == 2:
+            key[node] = shape_ids.setdefault((node._rule, key[parents[0]], key[parents[1]]), len(shape_ids))
+        elif parents:
+            key[node] = shape_ids.setdefault((node._rule, key[parents[0]]), len(shape_ids))
+        else:
+            key[node] = -1
+    count = Counter(key.values())
+    uses = Counter(chain.from_iterable(map(attrgetter("parents"), order)))
+
+    inner_order = [n for n in order if n._rule is not None]
+    pieces: list[Piece] = []
+    model: dict[int, Piece] = {}  # the first copy of each shape
+    failed: dict[int, int] = {}
+    i = len(inner_order) - 1
+    while i >= 0:  # from the top of the graph down, so the largest pieces win
+        node = inner_order[i]
+        k = key[node]
+        i -= 1
+        if count[k] < 2 or failed.get(k, 0) >= 2:
+            continue
+        first = model.get(k)
+        try:
+            if first is None:
+                inner = _sub_graph(node, MAX_NODES)
+                if not MIN_NODES <= len(inner) <= MAX_NODES:
+                    failed[k] = 2
+                    continue
+            else:
+                inner = inner_order[i + 2 - len(first.inner) : i + 2]
+            piece = Piece(inner, k)
+        except LookupError:
+            piece = None
+        if piece is None or (first is not None and piece.signature != first.signature) or not piece.is_private(uses):
+            failed[k] = failed.get(k, 0) + 1
+            continue
+        model.setdefault(k, piece)
+        pieces.append(piece)
+        i -= len(inner) - 1  # its inner nodes are taken
+    pieces.reverse()
+    return pieces
+
+
+def batch_code(piece: Piece, shared: list[int], summed: list[int], exposed: list[int]) -> tuple[Callable, Callable]:
+    """Generate `forward(SH, count, *columns)` and `backward(...)` for every copy shaped like `piece`.
+
+    shared: the leaves (by argument number) that are the same Value in every copy; their values
+    come in the tuple SH. The other leaves come as one column per argument, a value per copy.
+    summed: shared leaves whose gradient the loop adds up in a local variable, from ACC; the
+    shares for every other leaf go to the list S, at the copy's base + its edge number.
+    exposed: inner nodes whose values the forward pass also returns (extra outputs of `fn`).
+
+    forward -> (outputs, saved intermediate values, exposed columns), copies in graph order.
+    backward(G, OUT, SAVED, SH, ACC, S, B, *columns) walks the copies in backward() order (the
+    caller reverses the lists) and returns the sums of `summed`, in order.
+    """
+    names: dict[str, Any] = {"tanh": math.tanh}
+    n_args = len(piece.leaves)
+    varying = [k for k in range(n_args) if k not in set(shared)]
+    args = [f"a{k}" for k in range(n_args)]
+    nodes = [f"n{j}" for j in range(len(piece.inner))]
+    rules = [n._rule for n in piece.inner]
+    zero_safe = all(TEMPLATES.get(r, (None, None, False))[2] for r in rules)
+
+    def operand(k: int) -> str:
+        return nodes[k] if k >= 0 else args[~k]
+
+    body = []
+    for j, rule in enumerate(rules):
+        ops = [operand(k) for k in piece.refs[j]]
+        template = TEMPLATES.get(rule)
+        if template and template[0]:
+            expr = template[0].format(a=ops[0], b=ops[-1])
+        else:
+            names[f"F{j}"] = rule.forward
+            expr = f"F{j}({', '.join(ops)})"
+        body.append(f"        {nodes[j]} = {expr}")
+
+    def unpack(names_: list[str], source: str) -> list[str]:
+        return [f"    {', '.join(names_)}, = {source}"] if names_ else []
+
+    saved = ", ".join(nodes[:-1]) + ","
+    columns = [f"V{k}" for k in varying]
+    loop_over = f"zip({', '.join(columns)})" if columns else "range(count)"
+    loop_vars = ", ".join(args[k] for k in varying) + "," if columns else "_"
+    forward = [
+        f"def forward(SH, count, {', '.join(columns)}):",
+        *unpack([args[k] for k in shared], "SH"),
+        "    OUT, SAVED = [], []",
+        *[f"    X{i} = []" for i in range(len(exposed))],
+        f"    for {loop_vars} in {loop_over}:",
+        *body,
+        f"        SAVED.append(({saved}))",
+        f"        OUT.append({nodes[-1]})",
+        *[f"        X{i}.append({nodes[j]})" for i, j in enumerate(exposed)],
+        f"    return OUT, SAVED, [{', '.join(f'X{i}' for i in range(len(exposed)))}]",
+    ]
+
+    # backward: inner nodes in reverse; a node's gradient is the sum of its shares in arrival order
+    sums = {k: f"w{k}" for k in summed}
+    grad_of: dict[int, str] = {len(rules) - 1: "g"}
+    lines = []
+    n_edges = 0
+    for j in reversed(range(len(rules))):
+        rule, operands = rules[j], piece.refs[j]
+        ops = [operand(k) for k in operands]
+        g = grad_of[j]
+        template = TEMPLATES.get(rule)
+        if template and template[1]:
+            shares = [s.format(a=ops[0], b=ops[-1], g=g, o=nodes[j]) for s in template[1]]
+        else:
+            names[f"R{j}"] = rule
+            shares = [f"s{j}_{i}" for i in range(len(ops))]
+            lines.append(f"        {', '.join(shares)}, = R{j}({g}, {nodes[j]}, {', '.join(ops)})")
+        for k, share in zip(operands, shares, strict=True):
+            if k < 0 and ~k in sums:
+                lines.append(f"        {sums[~k]} = {sums[~k]} + {share}")
+            elif k < 0:
+                lines.append(f"        S[b + {n_edges}] = {share}")
+            elif k in grad_of:
+                lines.append(f"        {grad_of[k]} = {grad_of[k]} + {share}")
+            else:
+                grad_of[k] = f"g{k}"
+                lines.append(f"        g{k} = {share}")
+            n_edges += k < 0
+        if zero_safe and j == len(rules) - 1 and len(operands) == 1 and operands[0] >= 0:
+            # the top passed nothing on (a relu that is off, as in a hinge loss): all shares are zero
+            lines.append(f"        if {grad_of[operands[0]]} == 0.0:\n            continue")
+
+    backward = [
+        f"def backward(G, OUT, SAVED, SH, ACC, S, B, {', '.join(columns)}):",
+        *unpack([args[k] for k in shared], "SH"),
+        *unpack([sums[k] for k in summed], "ACC"),
+        f"    for g, {nodes[-1]}, ({saved}), b, {', '.join(args[k] for k in varying)} in "
+        f"zip(G, OUT, SAVED, B, {', '.join(columns)}):",
+        # every share would be +-0.0, which changes no sum: skip the copy
+        *(["        if g == 0.0:\n            continue"] if zero_safe else []),
+        *lines,
+        f"    return [{', '.join(sums[k] for k in summed)}]",
+    ]
+    source = "\n".join(forward + [""] + backward)
+    where = f"<loop over copies of a {len(rules)}-node piece>"
+    exec(builtins.compile(source, where, "exec"), names)  # noqa: S102 (our own generated code)
+    return names["forward"], names["backward"]

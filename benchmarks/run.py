@@ -75,9 +75,10 @@ class Sizes:
     chain: int = 100_000
     wide: int = 100_000
     million: int = 1_000_000  # 0 to skip
+    steps: int = 100  # the whole training run, recording included for engine.compile
 
 
-QUICK = Sizes(points=8, chain=1_500, wide=1_000, million=0)
+QUICK = Sizes(points=8, chain=1_500, wide=1_000, million=0, steps=3)
 
 
 # ---------------------------------------------------------------- results
@@ -176,6 +177,62 @@ def _training_floor(sizes: Sizes, repeat: int) -> tuple[Result, float]:
     return result, first_loss
 
 
+# ---------------------------------------------------------------- (d) a whole training run
+
+COMPILED = "chainrule, compiled"
+
+
+def _training_run_name(sizes: Sizes) -> str:
+    return f"training, {sizes.steps} steps"
+
+
+def _training_run(kind: str, engine: Engine | None, sizes: Sizes, repeat: int) -> tuple[Result, list[float]]:
+    """`sizes.steps` SGD steps from the same start, timed whole; returns the final parameters too.
+
+    kind is "objects" (build the graph and call backward() every step), "compiled" (engine.compile
+    records the first step's graph and replays it; recording and compiling are inside the timing)
+    or "floor" (the hand-written floats).
+    """
+    points, labels = workloads.make_moons(sizes.points)
+    init = workloads.initial_weights()
+    final: list[float] = []
+
+    if kind == "floor":
+
+        def train():
+            layers = floor.copy_layers(init)
+            for _ in range(sizes.steps):
+                floor.training_step(layers, points, labels, LEARNING_RATE)
+            final[:] = floor.flat_parameters(layers)
+
+    else:
+        V = engine.Value
+
+        def train():
+            model = workloads.Model(V, init)
+            params = model.parameters()
+            if kind == "compiled":
+                from engine import compile
+
+                step = compile(lambda: workloads.loss(V, model, points, labels))
+            for _ in range(sizes.steps):
+                for p in params:
+                    p.grad = 0.0
+                if kind == "compiled":
+                    step()
+                else:
+                    workloads.loss(V, model, points, labels).backward()
+                for p in params:
+                    p.data -= LEARNING_RATE * p.grad
+            final[:] = [p.data for p in params]
+
+    name = {"floor": FLOOR, "compiled": COMPILED}.get(kind, engine.name if engine else "")
+    result = Result(_training_run_name(sizes), name)
+    result.times = _timed(train, repeat)
+    gc.collect()
+    return result, final
+
+
 # ---------------------------------------------------------------- (b) deep chain, (c) wide sum
 
 
@@ -244,6 +301,17 @@ def run(sizes: Sizes, repeat: int, log: Callable[[str], None] = print) -> dict:
     loss_gap = max(abs(loss - reference) for loss in first_losses.values())
     if loss_gap > 1e-9:
         raise AssertionError(f"the engines disagree on the first step's loss: {first_losses}")
+
+    # (d) the whole run: compiled, objects and micrograd once each (micrograd takes a minute), the floor
+    compiled, compiled_final = _training_run("compiled", engines[0], sizes, repeat)
+    add(compiled)
+    plain, plain_final = _training_run("objects", engines[0], sizes, 1)
+    add(plain)
+    if compiled_final != plain_final:
+        raise AssertionError("the compiled run's final parameters differ from the object engine's")
+    for engine in engines[1:]:
+        add(_training_run("objects", engine, sizes, 1)[0])
+    add(_training_run("floor", None, sizes, repeat)[0])
 
     chain = f"deep chain, {sizes.chain:,} ops"
     wide = f"wide sum, {sizes.wide:,} ops"
@@ -338,6 +406,21 @@ def targets(report: dict) -> list[str]:
         checks.append(f"training step at least 5x faster than micrograd: {_ratio(speed)} — {_verdict(speed >= 5)}")
     per_node = ours["bytes_per_node"]
     checks.append(f"at most 250 bytes per node: {per_node:.0f} — {_verdict(per_node <= 250)}")
+    run_name = f"training, {report['sizes']['steps']} steps"
+    compiled = by_key.get((run_name, COMPILED))
+    floor_run = by_key.get((run_name, FLOOR))
+    mg_run = next((r for (w, e), r in by_key.items() if w == run_name and e.startswith("micrograd")), None)
+    if compiled is not None and mg_run is not None:
+        speed = mg_run["seconds"] / compiled["seconds"]
+        checks.append(
+            f"{run_name} compiled (recording included) at least 30x faster than micrograd: "
+            f"{_ratio(speed)} — {_verdict(speed >= 30)}"
+        )
+    if compiled is not None and floor_run is not None:
+        slower = compiled["seconds"] / floor_run["seconds"]
+        checks.append(
+            f"{run_name} compiled at most 5x the hand-written floats: {_ratio(slower)} — {_verdict(slower <= 5)}"
+        )
     million = by_key.get((f"deep chain, {report['sizes']['million']:,} ops", "chainrule"))
     if million is not None and million["seconds"] is not None:
         s = million["seconds"]

@@ -38,9 +38,17 @@ def test_quick_run_prints_the_table_and_writes_json(tmp_path):
     assert rows[0].startswith("| workload | engine | nodes | time |")
     names = [cells.split("|")[1].strip() for cells in rows[1:]]
     workloads = [n for n in names if n]
-    assert workloads == ["training step", "training step, GC off", "deep chain, 1,500 ops", "wide sum, 1,000 ops"]
+    assert workloads == [
+        "training step",
+        "training step, GC off",
+        "training, 3 steps",
+        "deep chain, 1,500 ops",
+        "wide sum, 1,000 ops",
+    ]
     assert any("| chainrule |" in r for r in rows) and any("| hand-written floats |" in r for r in rows)
+    assert any("| chainrule, compiled |" in r for r in rows)
     assert "at most 250 bytes per node" in text
+    assert "training, 3 steps compiled at most 5x the hand-written floats" in text
 
     report = json.loads(out.read_text())
     by_key = {(r["workload"], r["engine"]): r for r in report["results"]}
@@ -52,6 +60,7 @@ def test_quick_run_prints_the_table_and_writes_json(tmp_path):
         assert by_key["training step", name]["nodes"] == ours["nodes"]  # the very same graph
         assert "fails: RecursionError at depth 1,500" in by_key["deep chain, 1,500 ops", name]["note"]
         assert "training step at least 5x faster than micrograd" in text
+        assert "compiled (recording included) at least 30x faster than micrograd" in text
         losses = report["first_step_loss"]
         assert max(losses.values()) - min(losses.values()) < 1e-9  # same data, same graph, same loss
 

@@ -131,13 +131,12 @@ def floats(x: Any) -> Any:
 def make_step(loss_fn: Callable[[], tuple[Value, Any]], compiled: bool = True) -> tuple[Callable, str]:
     """A function that runs loss_fn's forward and backward pass and returns (loss, outputs) as floats.
 
-    The one place that picks how: engine.compile's recorded replay (when asked for and available)
-    or building the graph of Values again each time. Either way the gradients are added to the
-    parameters' `.grad`, so zero them before each call.
+    The one place that picks how: engine.compile's recorded replay, or building the graph of
+    Values again each time. Either way the gradients are added to the parameters' `.grad`, so
+    zero them before each call.
     """
-    compile_fn = getattr(engine, "compile", None)
-    if compiled and callable(compile_fn):
-        return compile_fn(loss_fn), "compiled replay"
+    if compiled:
+        return engine.compile(loss_fn), "compiled replay"
 
     def rebuild() -> tuple[float, Any]:
         loss, outputs = loss_fn()

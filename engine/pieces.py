@@ -128,7 +128,7 @@ def find_pieces(order: list[Value]) -> list[Piece]:
 
     inner_order = [n for n in order if n._rule is not None]
     pieces: list[Piece] = []
-    model: dict[int, Piece] = {}  # the first copy of each shape
+    models: dict[int, list[Piece]] = {}  # the first copy of each shape, by tree hash
     failed: dict[int, int] = {}
     i = len(inner_order) - 1
     while i >= 0:  # from the top of the graph down, so the largest pieces win
@@ -137,24 +137,27 @@ def find_pieces(order: list[Value]) -> list[Piece]:
         i -= 1
         if count[k] < 2 or failed.get(k, 0) >= 2:
             continue
-        first = model.get(k)
-        try:
-            if first is None:
-                inner = _sub_graph(node, MAX_NODES)
-                if not MIN_NODES <= len(inner) <= MAX_NODES:
-                    failed[k] = 2
-                    continue
-            else:
-                inner = inner_order[i + 2 - len(first.inner) : i + 2]
+        piece = None
+        for first in models.get(k, ()):  # a further copy of a shape already seen?
+            try:
+                candidate = Piece(inner_order[i + 2 - len(first.inner) : i + 2], k)
+            except LookupError:
+                continue
+            if candidate.signature == first.signature and candidate.is_private(uses):
+                piece = candidate
+                break
+        if piece is None:  # a new shape (the same tree can share nodes differently)
+            inner = _sub_graph(node, MAX_NODES)
+            if not MIN_NODES <= len(inner) <= MAX_NODES:
+                failed[k] = 2
+                continue
             piece = Piece(inner, k)
-        except LookupError:
-            piece = None
-        if piece is None or (first is not None and piece.signature != first.signature) or not piece.is_private(uses):
-            failed[k] = failed.get(k, 0) + 1
-            continue
-        model.setdefault(k, piece)
+            if not piece.is_private(uses):
+                failed[k] = failed.get(k, 0) + 1
+                continue
+            models.setdefault(k, []).append(piece)
         pieces.append(piece)
-        i -= len(inner) - 1  # its inner nodes are taken
+        i -= len(piece.inner) - 1  # its inner nodes are taken
     pieces.reverse()
     return pieces
 

@@ -71,14 +71,14 @@ def _flatten(obj: Any, out: list) -> list:
 def _rebuild(obj: Any, values: Iterable) -> Any:
     """The nested structure of `obj` with its leaves taken in turn from `values`."""
     if isinstance(obj, (list, tuple)):
-        return type(obj)(_rebuild(item, values) for item in obj)
+        return type(obj)([_rebuild(item, values) for item in obj])
     return next(values)
 
 
 def _as_leaves(obj: Any) -> Any:
     """The argument structure with every number turned into a fresh leaf Value."""
     if isinstance(obj, (list, tuple)):
-        return type(obj)(_as_leaves(item) for item in obj)
+        return type(obj)([_as_leaves(item) for item in obj])
     if isinstance(obj, Value):
         return obj
     if isinstance(obj, Real) and not isinstance(obj, bool):

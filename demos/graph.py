@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     try:
         svg = save(out, args.out / "neuron.svg", parameters=neuron)
         dot = save(out, args.out / "neuron.dot", parameters=neuron)
-        for leaf in (x, *neuron.parameters()):  # leaves accumulate across passes: start the page's pass from 0
+        for leaf in (x, *neuron.parameters()):  # leaves accumulate: the page's pass would double them
             leaf.grad = 0.0
         page = write_stepper(out, args.out / "backward.html", parameters=neuron, title="one neuron, backward")
     except DotNotFound as error:

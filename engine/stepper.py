@@ -8,7 +8,8 @@ arrows, space to play or pause, Home and End, f to fit the graph to the window's
 shown full size, scrolled to the step's node). The address can pick a frame (`page.html#step=3`)
 or start playing (`page.html?autoplay`).
 
-Writing the page runs the backward pass, so afterwards `.grad` holds backward()'s gradients.
+Writing the page runs the backward pass, so afterwards every `.grad` is what backward() would
+have left: the pictures start from zero gradients, and leaves keep what they had before on top.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
+from .backward import topological_order
 from .draw import check_size, prepare, render, source
 from .naming import number
 from .steps import BackwardSteps
@@ -40,17 +42,26 @@ def frames(
 ) -> list[Frame]:
     """A Frame for the start and one after each step of v's backward pass (this runs the pass)."""
     check_size(v, max_nodes, "stepper")
-    steps = BackwardSteps(v)
-    pic = prepare(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, steps=steps)
-    steps.start()
-    root = steps.names[v]
-    start = (
-        f"start: every gradient of the graph reset, {root}.grad seeded with {number(steps.seed)} "
-        f"(d{root}/d{root} = 1); {len(steps)} steps to go"
-    )
-    result = [Frame(start, source(pic), "")]
-    for step in steps:
-        result.append(Frame(str(step), source(pic, step), pic.ids[step.node]))
+    # the pictures show one pass from zero; the leaves then get their earlier gradients back on
+    # top, so afterwards every .grad is what backward() would have left (leaves accumulate)
+    earlier = {n: n.grad for n in topological_order(v) if n.is_leaf()}
+    for leaf in earlier:
+        leaf.grad = 0.0
+    try:
+        steps = BackwardSteps(v)
+        pic = prepare(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, steps=steps)
+        steps.start()
+        root = steps.names[v]
+        start = (
+            f"start: every gradient of the graph at 0, {root}.grad seeded with {number(steps.seed)} "
+            f"(d{root}/d{root} = 1); {len(steps)} steps to go"
+        )
+        result = [Frame(start, source(pic), "")]
+        for step in steps:
+            result.append(Frame(str(step), source(pic, step), pic.ids[step.node]))
+    finally:
+        for leaf, grad in earlier.items():
+            leaf.grad = grad + leaf.grad
     return result
 
 

@@ -317,3 +317,16 @@ def test_cli_draws_the_moons_demo_network_on_one_point(tmp_path):
     assert "wrote" in done.stderr and "Warning" not in done.stderr
     texts = {(t.text or "").strip() for t in ET.parse(tmp_path / "net.svg").getroot().iter(f"{SVG}text")}
     assert {"layers.0.neurons.0.w.0", "layers.2.neurons.0.b", "x0", "x1", "relu"} <= texts
+
+
+def test_stepper_frames_start_from_zero_and_leave_the_gradients_backward_would():
+    from engine.stepper import frames
+
+    x, w = Value(2.0, label="x"), Value(-3.0, label="w")
+    out = (x * w).tanh()
+    out.backward()
+    once = x.grad, w.grad
+    made = frames(out)
+    assert "every gradient of the graph at 0" in made[0].caption
+    assert re.search(r"\{x\|data[\\ ]*2\.0\|grad[\\ ]*0\.0\}", made[0].dot), made[0].dot  # not the earlier pass's
+    assert (x.grad, w.grad) == (2 * once[0], 2 * once[1])  # the page's pass accumulates like backward()

@@ -352,3 +352,35 @@ def report(name: str, training: Training, pictures: list[Path], **metrics: tuple
         "mode": training.mode,
         "pictures": pictures,
     }
+
+
+def percent(fraction: float) -> str:
+    """0.995 -> '99.5%', 1.0 -> '100%'."""
+    return f"{fraction:.1%}".replace(".0%", "%")
+
+
+def fit_classifier(
+    name: str,
+    title: str,
+    args: argparse.Namespace,
+    model: Callable,
+    optimizer: Any,
+    loss_fn: Callable[[], tuple[Value, Any]],
+    data: tuple[Sequence[Any], Sequence[int], Sequence[Any], Sequence[int]],
+) -> dict[str, Any]:
+    """Train, score on the training and test sets, draw the boundary and the curves, and report."""
+    X, y, X_test, y_test = data
+    settle_heap()
+    training = train(name, loss_fn, optimizer, args.steps, y, compiled=args.compiled, quiet=args.quiet)
+    train_accuracy = accuracy(outputs(model, X), y)
+    test_accuracy = accuracy(outputs(model, X_test), y_test)
+    heading = f"{title}, {training.steps} steps: train {percent(train_accuracy)}, test {percent(test_accuracy)}"
+    pictures = plot_boundary(args.out, model, X, y, heading, X_test, y_test)
+    pictures += plot_curves(args.out, training, title)
+    return report(
+        name,
+        training,
+        pictures,
+        train_accuracy=accuracy_metric("train", train_accuracy, len(y)),
+        test_accuracy=accuracy_metric("test", test_accuracy, len(y_test)),
+    )

@@ -35,20 +35,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         scores = [model(x) for x in X]
         return nn.cross_entropy(scores, y), scores
 
-    common.settle_heap()
-    training = common.train("spiral", loss_fn, optimizer, args.steps, y, compiled=args.compiled, quiet=args.quiet)
-    train_accuracy = common.accuracy(common.outputs(model, X), y)
-    test_accuracy = common.accuracy(common.outputs(model, X_test), y_test)
-    title = f"three spirals, {training.steps} steps: train {train_accuracy:.1%}, test {test_accuracy:.1%}"
-    pictures = common.plot_boundary(args.out, model, X, y, title, X_test, y_test)
-    pictures += common.plot_curves(args.out, training, "three spirals")
-    return common.report(
-        "spiral",
-        training,
-        pictures,
-        train_accuracy=common.accuracy_metric("train", train_accuracy, len(y)),
-        test_accuracy=common.accuracy_metric("test", test_accuracy, len(y_test)),
-    )
+    return common.fit_classifier("spiral", "three spirals", args, model, optimizer, loss_fn, (X, y, X_test, y_test))
 
 
 if __name__ == "__main__":

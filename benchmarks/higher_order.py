@@ -136,8 +136,10 @@ def report(result: dict[str, Any]) -> str:
     step, back = result["step_ratio"], result["backward_ratio"]
     lines.append(f"{'ratio real / ref':22}{step:14.3f}{back:14.3f}")
     verdict = "within" if back <= LIMIT else "OVER"
-    lines.append(f"backward() overhead {100 * (back - 1):+.1f}% ({verdict} the {100 * (LIMIT - 1):.0f}% limit); "
-                 f"whole step {100 * (step - 1):+.1f}%")
+    lines.append(
+        f"backward() overhead {100 * (back - 1):+.1f}% ({verdict} the {100 * (LIMIT - 1):.0f}% limit); "
+        f"whole step {100 * (step - 1):+.1f}%"
+    )
     return "\n".join(lines)
 
 

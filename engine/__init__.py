@@ -1,11 +1,11 @@
 """chainrule's engine: scalar reverse-mode automatic differentiation.
 
-    >>> from engine import Value
-    >>> a, b = Value(2.0, label="a"), Value(-3.0, label="b")
-    >>> c = a * b
-    >>> c.backward()
-    >>> a.grad, b.grad
-    (-3.0, 2.0)
+>>> from engine import Value
+>>> a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+>>> c = a * b
+>>> c.backward()
+>>> a.grad, b.grad
+(-3.0, 2.0)
 """
 
 import warnings

@@ -107,9 +107,7 @@ def _analytic(f: Callable, xs: list[float]) -> list[list[float]]:
         leaves = [Value(x) for x in xs]
         y = f(*leaves)
         ys = list(y) if isinstance(y, Sequence) else [y]
-        return [
-            list(grad(v, leaves, allow_unused=True)) if type(v) is Value else [0.0] * len(xs) for v in ys
-        ]
+        return [list(grad(v, leaves, allow_unused=True)) if type(v) is Value else [0.0] * len(xs) for v in ys]
 
 
 def _compare(

@@ -193,9 +193,7 @@ def statements(pic: Picture, step: Step | None = None) -> list[str]:
             hot = node is current
             colour = f' color="{CURRENT}" penwidth=2' if hot else ""
             op_style = f' color="{CURRENT}" fontcolor="{CURRENT}" penwidth=2' if hot else ""
-            out.append(
-                f'{nid}_op [shape=circle label={quoted(node.op)} fontsize=12 width=0.3 margin=0.02{op_style}]'
-            )
+            out.append(f"{nid}_op [shape=circle label={quoted(node.op)} fontsize=12 width=0.3 margin=0.02{op_style}]")
             for parent in node.parents:
                 out.append(f"{pic.ids[parent]} -> {nid}_op{' [' + colour.strip() + ']' if hot else ''}")
             out.append(f"{nid}_op -> {nid}{' [' + colour.strip() + ']' if hot else ''}")
@@ -361,13 +359,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("target")
     parser.add_argument("inputs", nargs="*", help="name=number for each input of an expression")
-    parser.add_argument("-o", "--output", help=".svg .png .pdf .dot, or .html for a page stepping through "
-                        "the backward pass; without it the DOT text goes to standard output")
+    parser.add_argument(
+        "-o",
+        "--output",
+        help=".svg .png .pdf .dot, or .html for a page stepping through "
+        "the backward pass; without it the DOT text goes to standard output",
+    )
     parser.add_argument("--backward", action="store_true", help="run backward() first, to show gradients")
     parser.add_argument("--step", type=int, help="show the graph after this step of the backward pass")
     parser.add_argument("--rankdir", choices=("LR", "TB"), default="LR")
-    parser.add_argument("--max-nodes", type=int, help=f"refuse larger graphs (default {DEFAULT_MAX_NODES}, "
-                        "150 for an .html page, which holds one picture of the whole graph per step)")
+    parser.add_argument(
+        "--max-nodes",
+        type=int,
+        help=f"refuse larger graphs (default {DEFAULT_MAX_NODES}, "
+        "150 for an .html page, which holds one picture of the whole graph per step)",
+    )
     args = parser.parse_args(argv)
     stepping = bool(args.output and args.output.endswith(".html"))
     try:

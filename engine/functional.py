@@ -233,8 +233,10 @@ def jacobian(f: Callable[..., Sequence[Any]]) -> Callable[..., list[list[Any]]]:
             xs = [_variable(a, i, name) for i, a in enumerate(args)]
             ys = f(*xs)
             if type(ys) is Value or not isinstance(ys, Sequence):
-                raise TypeError(f"jacobian: {name} must return a list of numbers, got {type(ys).__name__}; "
-                                "for one number use grad_fn")
+                raise TypeError(
+                    f"jacobian: {name} must return a list of numbers, got {type(ys).__name__}; "
+                    "for one number use grad_fn"
+                )
             return [list(grad([_scalar(y, name)], xs, create_graph=nested, allow_unused=True)) for y in ys]
 
     jacobian_at.__name__ = jacobian_at.__qualname__ = f"jacobian({name})"

@@ -1,13 +1,13 @@
 """chainrule's neural-network library, built on the public API of `engine`.
 
-    >>> import nn
-    >>> model = nn.MLP(2, [16, 16, 1], seed=0)   # relu, relu, linear
-    >>> model.num_parameters()
-    337
-    >>> X, y = nn.make_moons(100, noise=0.1, seed=0)  # y in {-1, +1}
-    >>> loss = nn.hinge_loss([model(x) for x in X], y) + nn.l2_penalty(model.parameters(), 1e-4)
-    >>> optimizer = nn.SGD(model.parameters(), lr=nn.linear_decay(1.0, 0.1, 100))
-    >>> optimizer.zero_grad(); loss.backward(); optimizer.step()
+>>> import nn
+>>> model = nn.MLP(2, [16, 16, 1], seed=0)   # relu, relu, linear
+>>> model.num_parameters()
+337
+>>> X, y = nn.make_moons(100, noise=0.1, seed=0)  # y in {-1, +1}
+>>> loss = nn.hinge_loss([model(x) for x in X], y) + nn.l2_penalty(model.parameters(), 1e-4)
+>>> optimizer = nn.SGD(model.parameters(), lr=nn.linear_decay(1.0, 0.1, 100))
+>>> optimizer.zero_grad(); loss.backward(); optimizer.step()
 """
 
 from .datasets import make_circles, make_moons, make_spirals, make_xor, train_test_split

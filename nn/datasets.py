@@ -151,7 +151,5 @@ def train_test_split(
     train_idx = [i for i in range(len(y)) if i not in test]
     test_idx = [i for i in range(len(y)) if i in test]
     if not train_idx or not test_idx:
-        raise ValueError(
-            f"train_test_split: {len(y)} examples with test_fraction={test_fraction} leave an empty part"
-        )
+        raise ValueError(f"train_test_split: {len(y)} examples with test_fraction={test_fraction} leave an empty part")
     return [X[i] for i in train_idx], [X[i] for i in test_idx], [y[i] for i in train_idx], [y[i] for i in test_idx]

@@ -201,4 +201,3 @@ def _group_sizes(names: list[str]) -> dict[str, int]:
 def _some(names: list[str], limit: int = 5) -> str:
     shown = ", ".join(repr(n) for n in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
-

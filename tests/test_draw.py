@@ -119,7 +119,7 @@ def test_size_guard_refuses_a_large_graph_without_walking_all_of_it():
 def test_record_labels_escape_dot_specials():
     tricky = Value(1.0, label='w{0}|<in> "q" \\ x')
     dot = to_dot(tricky * 2)
-    assert r'w\{0\}\|\<in\>\ \"q\"\ \\\ x' in dot
+    assert r"w\{0\}\|\<in\>\ \"q\"\ \\\ x" in dot
 
 
 @needs_dot
@@ -190,7 +190,7 @@ def test_step_k_shows_the_gradients_after_k_steps_and_highlights_its_node():
         grad = re.search(r"grad (?:\\ )*(\S+)}", statements[f"n{i}"]).group(1)
         assert float(grad) == pytest.approx(r.grad, rel=1e-3, abs=1e-4), v.label
         assert (CURRENT in statements[f"n{i}"]) == (f"n{i}" == current)
-    assert f"{current}_op -> {current} [color=\"{CURRENT}\"" in dot
+    assert f'{current}_op -> {current} [color="{CURRENT}"' in dot
 
 
 def test_step_zero_is_the_seeded_graph_and_bad_steps_are_refused():

@@ -46,9 +46,7 @@ def test_operators_refuse_non_numbers_naming_the_type(form, type_name, bad):
     assert type_name in str(info.value)
 
 
-@pytest.mark.parametrize(
-    "name", ["relu", "leaky_relu", "tanh", "sigmoid", "exp", "log", "sqrt", "sin", "cos"]
-)
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "tanh", "sigmoid", "exp", "log", "sqrt", "sin", "cos"])
 @pytest.mark.parametrize("type_name, bad", NOT_NUMBERS, ids=NOT_NUMBER_IDS)
 def test_module_functions_refuse_non_numbers(name, type_name, bad):
     with pytest.raises(TypeError) as info:
@@ -213,7 +211,7 @@ FAILURES = [
     (TypeError, lambda n: n + "1"),
     (TypeError, lambda n: n * None),
     (OverflowError, lambda n: (n * 1e300).leaky_relu(1e10)),
-    (OverflowError, lambda n: n ** 10**400),
+    (OverflowError, lambda n: n**10**400),
     (ValueError, lambda n: (n * math.inf).sin()),
 ]
 

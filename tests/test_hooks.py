@@ -5,7 +5,7 @@ import math
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import examples, expressions, reals
+from strategies import build_or_reject, examples, expressions, reals
 
 import engine
 from engine import Value
@@ -109,8 +109,8 @@ def test_a_hooked_leaf_accumulates_across_two_passes_exactly_like_an_unhooked_on
     seen = [[] for _ in hooked]
     handles = [x.register_hook(seen[i].append) for i, x in enumerate(hooked)]
     for _ in range(2):
-        expression.build(plain)[0].backward()
-        expression.build(hooked)[0].backward()
+        build_or_reject(expression, plain)[0].backward()
+        build_or_reject(expression, hooked)[0].backward()
     for handle in handles:
         handle.remove()
     # Each hook call saw one pass's total for its leaf, and the leaf kept the sum of the two passes.

@@ -49,14 +49,29 @@ UNARY_CASES = [
     ("a ** -0.5", lambda a: a**-0.5, lambda x: x**-0.5, lambda x: -0.5 * x**-1.5, positives(1e-3, 1e3)),
     ("a ** 0", lambda a: a**0, lambda x: 1.0, lambda x: 0.0, reals()),
     ("a ** 1", lambda a: a**1, lambda x: x, lambda x: 1.0, reals()),
-    ("(-a) ** 3 (negative base, integer power)", lambda a: (-a) ** 3, lambda x: -(x**3), lambda x: -3 * x * x,
-     reals(0.0, 100.0)),
+    (
+        "(-a) ** 3 (negative base, integer power)",
+        lambda a: (-a) ** 3,
+        lambda x: -(x**3),
+        lambda x: -3 * x * x,
+        reals(0.0, 100.0),
+    ),
     ("abs", lambda a: abs(a), abs, lambda x: math.copysign(1.0, x), away_from_zero(1e-9, 1e6)),
     ("relu", lambda a: a.relu(), lambda x: max(x, 0.0), lambda x: float(x > 0), away_from_zero(1e-9, 1e6)),
-    ("leaky_relu", lambda a: a.leaky_relu(), lambda x: x if x > 0 else 0.01 * x, lambda x: 1.0 if x > 0 else 0.01,
-     away_from_zero(1e-9, 1e6)),
-    ("leaky_relu(0.2)", lambda a: a.leaky_relu(0.2), lambda x: x if x > 0 else 0.2 * x,
-     lambda x: 1.0 if x > 0 else 0.2, away_from_zero(1e-9, 1e6)),
+    (
+        "leaky_relu",
+        lambda a: a.leaky_relu(),
+        lambda x: x if x > 0 else 0.01 * x,
+        lambda x: 1.0 if x > 0 else 0.01,
+        away_from_zero(1e-9, 1e6),
+    ),
+    (
+        "leaky_relu(0.2)",
+        lambda a: a.leaky_relu(0.2),
+        lambda x: x if x > 0 else 0.2 * x,
+        lambda x: 1.0 if x > 0 else 0.2,
+        away_from_zero(1e-9, 1e6),
+    ),
     ("leaky_relu(slope=1)", lambda a: a.leaky_relu(slope=1), lambda x: x, lambda x: 1.0, reals()),
     ("tanh", lambda a: a.tanh(), math.tanh, sech2, reals(-30, 30)),
     ("sigmoid", lambda a: a.sigmoid(), lambda x: 1 / (1 + math.exp(-x)), sigmoid_slope, reals(-700, 700)),
@@ -67,8 +82,13 @@ UNARY_CASES = [
     ("cos", lambda a: a.cos(), math.cos, lambda x: -math.sin(x), reals(-100, 100)),
     # the module-level functions, given a Value
     ("engine.relu", engine.relu, lambda x: max(x, 0.0), lambda x: float(x > 0), away_from_zero(1e-9, 1e6)),
-    ("engine.leaky_relu", lambda a: engine.leaky_relu(a, 0.1), lambda x: x if x > 0 else 0.1 * x,
-     lambda x: 1.0 if x > 0 else 0.1, away_from_zero(1e-9, 1e6)),
+    (
+        "engine.leaky_relu",
+        lambda a: engine.leaky_relu(a, 0.1),
+        lambda x: x if x > 0 else 0.1 * x,
+        lambda x: 1.0 if x > 0 else 0.1,
+        away_from_zero(1e-9, 1e6),
+    ),
     ("engine.tanh", engine.tanh, math.tanh, sech2, reals(-30, 30)),
     ("engine.sigmoid", engine.sigmoid, lambda x: 1 / (1 + math.exp(-x)), sigmoid_slope, reals(-30, 30)),
     ("engine.exp", engine.exp, math.exp, math.exp, reals(-50, 50)),
@@ -98,10 +118,20 @@ BINARY_CASES = [
     ("a + b", lambda a, b: a + b, lambda x, y: x + y, lambda x, y: (1.0, 1.0), (reals(), reals())),
     ("a - b", lambda a, b: a - b, lambda x, y: x - y, lambda x, y: (1.0, -1.0), (reals(), reals())),
     ("a * b", lambda a, b: a * b, lambda x, y: x * y, lambda x, y: (y, x), (reals(), reals())),
-    ("a / b", lambda a, b: a / b, lambda x, y: x / y, lambda x, y: (1 / y, -x / y**2),
-     (reals(), away_from_zero(1e-3, 1e3))),
-    ("a ** b", lambda a, b: a**b, lambda x, y: x**y, lambda x, y: (y * x ** (y - 1), x**y * math.log(x)),
-     (positives(1e-3, 10.0), reals(-5.0, 5.0))),
+    (
+        "a / b",
+        lambda a, b: a / b,
+        lambda x, y: x / y,
+        lambda x, y: (1 / y, -x / y**2),
+        (reals(), away_from_zero(1e-3, 1e3)),
+    ),
+    (
+        "a ** b",
+        lambda a, b: a**b,
+        lambda x, y: x**y,
+        lambda x, y: (y * x ** (y - 1), x**y * math.log(x)),
+        (positives(1e-3, 10.0), reals(-5.0, 5.0)),
+    ),
 ]
 
 
@@ -285,9 +315,7 @@ def test_module_functions_have_type_hints_and_the_derivative_in_their_docstring(
     assert function.__doc__ and "d/da" in getattr(Value, name).__doc__
 
 
-@pytest.mark.parametrize(
-    "method", ["relu", "leaky_relu", "tanh", "sigmoid", "exp", "log", "sqrt", "sin", "cos"]
-)
+@pytest.mark.parametrize("method", ["relu", "leaky_relu", "tanh", "sigmoid", "exp", "log", "sqrt", "sin", "cos"])
 def test_named_operations_record_their_name(method):
     a = Value(0.7)
     out = getattr(a, method)()

@@ -7,13 +7,13 @@ import warnings
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from strategies import examples, expressions, reals
 
 import engine
 import engine.pieces as pieces
 import engine.replay as replay
 import nn
 from engine import GraphChanged, Value
-from tests.strategies import examples, expressions, reals
 
 
 def bits(xs):

@@ -18,8 +18,9 @@ What a recorded graph cannot see: Python control flow in `fn` that depends on th
 on `v.data`, Python's `max` of Values) is frozen at recording time, as with a traced function
 in PyTorch. Comparisons of Values while recording are reported with a warning; `check_every=N`
 records again every N calls and raises `GraphChanged` if the graph is different; a call with
-another number of inputs, or a parameter that its owner has replaced, raises instead of
-replaying a graph that no longer matches.
+another number of inputs, a parameter that its owner has replaced, or a gradient hook on a leaf
+raises instead of replaying a graph that no longer matches. Under `detect_anomaly()` a call
+runs uncompiled, so that a NaN is traced to the line that made it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from typing import Any
 
 from . import value as _value
 from .backward import topological_order
+from .hooks import live_hooks
+from .mode import is_anomaly_enabled, is_grad_enabled
 from .pieces import Piece, batch_code, find_pieces
 from .value import Value
 
@@ -415,9 +418,21 @@ class Compiled:
         self._extras_shape = extras
         return plan.run(None)  # its numbers are the graph's: the same operations on the same data
 
+    def _uncompiled(self, args: tuple) -> tuple[float, list[float]]:
+        """Build the graph and call backward(), as if `fn` were not compiled."""
+        result = self.fn(*_as_leaves(list(args)))
+        loss, extras = result if isinstance(result, tuple) else (result, None)
+        loss.backward()
+        return loss.data, [v.data for v in _flatten(extras, [])] if extras is not None else []
+
     def __call__(self, *args: Any) -> Any:
         self.calls += 1
-        if self.plan is None or (self.check_every and self.calls % self.check_every == 0):
+        if not is_grad_enabled():
+            raise RuntimeError("compile: called inside no_grad(), where no graph is built to record or replay")
+        if is_anomaly_enabled() and self.plan is not None:
+            # a replay checks nothing: let backward() find the NaN and name the line that made it
+            loss, outs = self._uncompiled(args)
+        elif self.plan is None or (self.check_every and self.calls % self.check_every == 0):
             loss, outs = self._record(args)  # the graph is freed on return
             if hasattr(sys, "getrefcount"):
                 self.plan.note_owners()
@@ -429,6 +444,8 @@ class Compiled:
                     "compile a new function for a different shape"
                 )
             self.plan.check_owners()
+            if live_hooks[0] and any(leaf._hooks for leaf in self.plan.leaves):
+                raise ValueError("compile: a leaf of the recorded graph has a gradient hook, which a replay cannot run")
             inputs = [x.data if isinstance(x, Value) else _value._number(x, "compile input") for x in flat]
             loss, outs = self.plan.run(inputs or None)
         if self._extras_shape is None:

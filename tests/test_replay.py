@@ -347,3 +347,28 @@ def test_errors_during_replay_name_the_problem():
     big.data = 1e200
     with pytest.raises(OverflowError, match="replayed loss is nan"):
         step()
+
+
+def test_hooks_added_after_recording_are_refused():
+    a = Value(2.0)
+    step = engine.compile(lambda: (a * a).tanh())
+    step()
+    handle = a.register_hook(lambda g: 2 * g)
+    with pytest.raises(ValueError, match="gradient hook"):
+        step()
+    handle.remove()
+    a.grad = 0.0
+    step()
+    assert a.grad == pytest.approx(4.0 * (1 - math.tanh(4.0) ** 2))
+
+
+def test_no_grad_is_refused_and_anomaly_mode_runs_uncompiled():
+    a = Value(0.0)
+    step = engine.compile(lambda: (a * 3.0).sqrt() + a)
+    with engine.no_grad(), pytest.raises(RuntimeError, match="inside no_grad"):
+        step()
+    a.data = 1.0
+    step()
+    a.data = 0.0  # sqrt'(0) is infinite: the replay would just return it, anomaly mode names the line
+    with engine.detect_anomaly(), pytest.raises(FloatingPointError, match="sqrt"):
+        step()

@@ -5,14 +5,15 @@ A training loop rebuilds the same graph every step with new numbers in it. `comp
 
 1. Repeated pieces become kernels. A network applied to 100 examples makes 100 copies of one
    sub-graph, each reading only leaves (parameters, inputs, constants) and used only through
-   its top node. Each distinct shape of such a piece is written once as two generated Python
-   functions (its forward pass, and its backward rule: recompute, then one line per chain-rule
-   step), so the copies run as straight-line code on local variables.
+   its top node (`engine.pieces` finds them). Each distinct shape gets one generated kernel: a
+   forward loop and a backward loop over all its copies, straight-line code on local variables,
+   with the shared parameters' gradients summed in locals as a hand-written step would.
 2. The rest of the graph (the sums and the penalty around the kernels) is grouped by depth and
    operation; each group runs as one `map` of the operation's float forward function and rule
    (the ones stored beside each other in `engine.value`).
-3. Gradients flow as one share per edge, added into each node and leaf *in the order
-   backward() adds them*, so values and gradients equal the object engine's to the last bit.
+3. Gradients flow as one share per edge (or a running sum in a kernel's locals), added into each
+   node and leaf *in the order backward() adds them*, so values and gradients equal the object
+   engine's to the last bit.
 
 What a recorded graph cannot see: Python control flow in `fn` that depends on the data (an `if`
 on `v.data`, Python's `max` of Values) is frozen at recording time, as with a traced function

@@ -177,7 +177,8 @@ def batch_code(piece: Piece, shared: list[int], summed: list[int], exposed: list
     """
     names: dict[str, Any] = {"tanh": math.tanh}
     n_args = len(piece.leaves)
-    varying = [k for k in range(n_args) if k not in set(shared)]
+    is_shared = set(shared)
+    varying = [k for k in range(n_args) if k not in is_shared]
     args = [f"a{k}" for k in range(n_args)]
     nodes = [f"n{j}" for j in range(len(piece.inner))]
     rules = [n._rule for n in piece.inner]

@@ -147,8 +147,9 @@ class _Batch:
         self.last_edge = first_edge + len(pieces) * self.n_edges
         model = pieces[0]
         self.shared = [k for k, leaf in enumerate(model.leaves) if all(p.leaves[k] is leaf for p in pieces)]
-        varying = [k for k in range(len(model.leaves)) if k not in set(self.shared)]
-        self.get_shared = _gather([slot[model.leaves[k]] for k in self.shared]) if self.shared else lambda _: ()
+        shared = set(self.shared)
+        varying = [k for k in range(len(model.leaves)) if k not in shared]
+        self.get_shared = _gather([slot[model.leaves[k]] for k in self.shared])
         self.get_columns = [_gather([slot[p.leaves[k]] for p in pieces]) for k in varying]
         self.bases = [first_edge + i * self.n_edges for i in reversed(range(len(pieces)))]  # backward order
         self.summed: list[int] = []  # set by the plan: shared leaves whose gradient the loop sums

@@ -91,8 +91,12 @@ def check_dag(expression: Expression, point: list[float]) -> None:
     note(str(expression))
     ours = [Value(x) for x in point]
     try:
-        out, _ = expression.build(ours)
+        out, nodes = expression.build(ours)
     except OverflowError:
+        reject()
+    if any(op in ("sin", "cos") and abs(nodes[args[0]].data) > 1e6 for op, args in expression.steps):
+        # sin and cos of a large number turn the last-bit differences between two exp or pow
+        # implementations into relative differences above 1e-8 (and, past 1e15, into any answer)
         reject()
     theirs = tensors(point)
     expected, _ = expression.build(theirs)

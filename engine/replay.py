@@ -21,7 +21,8 @@ in PyTorch. Comparisons of Values while recording are reported with a warning; `
 records again every N calls and raises `GraphChanged` if the graph is different; a call with
 another number of inputs, a parameter that its owner has replaced, or a gradient hook on a leaf
 raises instead of replaying a graph that no longer matches. Under `detect_anomaly()` a call
-runs uncompiled, so that a NaN is traced to the line that made it.
+runs uncompiled, so that a NaN is traced to the line that made it. A graph with too little
+repetition to gain anything (a long chain) runs uncompiled too, and its repr says why.
 """
 
 from __future__ import annotations
@@ -135,6 +136,10 @@ def _counting_comparisons() -> Iterator[list[int]]:
 # ---------------------------------------------------------------- the plan
 
 
+class _NoGain(Exception):
+    """The graph has too little repetition for a replay to beat building it again."""
+
+
 class _Batch:
     """All copies of one repeated piece, run by one generated loop (see `engine.pieces`)."""
 
@@ -210,6 +215,12 @@ class _Plan:
                 depth[node] = d
                 groups.setdefault((d, node._rule, len(node.parents)), []).append(node)
         keys = sorted(groups, key=lambda k: k[0])  # stable: first appearance within a depth
+        grouped = sum(map(len, groups.values()))
+        if len(keys) > 1000 and 4 * len(keys) > grouped:
+            raise _NoGain(
+                f"its {grouped:,} nodes outside repeated pieces fall into {len(keys):,} groups by depth and "
+                "operation (a long chain?), and so few nodes per group replay no faster than backward()"
+            )
 
         slot = {leaf: i for i, leaf in enumerate(leaves)}
         for ps in copies:
@@ -389,6 +400,7 @@ class Compiled:
         self.plan: _Plan | None = None
         self._n_inputs = 0
         self._extras_shape: Any = None
+        self.uncompiled = ""  # why `fn` runs uncompiled, when the recording found nothing to gain
 
     def _record(self, args: tuple) -> tuple[float, list[float]]:
         leaf_args = _as_leaves(list(args))
@@ -408,7 +420,13 @@ class Compiled:
                 stacklevel=3,
             )
         old = self.plan
-        plan = _Plan(loss, outputs, _flatten(leaf_args, []))
+        try:
+            plan = _Plan(loss, outputs, _flatten(leaf_args, []))
+        except _NoGain as reason:
+            self.uncompiled = str(reason)
+            self._extras_shape = extras
+            loss.backward()
+            return loss.data, [v.data for v in outputs]
         if old is not None and (old.n_nodes, old.fingerprint) != (plan.n_nodes, plan.fingerprint):
             raise GraphChanged(
                 f"compile: the function now builds a graph of {plan.n_nodes} nodes, different from the "
@@ -431,12 +449,12 @@ class Compiled:
         self.calls += 1
         if not is_grad_enabled():
             raise RuntimeError("compile: called inside no_grad(), where no graph is built to record or replay")
-        if is_anomaly_enabled() and self.plan is not None:
+        if self.uncompiled or (is_anomaly_enabled() and self.plan is not None):
             # a replay checks nothing: let backward() find the NaN and name the line that made it
             loss, outs = self._uncompiled(args)
         elif self.plan is None or (self.check_every and self.calls % self.check_every == 0):
             loss, outs = self._record(args)  # the graph is freed on return
-            if hasattr(sys, "getrefcount"):
+            if self.plan is not None and hasattr(sys, "getrefcount"):
                 self.plan.note_owners()
         else:
             flat = _flatten(list(args), [])
@@ -456,6 +474,8 @@ class Compiled:
 
     def __repr__(self) -> str:
         name = getattr(self.fn, "__name__", "fn")
+        if self.uncompiled:
+            return f"Compiled({name}: runs uncompiled, since {self.uncompiled})"
         if self.plan is None:
             return f"Compiled({name}, not recorded yet)"
         p = self.plan

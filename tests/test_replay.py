@@ -372,3 +372,26 @@ def test_no_grad_is_refused_and_anomaly_mode_runs_uncompiled():
     a.data = 0.0  # sqrt'(0) is infinite: the replay would just return it, anomaly mode names the line
     with engine.detect_anomaly(), pytest.raises(FloatingPointError, match="sqrt"):
         step()
+
+
+def test_a_long_chain_runs_uncompiled_and_says_why():
+    a, b = Value(0.999), Value(0.001)
+
+    def chain():
+        v = Value(0.5)
+        for i in range(3000):
+            v = v * a if i % 2 == 0 else v + b
+        return v
+
+    step = engine.compile(chain)
+    expected = object_engine(chain, [a, b])
+    for _ in range(2):  # the recording call and a later one
+        assert bits(
+            list(
+                replayed(
+                    step,
+                    [a, b],
+                )
+            )[1]
+        ) == bits(expected[1])
+    assert step.plan is None and "runs uncompiled" in repr(step) and "groups by depth" in repr(step)

@@ -363,6 +363,21 @@ class _Plan:
             leaf.grad = _sum(gather(shares), leaf.grad)
         return loss, [values[s] for s in self.output_slots]
 
+    def lend_inputs(self, given: list[Any]) -> list[tuple[Value, Value, Any]]:
+        """Put each given input Value's gradient into the recorded leaf it stands for."""
+        lent = []
+        for s, x in zip(self.input_slots, given, strict=True):
+            if s is not None and isinstance(x, Value) and x is not self.leaves[s]:
+                leaf = self.leaves[s]
+                lent.append((leaf, x, leaf.grad))
+                leaf.grad = x.grad
+        return lent
+
+    def return_inputs(self, lent: list[tuple[Value, Value, Any]]) -> None:
+        """Hand the gradients back to the given Values; the recorded leaves get theirs back."""
+        for leaf, x, grad in lent:
+            x.grad, leaf.grad = leaf.grad, grad
+
     def note_owners(self) -> None:
         """Remember which leaves something else holds (parameters, inputs given as Values)."""
         leaves = self.leaves  # counted as leaves[i]: one reference from the list, one from the call
@@ -467,7 +482,12 @@ class Compiled:
             if live_hooks[0] and any(leaf._hooks for leaf in self.plan.leaves):
                 raise ValueError("compile: a leaf of the recorded graph has a gradient hook, which a replay cannot run")
             inputs = [x.data if isinstance(x, Value) else _value._number(x, "compile input") for x in flat]
-            loss, outs = self.plan.run(inputs or None)
+            # a Value given in place of the recorded one gets the gradient: lend it the recorded leaf
+            lent = self.plan.lend_inputs(flat)
+            try:
+                loss, outs = self.plan.run(inputs or None)
+            finally:
+                self.plan.return_inputs(lent)
         if self._extras_shape is None:
             return loss
         return loss, _rebuild(self._extras_shape, iter(outs))

@@ -395,3 +395,19 @@ def test_a_long_chain_runs_uncompiled_and_says_why():
             )[1]
         ) == bits(expected[1])
     assert step.plan is None and "runs uncompiled" in repr(step) and "groups by depth" in repr(step)
+
+
+def test_input_values_given_later_get_their_own_gradients():
+    w = Value(0.7)
+    step = engine.compile(lambda xs: nn.mse_loss([(w * x).tanh() for x in xs], [0.1, -0.2]))
+    first = [Value(0.5), Value(-1.5)]
+    step(first)
+    recorded = [x.grad for x in first]
+    second = [Value(0.25), Value(2.0)]
+    second[0].grad = 10.0  # accumulates, as with backward()
+    step(second)
+    fresh = [Value(0.25), Value(2.0)]
+    fresh[0].grad = 10.0
+    nn.mse_loss([(w * x).tanh() for x in fresh], [0.1, -0.2]).backward()
+    assert bits([x.grad for x in second]) == bits([x.grad for x in fresh])
+    assert [x.grad for x in first] == recorded  # the recorded inputs are left as they were

@@ -148,7 +148,7 @@ def find_pieces(order: list[Value]) -> list[Piece]:
                 break
         if piece is None:  # a new shape (the same tree can share nodes differently)
             inner = _sub_graph(node, MAX_NODES)
-            if not MIN_NODES <= len(inner) <= MAX_NODES:
+            if not max(MIN_NODES, 2) <= len(inner) <= MAX_NODES:  # a kernel saves at least one value
                 failed[k] = 2
                 continue
             piece = Piece(inner, k)

@@ -16,27 +16,32 @@ def topological_order(root: Value) -> list[Value]:
     backward() visits this list in reverse. Iterative (a depth-first search with an
     explicit stack holding the current path), so any depth works.
     """
-    return _sort(root, reset=False)
+    return graph_order([root])
 
 
-def _sort(root: Value, reset: bool) -> list[Value]:
-    if type(root) is not Value:
-        raise TypeError(f"expected a Value, got {type(root).__name__}")
+def graph_order(roots: list[Value], reset: bool = False) -> list[Value]:
+    """Every node of the roots' graphs, each after its parents; with reset, non-leaf grads set to 0."""
     order: list[Value] = []
-    seen = {root}
-    path = [root]
-    while path:
-        node = path[-1]
-        for parent in node.parents:
-            if parent not in seen:
-                seen.add(parent)
-                path.append(parent)
-                break
-        else:  # every parent is finished: so is this node
-            path.pop()
-            order.append(node)
-            if reset and node._rule is not None:
-                node.grad = 0.0
+    seen: set[Value] = set()
+    for root in roots:
+        if type(root) is not Value:
+            raise TypeError(f"expected a Value, got {type(root).__name__}")
+        if root in seen:
+            continue
+        seen.add(root)
+        path = [root]
+        while path:
+            node = path[-1]
+            for parent in node.parents:
+                if parent not in seen:
+                    seen.add(parent)
+                    path.append(parent)
+                    break
+            else:  # every parent is finished: so is this node
+                path.pop()
+                order.append(node)
+                if reset and node._rule is not None:
+                    node.grad = 0.0
     return order
 
 
@@ -48,7 +53,7 @@ def run_backward(root: Value, grad: Any, create_graph: bool) -> None:
         if type(grad) is Value:
             raise TypeError("backward: a Value seed needs create_graph=True")
         seed = _number(grad, "backward grad")
-    order = _sort(root, reset=True)
+    order = graph_order([root], reset=True)
     if create_graph or live_hooks[0] or _mode[0] == 2:
         with enable_grad():
             _accumulate_general(order, root, seed, create_graph, check=_mode[0] == 2)

@@ -19,6 +19,7 @@ from numbers import Real
 from typing import Any
 
 from . import debug
+from .backward import graph_order
 from .hooks import run_hooks
 from .mode import enable_grad, is_anomaly_enabled
 from .value import Value
@@ -45,7 +46,7 @@ def grad(
     outputs = _values(outputs, "outputs")
     inputs = _values(inputs, "inputs")
     seeds = _seeds(grad_outputs, len(outputs), create_graph)
-    order = _order(outputs)
+    order = graph_order(outputs)
     targets = set(inputs)
     needed = set()  # nodes with a path to some input: only their gradients matter
     for node in order:
@@ -144,28 +145,6 @@ def _seeds(grad_outputs: Any, n: int, create_graph: bool) -> list[Any]:
         else:
             raise TypeError(f"grad: grad_outputs[{i}] must be a number or a Value, got {type(s).__name__} {s!r}")
     return checked
-
-
-def _order(roots: list[Value]) -> list[Value]:
-    """Every node of the roots' graphs, each after its parents (an iterative depth-first search)."""
-    order: list[Value] = []
-    seen: set[Value] = set()
-    for root in roots:
-        if root in seen:
-            continue
-        seen.add(root)
-        path = [root]
-        while path:
-            node = path[-1]
-            for parent in node.parents:
-                if parent not in seen:
-                    seen.add(parent)
-                    path.append(parent)
-                    break
-            else:
-                path.pop()
-                order.append(node)
-    return order
 
 
 # ---------------------------------------------------------------- derivatives of plain functions

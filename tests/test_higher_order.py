@@ -14,6 +14,7 @@ from strategies import KINKED, UNARY, away_from_zero, build_or_reject, examples,
 
 import engine
 from engine import Value, derivative, grad, grad_fn, hessian, jacobian, value_and_grad
+from engine.backward import graph_order
 
 CLOSE = dict(rel=1e-9, abs=1e-9)
 H = 1e-5  # step of the central differences of analytic derivatives
@@ -409,7 +410,7 @@ def test_functional_forms_work_inside_no_grad_and_refuse_non_numbers():
 
 
 def every_node(*roots):
-    return engine.functional._order(list(roots))
+    return graph_order(list(roots))
 
 
 @pytest.mark.parametrize("mode", ["fast path", "with a hook", "detect_anomaly", "create_graph"])

@@ -91,6 +91,12 @@ def _as_leaves(obj: Any) -> Any:
     raise TypeError(f"compile: arguments must be Values, numbers or lists of them, got {type(obj).__name__}")
 
 
+def _backward(loss: Value, outputs: list[Value]) -> tuple[float, list[float]]:
+    """loss.backward(), then the loss and the extra outputs as floats."""
+    loss.backward()
+    return loss.data, [v.data for v in outputs]
+
+
 def _incoming_gather(nodes: list[Value], incoming: dict[Value, list[int]]) -> Callable[[list], list]:
     """A function shares -> each node's gradient: its incoming shares summed in arrival order."""
     ins = [incoming[n] for n in nodes]
@@ -417,16 +423,20 @@ class Compiled:
         self._extras_shape: Any = None
         self.uncompiled = ""  # why `fn` runs uncompiled, when the recording found nothing to gain
 
-    def _record(self, args: tuple) -> tuple[float, list[float]]:
-        leaf_args = _as_leaves(list(args))
-        with _counting_comparisons() as compared:
-            result = self.fn(*leaf_args)
+    def _results(self, result: Any) -> tuple[Value, Any, list[Value]]:
+        """fn's return value as (loss, extras as returned, extras flattened), checked."""
         loss, extras = result if isinstance(result, tuple) else (result, None)
         if not isinstance(loss, Value):
             raise TypeError(f"compile: the function must return a Value (the loss), got {type(loss).__name__}")
         outputs = _flatten(extras, []) if extras is not None else []
         if not all(isinstance(v, Value) for v in outputs):
             raise TypeError("compile: the extra outputs must be Values or lists of Values")
+        return loss, extras, outputs
+
+    def _record(self, args: tuple) -> tuple[float, list[float]]:
+        leaf_args = _as_leaves(list(args))
+        with _counting_comparisons() as compared:
+            loss, extras, outputs = self._results(self.fn(*leaf_args))
         if compared[0]:
             warnings.warn(
                 f"compile: {getattr(self.fn, '__name__', 'the function')} compared Values while it was recorded "
@@ -440,8 +450,7 @@ class Compiled:
         except _NoGain as reason:
             self.uncompiled = str(reason)
             self._extras_shape = extras
-            loss.backward()
-            return loss.data, [v.data for v in outputs]
+            return _backward(loss, outputs)
         if old is not None and (old.n_nodes, old.fingerprint) != (plan.n_nodes, plan.fingerprint):
             raise GraphChanged(
                 f"compile: the function now builds a graph of {plan.n_nodes} nodes, different from the "
@@ -455,10 +464,8 @@ class Compiled:
 
     def _uncompiled(self, args: tuple) -> tuple[float, list[float]]:
         """Build the graph and call backward(), as if `fn` were not compiled."""
-        result = self.fn(*_as_leaves(list(args)))
-        loss, extras = result if isinstance(result, tuple) else (result, None)
-        loss.backward()
-        return loss.data, [v.data for v in _flatten(extras, [])] if extras is not None else []
+        loss, _, outputs = self._results(self.fn(*_as_leaves(list(args))))
+        return _backward(loss, outputs)
 
     def __call__(self, *args: Any) -> Any:
         self.calls += 1

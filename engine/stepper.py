@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
-from .backward import topological_order
 from .draw import check_size, prepare, render, source
 from .naming import number
 from .steps import BackwardSteps
@@ -44,11 +43,11 @@ def frames(
     check_size(v, max_nodes, "stepper")
     # the pictures show one pass from zero; the leaves then get their earlier gradients back on
     # top, so afterwards every .grad is what backward() would have left (leaves accumulate)
-    earlier = {n: n.grad for n in topological_order(v) if n.is_leaf()}
+    steps = BackwardSteps(v)
+    earlier = {n: n.grad for n in steps.order if n.is_leaf()}
     for leaf in earlier:
         leaf.grad = 0.0
     try:
-        steps = BackwardSteps(v)
         pic = prepare(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, steps=steps)
         steps.start()
         root = steps.names[v]

@@ -46,6 +46,24 @@ TEMPLATES: dict[Callable, tuple[str | None, tuple[str, ...] | None, bool]] = {
 }
 
 
+# Rules whose result is NaN or infinite whenever an operand is, so that a NaN or an infinity
+# cannot vanish through them (relu(nan) = 0.0 and tanh(inf) = 1.0 can). A replay checks the
+# operands of every other rule, and so sees each non-finite number on its way to the loss.
+PROPAGATES_NON_FINITE = frozenset(
+    [
+        _value._add_rule,
+        _value._sub_rule,
+        _value._mul_rule,
+        _value._neg_rule,
+        _value._abs_rule,
+        _value._log_rule,
+        _value._sqrt_rule,
+        _value._sin_rule,
+        _value._cos_rule,
+    ]
+)
+
+
 class Piece:
     """One copy of a repeated sub-graph: its inner nodes (the top one last) and the leaves it reads.
 
@@ -171,7 +189,9 @@ def batch_code(piece: Piece, shared: list[int], summed: list[int], exposed: list
     shares for every other leaf go to the list S, at the copy's base + its edge number.
     exposed: inner nodes whose values the forward pass also returns (extra outputs of `fn`).
 
-    forward -> (outputs, saved intermediate values, exposed columns), copies in graph order.
+    forward -> (outputs, saved intermediate values, exposed columns, check), copies in graph order;
+    check is the sum of the inner operands of the rules that can absorb a NaN or an infinity
+    (not in PROPAGATES_NON_FINITE): it is finite if they all are (or may overflow: a false alarm).
     backward(G, OUT, SAVED, SH, ACC, S, B, *columns) walks the copies in backward() order (the
     caller reverses the lists) and returns the sums of `summed`, in order.
     """
@@ -201,6 +221,10 @@ def batch_code(piece: Piece, shared: list[int], summed: list[int], exposed: list
     def unpack(names_: list[str], source: str) -> list[str]:
         return [f"    {', '.join(names_)}, = {source}"] if names_ else []
 
+    checked = sorted(
+        {k for j, r in enumerate(rules) if r not in PROPAGATES_NON_FINITE for k in piece.refs[j] if k >= 0}
+    )
+    check = [f"        C = C + {' + '.join(nodes[k] for k in checked)}"] if checked else []
     saved = ", ".join(nodes[:-1]) + ","
     columns = [f"V{k}" for k in varying]
     loop_over = f"zip({', '.join(columns)})" if columns else "range(count)"
@@ -209,13 +233,15 @@ def batch_code(piece: Piece, shared: list[int], summed: list[int], exposed: list
         f"def forward(SH, count, {', '.join(columns)}):",
         *unpack([args[k] for k in shared], "SH"),
         "    OUT, SAVED = [], []",
+        "    C = 0.0",
         *[f"    X{i} = []" for i in range(len(exposed))],
         f"    for {loop_vars} in {loop_over}:",
         *body,
+        *check,
         f"        SAVED.append(({saved}))",
         f"        OUT.append({nodes[-1]})",
         *[f"        X{i}.append({nodes[j]})" for i, j in enumerate(exposed)],
-        f"    return OUT, SAVED, [{', '.join(f'X{i}' for i in range(len(exposed)))}]",
+        f"    return OUT, SAVED, [{', '.join(f'X{i}' for i in range(len(exposed)))}], C",
     ]
 
     # backward: inner nodes in reverse; a node's gradient is the sum of its shares in arrival order

@@ -27,10 +27,12 @@ repetition to gain anything (a long chain) runs uncompiled too, and its repr say
 
 from __future__ import annotations
 
+import struct
 import sys
+import threading
 import warnings
+from array import array
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from functools import reduce
 from itertools import chain, repeat
 from numbers import Real
@@ -41,10 +43,18 @@ from . import value as _value
 from .backward import topological_order
 from .hooks import live_hooks
 from .mode import is_anomaly_enabled, is_grad_enabled
-from .pieces import Piece, batch_code, find_pieces
+from .pieces import PROPAGATES_NON_FINITE, Piece, batch_code, find_pieces
+from .reads import Reads
+from .recording import Recording
 from .value import Value
 
 _data = attrgetter("data")
+_grad = attrgetter("grad")
+_pack = struct.Struct("<d").pack
+_MINUS_ZERO = _pack(-0.0)
+
+CHECK_EVERY = 1000  # by default every 1000th call runs fn again and compares its graph with the recording
+MAX_RECORDINGS = 16  # recordings kept, one per structure of arguments
 
 # start + x0 + x1 + ..., added left to right in doubles as backward() adds shares. Up to Python
 # 3.11 the built-in sum does exactly that, in C; from 3.12 it compensates rounding errors, which
@@ -117,28 +127,6 @@ def _gather(indices: list[int]) -> Callable[[list], tuple]:
     return itemgetter(*indices)
 
 
-@contextmanager
-def _counting_comparisons() -> Iterator[list[int]]:
-    """Count comparisons of Values (<, <=, >, >=) made while the block runs: [count]."""
-    count = [0]
-    saved = {name: getattr(Value, name) for name in ("__lt__", "__le__", "__gt__", "__ge__")}
-
-    def counted(method: Callable) -> Callable:
-        def compare(self: Value, other: Any) -> bool:
-            count[0] += 1
-            return method(self, other)
-
-        return compare
-
-    for name, method in saved.items():
-        setattr(Value, name, counted(method))
-    try:
-        yield count
-    finally:
-        for name, method in saved.items():
-            setattr(Value, name, method)
-
-
 # ---------------------------------------------------------------- the plan
 
 
@@ -179,8 +167,7 @@ class _Batch:
 class _Plan:
     """The recorded graph as groups of slots of floats, ready to replay."""
 
-    def __init__(self, loss: Value, outputs: list[Value], inputs: list[Value]) -> None:
-        order = topological_order(loss)
+    def __init__(self, loss: Value, outputs: list[Value], order: list[Value]) -> None:
         hooked = [n for n in order if n._hooks]
         if hooked:
             raise ValueError(
@@ -307,7 +294,7 @@ class _Plan:
             rule = key[1]
             start, stop = slot[group[0]], slot[group[-1]] + 1
             getters = [_gather([slot[n.parents[i]] for n in group]) for i in range(key[2])]
-            self.forward_steps.append((start, stop, rule.forward, getters))
+            self.forward_steps.append((start, stop, rule.forward, getters, rule not in PROPAGATES_NON_FINITE))
             first = edge_base[group[0]]
             self.backward_steps.append(
                 (start, stop, rule, getters, _incoming_gather(group, incoming), first, first + len(group) * key[2])
@@ -319,49 +306,79 @@ class _Plan:
         ]
         self.loss_slot = slot[loss]
         self.output_slots = [slot[v] for v in outputs]
-        self.input_slots = [slot.get(v) for v in inputs]
         self.n_nodes = len(order)
         self.n_groups = len(keys) + len(batches)
-        self.fingerprint = hash(tuple(map(attrgetter("op"), order)))
-        self.owned: list[int] = []  # leaves that something outside the plan held after recording
+        self.owned: list[tuple[int, int]] = []  # (leaf, its references from the recording alone)
 
-    def run(self, inputs: list[float] | None) -> tuple[float, list[float]]:
+    def run(self) -> tuple[float, list[float]]:
+        """Forward and backward on the leaves' current numbers; the loss and the extra outputs.
+
+        Raises _Unsure, before any gradient is touched, when the numbers leave the ground where
+        a replay is known to equal backward(): a NaN or an infinity anywhere (an overflow, which
+        the object engine reports, or a non-finite input, which a skipped copy would not
+        propagate), an error in an operation, or a -0.0 gradient to add to.
+        """
+        leaves = self.leaves
+        data = list(map(_data, leaves))
+        total = sum(data)
+        if total - total:  # a NaN or an infinity among the leaves (or a sum that overflowed)
+            raise _Unsure("a leaf of the recorded graph is NaN or infinite")
+        try:
+            grads = array("d", map(_grad, leaves)).tobytes()
+        except TypeError:  # a gradient that is a Value (from create_graph): let backward() add to it
+            raise _Unsure("a gradient to add to is a Value") from None
+        at = grads.find(_MINUS_ZERO)
+        while at >= 0:  # a -0.0 gradient: adding a skipped +0.0 share to it would change its sign
+            if at % 8 == 0:
+                raise _Unsure("a gradient to add to is -0.0")
+            at = grads.find(_MINUS_ZERO, at + 1)
         values = [0.0] * self.size
-        values[: len(self.leaves)] = map(_data, self.leaves)
-        if inputs is not None:
-            for s, x in zip(self.input_slots, inputs, strict=True):
-                if s is not None:
-                    values[s] = x
+        values[: len(leaves)] = data
         try:
             states = []
             for b in self.batches:  # over leaves only: they come first
                 shared = b.get_shared(values)
                 columns = [g(values) for g in b.get_columns]
-                out, saved, exposed = b.forward(shared, b.count, *columns)
+                out, saved, exposed, check = b.forward(shared, b.count, *columns)
+                if check - check:
+                    raise _Unsure("a NaN or an infinity appeared while replaying the recorded graph")
                 values[b.start : b.stop] = out
                 for s, xs in zip(b.exposed_start, exposed, strict=True):
                     values[s : s + len(xs)] = xs
                 states.append((out, saved, shared, columns))
-            for start, stop, f, getters in self.forward_steps:
-                values[start:stop] = map(f, *[g(values) for g in getters])
-        except ZeroDivisionError:
-            raise ZeroDivisionError("/: division by zero while replaying the recorded graph") from None
-        loss = values[self.loss_slot]
-        if loss - loss:  # inf or nan: a float overflowed somewhere the object engine would have raised
-            raise OverflowError(f"compile: the replayed loss is {loss!r}; call the function uncompiled to see where")
+            for start, stop, f, getters, checked in self.forward_steps:
+                operands = [g(values) for g in getters]
+                if checked:
+                    for column in operands:
+                        total = sum(column)
+                        if total - total:
+                            raise _Unsure("a NaN or an infinity appeared while replaying the recorded graph")
+                values[start:stop] = map(f, *operands)
+            loss = values[self.loss_slot]
+            if loss - loss:
+                raise _Unsure(f"the replayed loss is {loss!r}")
 
-        shares = [0.0] * self.n_edges
-        shares[0] = 1.0
-        for start, stop, rule, getters, gather_in, first, last in self.backward_steps:
-            operands = [g(values) for g in getters]
-            shares[first:last] = chain.from_iterable(map(rule, gather_in(shares), values[start:stop], *operands))
-        leaves = self.leaves
-        for b, gather_in, (out, saved, shared, columns) in zip(self.batches, self.batch_inputs, states, strict=True):
-            acc = [_sum(before(shares), leaves[i].grad) for i, before, _ in b.summed_leaves]
-            sums = b.backward(
-                gather_in(shares)[::-1], out[::-1], saved[::-1], shared, acc, shares, b.bases,
-                *[c[::-1] for c in columns],
-            )  # fmt: skip
+            shares = [0.0] * self.n_edges
+            shares[0] = 1.0
+            for start, stop, rule, getters, gather_in, first, last in self.backward_steps:
+                operands = [g(values) for g in getters]
+                shares[first:last] = chain.from_iterable(map(rule, gather_in(shares), values[start:stop], *operands))
+            summed = []
+            for b, gather_in, (out, saved, shared, columns) in zip(
+                self.batches, self.batch_inputs, states, strict=True
+            ):
+                acc = [_sum(before(shares), leaves[i].grad) for i, before, _ in b.summed_leaves]
+                sums = b.backward(
+                    gather_in(shares)[::-1], out[::-1], saved[::-1], shared, acc, shares, b.bases,
+                    *[c[::-1] for c in columns],
+                )  # fmt: skip
+                summed.append(sums)
+        except ZeroDivisionError:
+            raise _Unsure("/: division by zero while replaying the recorded graph") from None
+        except (ArithmeticError, ValueError) as e:
+            raise _Unsure(f"{e} (while replaying the recorded graph)") from None
+        # nothing can fail from here on: the gradients are written
+        for b, sums in zip(self.batches, summed, strict=True):
             for (i, _, after), total in zip(b.summed_leaves, sums, strict=True):
                 leaves[i].grad = _sum(after(shares), total)
         for i, gather in self.leaf_edges:
@@ -369,37 +386,202 @@ class _Plan:
             leaf.grad = _sum(gather(shares), leaf.grad)
         return loss, [values[s] for s in self.output_slots]
 
-    def lend_inputs(self, given: list[Any]) -> list[tuple[Value, Value, Any]]:
-        """Put each given input Value's gradient into the recorded leaf it stands for."""
-        lent = []
-        for s, x in zip(self.input_slots, given, strict=True):
-            if s is not None and isinstance(x, Value) and x is not self.leaves[s]:
-                leaf = self.leaves[s]
-                lent.append((leaf, x, leaf.grad))
-                leaf.grad = x.grad
-        return lent
+    def note_owners(self, outside: set[Value], held: dict[Value, int]) -> None:
+        """Remember which leaves read from outside something else holds (a model, an optimizer).
 
-    def return_inputs(self, lent: list[tuple[Value, Value, Any]]) -> None:
-        """Hand the gradients back to the given Values; the recorded leaves get theirs back."""
-        for leaf, x, grad in lent:
-            x.grad, leaf.grad = leaf.grad, grad
-
-    def note_owners(self) -> None:
-        """Remember which leaves something else holds (parameters, inputs given as Values)."""
-        leaves = self.leaves  # counted as leaves[i]: one reference from the list, one from the call
-        self.owned = [i for i in range(len(leaves)) if sys.getrefcount(leaves[i]) > 2]
+        A leaf is held by this plan's list, the set `outside`, the snapshot of fn's reads
+        (`held` times) and getrefcount's argument; any reference beyond those is an owner's.
+        """
+        leaves = self.leaves
+        self.owned = []
+        for i in range(len(leaves)):
+            leaf = leaves[i]
+            if leaf in outside:
+                base = 3 + held.get(leaf, 0)
+                if sys.getrefcount(leaf) - 1 > base:  # -1: the local name `leaf`
+                    self.owned.append((i, base))
 
     def check_owners(self) -> None:
-        """Raise if a leaf that had an owner is now held by the plan alone: its owner replaced it."""
+        """Raise if a leaf that had an owner is now held by the recording alone: its owner replaced it."""
         leaves = self.leaves
-        for i in self.owned:
-            if sys.getrefcount(leaves[i]) <= 2:
+        for i, base in self.owned:
+            if sys.getrefcount(leaves[i]) <= base:
                 leaf = leaves[i]
                 name = f"{leaf.label!r} " if leaf.label else ""
                 raise GraphChanged(
                     f"compile: the recorded graph reads the leaf {name}(data={leaf.data!r}), which nothing else holds "
                     "any more: its model or optimizer replaced it with a new Value. Compile the function again."
                 )
+
+
+class _Unsure(Exception):
+    """A replay of these numbers might differ from backward(): run the function uncompiled."""
+
+
+class _Entry:
+    """One recording: the plan for one structure of arguments, and what it depends on."""
+
+    def __init__(self, plan: _Plan, proxies: list[Value | None], pinned: dict[int, Value], stops: _StopGradients | None,
+                 extras: Any, signature: tuple) -> None:  # fmt: skip
+        self.plan = plan
+        self.proxies = proxies  # the leaf standing for each argument (None: the argument Value itself)
+        self.pinned = pinned  # argument number -> the Value that must be passed there (fn reads it too)
+        self.stops = stops
+        self.extras = extras
+        self.signature = signature
+        self.outside = {leaf for leaf in plan.leaves if leaf not in set(proxies)}
+        self.noted = False  # which leaves have owners outside is noted on the first replay
+
+    def fits(self, given: list[Any]) -> bool:
+        """True if the arguments stand in the same relation to the graph as when recorded."""
+        for i, x in enumerate(given):
+            if self.pinned.get(i, x) is not x or (i not in self.pinned and type(x) is Value and x in self.outside):
+                return False
+        return True
+
+    def run(self, given: list[Any]) -> tuple[float, list[float]]:
+        for proxy, x in zip(self.proxies, given, strict=True):
+            if proxy is not None:
+                if type(x) is Value:
+                    proxy.data, proxy.grad = x.data, x.grad
+                else:
+                    proxy.data, proxy.grad = _value._number(x, "compile input"), 0.0
+        if self.stops is not None:
+            self.stops.run()
+        result = self.plan.run()
+        _give_back(self.proxies, given)
+        return result
+
+
+def _give_back(proxies: list[Value | None], given: list[Any]) -> None:
+    """The argument Values get the gradients their stand-ins collected."""
+    for proxy, x in zip(proxies, given, strict=True):
+        if proxy is not None and type(x) is Value:
+            x.grad = proxy.grad
+
+
+class _StopGradients:
+    """The leaves made by detach() or under no_grad() inside fn, computed again before each replay.
+
+    A stop-gradient leaf holds a number computed from the graph (its source), but passes no
+    gradient back. Each call recomputes the sources from the current leaves (forward only, each
+    operation's own float function) and writes the results into the leaves the plan reads.
+    """
+
+    def __init__(self, targets: list[Value], stops: dict[Value, tuple[Callable | None, tuple]]) -> None:
+        def sources(n: Value) -> tuple:
+            return stops[n][1] if n in stops else n.parents
+
+        order: list[Value] = []
+        seen: set[Value] = set(targets)
+        for root in targets:
+            path = [root]
+            while path:
+                node = path[-1]
+                for p in sources(node):
+                    if p not in seen:
+                        seen.add(p)
+                        path.append(p)
+                        break
+                else:
+                    order.append(path.pop())
+        self.terminals = [n for n in order if n._rule is None and n not in stops]
+        slot = {n: i for i, n in enumerate(self.terminals)}
+        program = []
+        for n in order:
+            if n in slot:
+                continue
+            slot[n] = len(slot)
+            rule = stops[n][0] if n in stops else n._rule
+            program.append((rule.forward if rule is not None else None, [slot[p] for p in sources(n)]))
+        self.program = program
+        self.size = len(slot)
+        self.targets = [(t, slot[t]) for t in targets]
+        self.signature = hash(tuple((f, tuple(ps)) for f, ps in program))
+
+    def run(self) -> None:
+        values = list(map(_data, self.terminals))
+        values.extend(repeat(0.0, self.size - len(values)))
+        i = len(self.terminals)
+        try:
+            for f, ps in self.program:
+                r = values[ps[0]] if f is None else f(*[values[p] for p in ps])
+                if r - r:  # NaN or infinite: let the object engine say whether it raises
+                    raise _Unsure("a detached or no_grad() value is NaN or infinite")
+                values[i] = r
+                i += 1
+        except (ArithmeticError, ValueError) as e:
+            raise _Unsure(f"{e} (while computing a detached or no_grad() value)") from None
+        for leaf, s in self.targets:
+            leaf.data = values[s]
+
+
+def _structure(obj: Any, classes: dict[int, int], given: list[Any], aliases: list[int]) -> Any:
+    """The argument structure (nesting, lengths, types), hashable; fills in the distinct arguments.
+
+    A Value and a number are both an input `x`. `given` gets each distinct Value once and every
+    number; `aliases` gets, for each input, the number of its Value in `given`, or -1 for a number
+    (so `(a, a)`, `(a, b)` and `(a, 1.0)` differ).
+    """
+    t = type(obj)
+    if t is list or t is tuple:
+        return (t is list, *[_structure(item, classes, given, aliases) for item in obj])
+    if t is Value:
+        i = classes.get(id(obj))
+        if i is None:
+            i = classes[id(obj)] = len(given)
+            given.append(obj)
+        aliases.append(i)
+        return "x"
+    if isinstance(obj, (list, tuple)):
+        return (type(obj), *[_structure(item, classes, given, aliases) for item in obj])
+    if isinstance(obj, Real) and not isinstance(obj, bool):
+        given.append(obj)
+        aliases.append(-1)
+        return "x"
+    raise TypeError(f"compile: arguments must be Values, numbers or lists of them, got {type(obj).__name__}")
+
+
+def _count(shape: Any) -> int:
+    """The number of inputs (Values and numbers) in a structure."""
+    return sum(map(_count, shape[1:])) if isinstance(shape, tuple) else 1
+
+
+def _describe(shape: Any) -> str:
+    """A structure as text: [x, [x, x]]."""
+    if isinstance(shape, tuple):
+        open_, close = ("[", "]") if shape[0] is True else ("(", ")")
+        return open_ + ", ".join(_describe(item) for item in shape[1:]) + close
+    return shape
+
+
+def _substitute(obj: Any, stand_ins: dict[int, Value], numbers: Iterator[Value]) -> Any:
+    """The argument structure with each Value and number replaced by its stand-in leaf."""
+    if isinstance(obj, (list, tuple)):
+        return type(obj)([_substitute(item, stand_ins, numbers) for item in obj])
+    if type(obj) is Value:
+        return stand_ins[id(obj)]
+    return next(numbers)
+
+
+def _signature(order: list[Value], outputs: list[Value], kinds: dict[Value, Any]) -> tuple:
+    """What a check compares: operations, wiring, constants, the Values read, arguments, outputs."""
+    index = dict(zip(order, range(len(order)), strict=True))
+    parents = list(map(attrgetter("parents"), order))
+    leaves = [n for n in order if n._rule is None]
+    consts = tuple(_pack(n.data) for n in leaves if kinds.get(n) == "constant")
+    outside = tuple(id(n) for n in leaves if n not in kinds)
+    arguments = tuple(kinds[n] for n in leaves if type(kinds.get(n)) is int)
+    stops = tuple(kinds[n] for n in leaves if type(kinds.get(n)) is tuple)
+    return (
+        ("operations", hash(tuple(map(attrgetter("_rule"), order)))),
+        ("wiring", hash((tuple(map(len, parents)), tuple(map(index.__getitem__, chain.from_iterable(parents)))))),
+        ("constants", hash(consts)),
+        ("Values read from outside", hash(outside)),
+        ("arguments", hash(arguments)),
+        ("detached or no_grad() values", hash(stops)),
+        ("extra outputs", tuple(index[v] for v in outputs)),
+    )
 
 
 class Compiled:
@@ -410,7 +592,7 @@ class Compiled:
     `.grad` of every leaf of the graph, exactly as `loss.backward()` would.
     """
 
-    def __init__(self, fn: Callable[..., Any], check_every: int = 0) -> None:
+    def __init__(self, fn: Callable[..., Any], check_every: int = CHECK_EVERY) -> None:
         if not callable(fn):
             raise TypeError(f"compile: expected a function that builds a loss, got {type(fn).__name__}")
         if isinstance(check_every, bool) or not isinstance(check_every, int) or check_every < 0:
@@ -418,10 +600,16 @@ class Compiled:
         self.fn = fn
         self.check_every = check_every
         self.calls = 0
-        self.plan: _Plan | None = None
-        self._n_inputs = 0
-        self._extras_shape: Any = None
+        self.plan: _Plan | None = None  # the plan used last
+        self._entries: dict[Any, _Entry] = {}  # argument structure -> its recording
+        self._reads: Reads | None = None
+        self._shape: Any = None  # the structure of the arguments: fixed by the first call
+        self._lock = threading.RLock()  # calls from several threads run one after the other
         self.uncompiled = ""  # why `fn` runs uncompiled, when the recording found nothing to gain
+
+    @property
+    def _name(self) -> str:
+        return getattr(self.fn, "__name__", "the function")
 
     def _results(self, result: Any) -> tuple[Value, Any, list[Value]]:
         """fn's return value as (loss, extras as returned, extras flattened), checked."""
@@ -433,71 +621,188 @@ class Compiled:
             raise TypeError("compile: the extra outputs must be Values or lists of Values")
         return loss, extras, outputs
 
-    def _record(self, args: tuple) -> tuple[float, list[float]]:
-        leaf_args = _as_leaves(list(args))
-        with _counting_comparisons() as compared:
+    def _finish(self, loss: float, outs: list[float], extras: Any) -> Any:
+        if extras is None:
+            return loss
+        return loss, _rebuild(extras, iter(outs))
+
+    def _uncompiled(self, args: tuple) -> Any:
+        """Build the graph and call backward(), as if `fn` were not compiled."""
+        loss, extras, outputs = self._results(self.fn(*_as_leaves(list(args))))
+        return self._finish(*_backward(loss, outputs), extras)
+
+    def __call__(self, *args: Any) -> Any:
+        with self._lock:
+            self.calls += 1
+            if not is_grad_enabled():
+                raise RuntimeError("compile: called inside no_grad(), where no graph is built to record or replay")
+            if self.uncompiled or is_anomaly_enabled():
+                # a replay checks nothing: let backward() find the NaN and name the line that made it
+                return self._uncompiled(args)
+            given: list[Any] = []
+            aliases: list[int] = []
+            shape = _structure(list(args), {}, given, aliases)
+            if self._shape is None:
+                self._shape = shape
+            elif shape != self._shape:
+                raise ValueError(
+                    f"compile: recorded with {_count(self._shape)} input(s) shaped {_describe(self._shape)[1:-1]}, "
+                    f"called with {_count(shape)} shaped {_describe(shape)[1:-1]}; compile a new function "
+                    "for a different shape"
+                )
+            key = tuple(aliases)
+            if any(type(x) is Value and x._rule is not None for x in given):
+                return self._uncompiled(args)  # a node of another graph: backward() must go through it
+            entry = self._entries.get(key)
+            if entry is not None and entry.noted:
+                entry.plan.check_owners()
+            if self._reads is not None:
+                changed = self._reads.changed()
+                if changed is not None:
+                    warnings.warn(
+                        f"compile: {self._name} reads {changed!r} from outside its arguments, and it changed "
+                        "since the recording, which is now made again (slow). Pass data that changes as an "
+                        "argument.",
+                        CompileWarning,
+                        stacklevel=2,
+                    )
+                    self._entries.clear()
+                    entry = None
+            checking = entry is not None and self.check_every and self.calls % self.check_every == 0
+            if entry is None or checking or not entry.fits(given):
+                return self._record(args, key, given, entry if checking else None)
+            plan = self.plan = entry.plan
+            if not entry.noted and hasattr(sys, "getrefcount"):
+                plan.note_owners(entry.outside, self._reads.held() if self._reads is not None else {})
+                entry.noted = True
+            if live_hooks[0] and any(leaf._hooks for leaf in plan.leaves):
+                raise ValueError("compile: a leaf of the recorded graph has a gradient hook, which a replay cannot run")
+            try:
+                loss, outs = entry.run(given)
+            except _Unsure as why:
+                return self._fallback(args, why)
+            return self._finish(loss, outs, entry.extras)
+
+    def _fallback(self, args: tuple, why: _Unsure) -> Any:
+        """This call, uncompiled: the replay met numbers where it might not equal backward()."""
+        try:
+            return self._uncompiled(args)
+        except (ArithmeticError, ValueError) as error:
+            try:
+                wrapped = type(error)(f"compile: {why}; run uncompiled, the function raised: {error}")
+            except Exception:
+                raise error from None
+            raise wrapped from error
+
+    def _record(self, args: tuple, key: Any, given: list[Any], checked: _Entry | None) -> Any:
+        """Run fn on stand-in leaves while recording; keep the plan (or compare it, when checking)."""
+        stand_ins: dict[int, Value] = {}
+        proxies: list[Value | None] = []
+        numbers = []
+        for x in given:
+            if type(x) is Value:
+                proxy = stand_ins[id(x)] = Value(x.data, x.label)
+            else:
+                proxy = Value(x)
+                numbers.append(proxy)
+            proxies.append(proxy)
+        leaf_args = _substitute(list(args), stand_ins, iter(numbers))
+        self._reads = Reads(self.fn)  # what fn can read now, before it runs
+        with Recording() as rec:
             loss, extras, outputs = self._results(self.fn(*leaf_args))
-        if compared[0]:
+        if rec.comparisons:
             warnings.warn(
-                f"compile: {getattr(self.fn, '__name__', 'the function')} compared Values while it was recorded "
-                "(as in `if v > 0` or max(values)); the replay keeps the branches taken this time",
+                f"compile: {self._name} compared Values while it was recorded (as in `if v > 0` or "
+                "max(values)); the replay keeps the branches taken this time",
                 CompileWarning,
                 stacklevel=3,
             )
-        old = self.plan
+        read = rec.reads
+        if read:
+            v = read[0]
+            what = f"the node {v.op!r}" if v._rule is not None else "a leaf"
+            warnings.warn(
+                f"compile: {self._name} read `.data` of {len(read)} Value(s) while it was recorded (first: "
+                f"{what} with data {v.data!r}); Python used that number, and the replay keeps what it was this "
+                "time (as in `if v.data > 0:`). Keep such choices inside the graph (relu, abs).",
+                CompileWarning,
+                stacklevel=3,
+            )
+
+        order = topological_order(loss)
+        # an argument Value that fn also reads from outside (a parameter passed in): the graph
+        # must use that Value itself in both places, as backward() would
+        outside = {n for n in order if n._rule is None and n not in rec.constants and n not in rec.stops}
+        pinned = {}
+        swap = {}
+        for i, x in enumerate(given):
+            if type(x) is Value and x in outside:
+                pinned[i] = x
+                swap[proxies[i]] = x
+        if swap:
+            for n in chain(order, rec.stops):
+                if any(p in swap for p in n.parents):
+                    n.parents = tuple(swap.get(p, p) for p in n.parents)
+            for n, (rule, sources) in list(rec.stops.items()):
+                rec.stops[n] = (rule, tuple(swap.get(p, p) for p in sources))
+            loss = swap.get(loss, loss)
+            outputs = [swap.get(v, v) for v in outputs]
+            for i in pinned:
+                proxies[i] = None
+            order = topological_order(loss)
+        for proxy, x in zip(proxies, given, strict=True):
+            if proxy is not None and type(x) is Value:
+                proxy.grad = x.grad
+
+        def by_backward() -> Any:
+            result = self._finish(*_backward(loss, outputs), extras)
+            _give_back(proxies, given)
+            return result
+
+        if any(n._hooks for n in order):
+            raise ValueError("compile: the graph has node(s) with gradient hooks, which a replay cannot run")
+        made_before = [n for n in order if n._rule is not None and n not in rec.made]
+        if made_before:
+            self.uncompiled = (
+                f"its graph uses {len(made_before)} node(s) made before the call (the first: {made_before[0].op!r}), "
+                "whose numbers a replay would compute again"
+            )
+            warnings.warn(
+                f"compile: {self._name} runs uncompiled, since {self.uncompiled}", CompileWarning, stacklevel=3
+            )
+            return by_backward()
+        kinds: dict[Value, Any] = {c: "constant" for c in rec.constants}
+        kinds.update((p, i) for i, p in enumerate(proxies) if p is not None)
+        stop_leaves = [n for n in order if n in rec.stops]
+        stops = _StopGradients(stop_leaves, rec.stops) if stop_leaves else None
+        for n in stop_leaves:
+            kinds[n] = ("stop", stops.signature)
+        signature = _signature(order, outputs, kinds)
+        if checked is not None:
+            for (what, old), (_, new) in zip(checked.signature, signature, strict=True):
+                if old != new:
+                    raise GraphChanged(
+                        f"compile: {self._name} now builds a different graph from the one recorded ({what} "
+                        "differ; a constant read from outside may have changed, or its Python control flow "
+                        "depends on the data). Compile it again, or keep the branch inside the graph (relu, abs)."
+                    )
+            return by_backward()
         try:
-            plan = _Plan(loss, outputs, _flatten(leaf_args, []))
+            plan = _Plan(loss, outputs, order)
         except _NoGain as reason:
             self.uncompiled = str(reason)
-            self._extras_shape = extras
-            return _backward(loss, outputs)
-        if old is not None and (old.n_nodes, old.fingerprint) != (plan.n_nodes, plan.fingerprint):
-            raise GraphChanged(
-                f"compile: the function now builds a graph of {plan.n_nodes} nodes, different from the "
-                f"{old.n_nodes} recorded: its Python control flow depends on the data. Compile it again, "
-                "or keep the branch inside the graph (relu, abs)."
-            )
+            return by_backward()
+        entry = _Entry(plan, proxies, pinned, stops, extras, signature)
+        if len(self._entries) >= MAX_RECORDINGS:
+            self._entries.pop(next(iter(self._entries)))
+        self._entries[key] = entry
         self.plan = plan
-        self._n_inputs = len(plan.input_slots)
-        self._extras_shape = extras
-        return plan.run(None)  # its numbers are the graph's: the same operations on the same data
-
-    def _uncompiled(self, args: tuple) -> tuple[float, list[float]]:
-        """Build the graph and call backward(), as if `fn` were not compiled."""
-        loss, _, outputs = self._results(self.fn(*_as_leaves(list(args))))
-        return _backward(loss, outputs)
-
-    def __call__(self, *args: Any) -> Any:
-        self.calls += 1
-        if not is_grad_enabled():
-            raise RuntimeError("compile: called inside no_grad(), where no graph is built to record or replay")
-        if self.uncompiled or (is_anomaly_enabled() and self.plan is not None):
-            # a replay checks nothing: let backward() find the NaN and name the line that made it
-            loss, outs = self._uncompiled(args)
-        elif self.plan is None or (self.check_every and self.calls % self.check_every == 0):
-            loss, outs = self._record(args)  # the graph is freed on return
-            if self.plan is not None and hasattr(sys, "getrefcount"):
-                self.plan.note_owners()
-        else:
-            flat = _flatten(list(args), [])
-            if len(flat) != self._n_inputs:
-                raise ValueError(
-                    f"compile: recorded with {self._n_inputs} input(s), called with {len(flat)}; "
-                    "compile a new function for a different shape"
-                )
-            self.plan.check_owners()
-            if live_hooks[0] and any(leaf._hooks for leaf in self.plan.leaves):
-                raise ValueError("compile: a leaf of the recorded graph has a gradient hook, which a replay cannot run")
-            inputs = [x.data if isinstance(x, Value) else _value._number(x, "compile input") for x in flat]
-            # a Value given in place of the recorded one gets the gradient: lend it the recorded leaf
-            lent = self.plan.lend_inputs(flat)
-            try:
-                loss, outs = self.plan.run(inputs or None)
-            finally:
-                self.plan.return_inputs(lent)
-        if self._extras_shape is None:
-            return loss
-        return loss, _rebuild(self._extras_shape, iter(outs))
+        try:
+            result = self._finish(*plan.run(), extras)  # the graph's own numbers: the same operations on the same data
+        except _Unsure:  # plan.run() touched no gradient
+            return by_backward()
+        _give_back(proxies, given)
+        return result
 
     def __repr__(self) -> str:
         name = getattr(self.fn, "__name__", "fn")
@@ -512,7 +817,7 @@ class Compiled:
         )
 
 
-def compile(fn: Callable[..., Any], *, check_every: int = 0) -> Compiled:  # noqa: A001
+def compile(fn: Callable[..., Any], *, check_every: int = CHECK_EVERY) -> Compiled:  # noqa: A001
     """Record `fn`'s graph on its first call; replay it (forward and backward) on later calls.
 
     `fn(*args)` must return the loss `Value`, or `(loss, extras)` with extras Values (or nested

@@ -494,9 +494,13 @@ def _power_rule(n: float) -> Callable:
     return forward(lambda a: _power(a, n, op))(rule)
 
 
-@lru_cache(maxsize=256)
 def _leaky_rule(slope: float) -> Callable:
     """The rule of leaky_relu for one slope: d/da = 1 if a > 0 else slope."""
+    return _leaky_rule_signed(slope, math.copysign(1.0, slope))  # -0.0 == 0.0, but not as a slope
+
+
+@lru_cache(maxsize=256)
+def _leaky_rule_signed(slope: float, sign: float) -> Callable:
     rule = lambda g, out, a: (g if a > 0.0 else g * slope,)
     return forward(lambda x: _leaky(x, slope))(rule)
 

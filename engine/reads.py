@@ -1,0 +1,188 @@
+"""What a compiled function can read from outside its arguments, and whether that changed.
+
+`Reads(fn)` looks at fn's code once: its closure cells, the globals its code names, its
+default arguments, the object of a bound method, and the same again for the Python functions
+(and the methods of the objects) it finds there, outside the engine. From these it keeps the
+containers it can walk -- lists, tuples, dicts and the attributes of objects -- with the items
+they held. `changed()` then says, cheaply, whether any of them now holds something else: a
+replaced layer, a new mini-batch, a number written into a list. Items are compared by
+identity; when that fails, numbers are compared to the bit (so 0.0 -> -0.0 is a change).
+
+What it cannot see: objects without a `__dict__` (slots, iterators, random generators, arrays),
+state reached only through code it does not walk (the engine's and `nn`'s own functions, C
+code), and containers beyond `LIMIT` items. `compile`'s `check_every` is the net for those.
+"""
+
+from __future__ import annotations
+
+import struct
+import types
+from collections import Counter
+from collections.abc import Callable
+from operator import is_
+from typing import Any
+
+from .value import Value
+
+LIMIT = 200_000  # items walked at most; beyond this a function's reads are not all guarded
+
+_ATOMS = (int, float, complex, str, bytes, bool, type(None), Value)
+_OPAQUE = (
+    types.ModuleType,
+    type,
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.MethodType,
+    types.CodeType,
+)
+_MISSING = object()
+_pack = struct.Struct("<d").pack
+
+
+def _ours(module: str | None) -> bool:
+    """True for code of the engine, nn, or the standard library (not walked: it reads no user data)."""
+    root = (module or "").split(".")[0]
+    return root in ("engine", "nn", "builtins", "functools", "itertools", "operator", "math", "random")
+
+
+def _code_names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _code_names(const)
+    return names
+
+
+class Reads:
+    """A snapshot of the data `fn` can reach outside its arguments."""
+
+    def __init__(self, fn: Callable) -> None:
+        self.tops: list[tuple[str, Callable[[], Any], Any]] = []  # (name, how to fetch it, what it was)
+        self.containers: list[tuple[str, Any, Any, Any]] = []  # (name, container, keys or None, items)
+        self.complete = True  # False when LIMIT stopped the walk
+        self._budget = LIMIT
+        seen_code: set[int] = set()
+        self._seen: set[int] = set()
+        self._functions(fn, "", seen_code)
+
+    # ---------------------------------------------------------------- taking the snapshot
+
+    def _functions(self, fn: Any, name: str, seen_code: set[int]) -> None:
+        """Add what function `fn` (or a bound method, or a partial) can read."""
+        if isinstance(fn, types.MethodType):
+            self._top(f"{name}.__self__" if name else "self", lambda s=fn: s.__self__, fn.__self__, seen_code)
+            fn = fn.__func__
+        if hasattr(fn, "func") and hasattr(fn, "args"):  # functools.partial
+            self._top(name or "partial", lambda p=fn: (p.args, p.keywords), (fn.args, fn.keywords), seen_code)
+            self._functions(fn.func, name, seen_code)
+            return
+        if not isinstance(fn, types.FunctionType) or _ours(fn.__module__):
+            if not isinstance(fn, (types.FunctionType, types.BuiltinFunctionType)) and callable(fn):
+                self._top(name or type(fn).__name__, lambda f=fn: f, fn, seen_code)  # a callable object
+            return
+        code = fn.__code__
+        if id(code) in seen_code:
+            return
+        seen_code.add(id(code))
+        for var, cell in zip(code.co_freevars, fn.__closure__ or (), strict=True):
+            try:
+                content = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            self._top(var, lambda c=cell: c.cell_contents, content, seen_code)
+        g = fn.__globals__
+        for var in sorted(_code_names(code)):
+            if var in g:
+                self._top(var, lambda g=g, v=var: g.get(v, _MISSING), g[var], seen_code)
+        if fn.__defaults__:
+            self._top(f"{fn.__name__} defaults", lambda f=fn: f.__defaults__, fn.__defaults__, seen_code)
+        if fn.__kwdefaults__:
+            self._top(f"{fn.__name__} defaults", lambda f=fn: f.__kwdefaults__, fn.__kwdefaults__, seen_code)
+
+    def _top(self, name: str, fetch: Callable[[], Any], obj: Any, seen_code: set[int]) -> None:
+        if isinstance(obj, types.ModuleType) or (isinstance(obj, type) and _ours(obj.__module__)):
+            return
+        self.tops.append((name, fetch, obj))
+        if isinstance(obj, (types.FunctionType, types.MethodType)) or (hasattr(obj, "func") and callable(obj)):
+            self._functions(obj, name, seen_code)
+        else:
+            self._walk(obj, name, seen_code)
+
+    def _walk(self, obj: Any, name: str, seen_code: set[int]) -> None:
+        """Keep every container below obj, with its items."""
+        stack = [obj]
+        seen = self._seen
+        while stack:
+            obj = stack.pop()
+            t = type(obj)
+            if t in _ATOMS or id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            if t is tuple or t is frozenset:
+                items = obj
+            elif t is list:
+                items = list(obj)
+                self.containers.append((name, obj, None, items))
+            elif t is dict:
+                items = list(obj.values())
+                self.containers.append((name, obj, list(obj), items))
+            elif isinstance(obj, (types.FunctionType, types.MethodType)):
+                self._functions(obj, name, seen_code)
+                continue
+            elif isinstance(obj, _OPAQUE) or not hasattr(obj, "__dict__"):
+                continue  # seen by identity in its container only
+            else:
+                attrs = vars(obj)
+                items = list(attrs.values())
+                self.containers.append((name, attrs, list(attrs), items))
+                if not _ours(type(obj).__module__):  # the methods of a user's class read data too
+                    for attr in vars(type(obj)).values():
+                        if isinstance(attr, types.FunctionType):
+                            self._functions(attr, name, seen_code)
+            self._budget -= len(items)
+            if self._budget < 0:
+                self.complete = False
+                return
+            stack.extend(items)
+
+    def held(self) -> Counter:
+        """How many references to each Value this snapshot holds."""
+        counts: Counter = Counter(obj for _, _, obj in self.tops if type(obj) is Value)
+        for _, _, _, items in self.containers:
+            counts.update(x for x in items if type(x) is Value)
+        return counts
+
+    # ---------------------------------------------------------------- checking it
+
+    def changed(self) -> str | None:
+        """The name of the first thing fn reads that now holds something else, or None."""
+        for name, fetch, obj in self.tops:
+            now = fetch()
+            if now is not obj and not _same(now, obj):
+                return name
+        for name, container, keys, items in self.containers:
+            if len(container) != len(items):
+                return name
+            if keys is None:
+                if not all(map(is_, container, items)) and not all(map(_same, container, items)):
+                    return name
+            elif not (all(map(is_, container, keys)) and all(map(is_, container.values(), items))):
+                if list(container) != keys or not all(map(_same, container.values(), items)):
+                    return name
+        return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    """a and b are the same for a replay: the same object, or numbers equal to the bit."""
+    if a is b:
+        return True
+    t = type(a)
+    if t is not type(b):
+        return False
+    if t is float:
+        return _pack(a) == _pack(b)
+    if t in (int, str, bytes, bool):
+        return a == b
+    if t is tuple:
+        return len(a) == len(b) and all(map(_same, a, b))
+    return False

@@ -564,6 +564,21 @@ def _substitute(obj: Any, stand_ins: dict[int, Value], numbers: Iterator[Value])
     return next(numbers)
 
 
+def _everything(order: list[Value], stops: dict[Value, tuple]) -> list[Value]:
+    """The graph's nodes and every node a stop-gradient leaf's sources reach."""
+    found = list(order)
+    seen = set(order)
+    stack = [p for n in order if n in stops for p in stops[n][1]]
+    while stack:
+        n = stack.pop()
+        if n not in seen:
+            seen.add(n)
+            found.append(n)
+            stack.extend(n.parents)
+            stack.extend(stops[n][1] if n in stops else ())
+    return found
+
+
 def _signature(order: list[Value], outputs: list[Value], kinds: dict[Value, Any]) -> tuple:
     """What a check compares: operations, wiring, constants, the Values read, arguments, outputs."""
     index = dict(zip(order, range(len(order)), strict=True))
@@ -740,7 +755,7 @@ class Compiled:
                 pinned[i] = x
                 swap[proxies[i]] = x
         if swap:
-            for n in chain(order, rec.stops):
+            for n in _everything(order, rec.stops):
                 if any(p in swap for p in n.parents):
                     n.parents = tuple(swap.get(p, p) for p in n.parents)
             for n, (rule, sources) in list(rec.stops.items()):

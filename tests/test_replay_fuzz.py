@@ -1,0 +1,264 @@
+"""A differential fuzzer for engine.compile: random small training programs, compiled and not.
+
+Each program has parameters, data passed as arguments (numbers or Values, fresh or kept, some
+aliased to each other or to a parameter) and data read from a closure, and a per-example term
+built from random operations: arithmetic, activations, leaky_relu with odd slopes, detach(),
+no_grad(), constants, and branches on `.data`. The data includes NaN, infinities, huge and tiny
+numbers and -0.0. Between calls the program takes optimizer steps, mutates the closure data,
+replaces a parameter, makes fresh argument Values, aliases them, sets -0.0 gradients or
+changes the number of examples.
+
+Every compiled call must give the uncompiled call's loss and gradients to the bit, or raise
+what the uncompiled call raises, or be loud: raise GraphChanged or a ValueError about the
+arguments' shape, or warn (CompileWarning) that the replay keeps something it cannot follow.
+
+A short run is part of the suite. A long hunt, by hand:
+
+    CHAINRULE_FUZZ=long python -m pytest -q tests/test_replay_fuzz.py
+"""
+
+import math
+import os
+import struct
+import warnings
+from collections import Counter
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import engine
+import engine.pieces as pieces
+from engine import CompileWarning, GraphChanged, Value
+from engine.replay import _as_leaves
+
+LONG = os.environ.get("CHAINRULE_FUZZ") == "long"
+STATS = Counter()  # what the calls did: compared equal, both raised, refused, warned
+FUZZ = settings(
+    max_examples=3000 if LONG else 60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+ODD = [0.0, -0.0, 1.0, -1.0, 0.5, 2.5, -3.0, 1e-300, 1e200, -1e200, 1e308, math.inf, -math.inf, math.nan]
+numbers = st.one_of(st.floats(-3.0, 3.0, allow_nan=False), st.sampled_from(ODD))
+tame = st.floats(-2.0, 2.0, allow_nan=False)
+
+BINARY = ["+", "-", "*", "/"]
+UNARY = ["tanh", "relu", "sigmoid", "exp", "abs", "neg", "log", "sqrt", "sin", "square", "cube"]
+
+
+def instructions(n_inputs: int):
+    """One step of the per-example term: it reads earlier nodes by (wrapped) index."""
+    node = st.integers(0, 50)
+    return st.one_of(
+        st.tuples(st.just("bin"), st.sampled_from(BINARY), node, node),
+        st.tuples(st.just("un"), st.sampled_from(UNARY), node),
+        st.tuples(st.just("leaky"), st.sampled_from([0.01, 0.0, -0.0, -2.0, math.inf]), node),
+        st.tuples(st.just("detach"), node),
+        st.tuples(st.just("nograd"), st.sampled_from(BINARY + UNARY), node, node),
+        st.tuples(st.just("branch"), node, st.sampled_from(UNARY), st.sampled_from(UNARY)),
+        st.tuples(st.just("const"), numbers),
+    )
+
+
+def apply(op, a, b=None):
+    if op in BINARY:
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return a * b
+        return a / b
+    if op == "neg":
+        return -a
+    if op == "square":
+        return a**2
+    if op == "cube":
+        return a**3.0
+    if op == "abs":
+        return abs(a)
+    if type(a) is Value:
+        return getattr(a, op)()
+    return getattr(engine, op)(a)
+
+
+def term(program, params, x, extra):
+    nodes = [*params, x, extra]
+    for ins in program:
+        kind = ins[0]
+        pick = lambda i: nodes[i % len(nodes)]  # noqa: E731
+        if kind == "bin":
+            nodes.append(apply(ins[1], pick(ins[2]), pick(ins[3])))
+        elif kind == "un":
+            nodes.append(apply(ins[1], pick(ins[2])))
+        elif kind == "leaky":
+            nodes.append(engine.leaky_relu(pick(ins[2]), ins[1]))
+        elif kind == "detach":
+            a = pick(ins[1])
+            nodes.append(a.detach() if type(a) is Value else a)
+        elif kind == "nograd":
+            with engine.no_grad():
+                nodes.append(apply(ins[1], pick(ins[2]), pick(ins[3])))
+        elif kind == "branch":
+            a = pick(ins[1])
+            data = a.data if type(a) is Value else a
+            nodes.append(apply(ins[2] if data > 0 else ins[3], a))
+        else:
+            nodes.append(ins[1])
+    return nodes[-1]
+
+
+class World:
+    """One copy of the program's state: its parameters, its closure data, its argument Values."""
+
+    def __init__(self, prog, compiled: bool) -> None:
+        self.params = [Value(v) for v in prog["params"]]
+        self.data = list(prog["closure"])
+        self.kept = [Value(v) for v in prog["args"]]  # argument Values kept from call to call
+        program, use_closure = prog["program"], prog["use_closure"]
+        world = self
+
+        def fn(xs, extra):
+            total = extra * 0.5
+            for x in xs:
+                total = total + term(program, world.params, x, extra)
+            if use_closure:
+                for x in world.data:
+                    total = total + term(program, world.params, x, extra)
+            return total
+
+        self.fn = fn
+        self.step = engine.compile(fn, check_every=prog["check_every"]) if compiled else None
+
+    def arguments(self, call):
+        xs = [self.kept[i % len(self.kept)] if isinstance(i, int) else i[1] for i in call["xs"]]
+        alias = call["extra"]
+        extra = self.params[0] if alias == "param" else xs[0] if alias == "x0" and xs else self.kept[-1]
+        return xs, extra
+
+    def leaves(self, args):
+        xs, extra = args
+        return self.params + [v for v in [*xs, extra] if type(v) is Value]
+
+    def call(self, args):
+        if self.step is not None:
+            return self.step(*args)
+        loss = self.fn(*_as_leaves(list(args)))
+        loss.backward()
+        return loss.data
+
+
+def bits(x):
+    return struct.pack("<d", x) if type(x) is float else ("not a float", repr(x))
+
+
+def action(prog_len: int):
+    return st.one_of(
+        st.tuples(st.just("sgd"), tame),
+        st.just(("zero",)),
+        st.just(("minus zero",)),
+        st.tuples(st.just("data"), st.integers(0, 5), numbers),
+        st.tuples(st.just("replace"), st.integers(0, 2), tame),
+        st.tuples(st.just("fresh"),),
+        st.tuples(st.just("set"), st.integers(0, 5), numbers),
+    )
+
+
+def calls():
+    place = st.one_of(st.integers(0, 3), st.tuples(st.just("n"), numbers))
+    return st.fixed_dictionaries(
+        {"xs": st.lists(place, min_size=1, max_size=4), "extra": st.sampled_from(["kept", "param", "x0"])}
+    )
+
+
+@FUZZ
+@given(
+    prog=st.fixed_dictionaries(
+        {
+            "params": st.lists(tame, min_size=1, max_size=3),
+            "closure": st.lists(numbers, min_size=0, max_size=3),
+            "args": st.lists(numbers, min_size=1, max_size=3),
+            "program": st.lists(instructions(4), min_size=1, max_size=7),
+            "use_closure": st.booleans(),
+            "check_every": st.sampled_from([0, 1, 2, 3, 1000]),
+            "small_pieces": st.booleans(),
+        }
+    ),
+    first=calls(),
+    steps=st.lists(st.tuples(st.lists(action(7), max_size=3), st.one_of(st.none(), calls())), min_size=1, max_size=5),
+)
+def test_compiled_calls_equal_uncompiled_calls(prog, first, steps):
+    saved = pieces.MIN_NODES
+    if prog["small_pieces"]:
+        pieces.MIN_NODES = 2
+    try:
+        run_program(prog, first, steps)
+    finally:
+        pieces.MIN_NODES = saved
+
+
+def run_program(prog, first, steps):
+    worlds = [World(prog, compiled=True), World(prog, compiled=False)]
+    call = first
+    for k, (actions, new_call) in enumerate([([], None), *steps]):
+        call = new_call or call
+        for act in actions:
+            for w in worlds:
+                act_on(w, act)
+        args = [w.arguments(call) for w in worlds]
+        outcome = []
+        for w, a in zip(worlds, args, strict=True):
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                try:
+                    result = w.call(a)
+                    error = None
+                except (ArithmeticError, ValueError, GraphChanged) as e:
+                    result, error = None, e
+            grads = [v.grad for v in w.leaves(a)]
+            outcome.append((result, error, grads, [m for m in seen if issubclass(m.category, CompileWarning)]))
+        (got, got_error, got_grads, warned), (want, want_error, want_grads, _) = outcome
+        where = f"call {k}: {call}"
+        if any("keeps" in str(m.message) or "uncompiled" in str(m.message) for m in warned):
+            STATS["warned"] += 1
+            return  # loud: the replay said it may not follow this function
+        if got_error is not None:
+            if isinstance(got_error, GraphChanged) or "compile a new function" in str(got_error):
+                STATS["refused"] += 1
+                return  # loud
+            STATS["both raised"] += 1
+            assert want_error is not None and type(got_error) is type(want_error), (where, got_error, want_error)
+            return
+        assert want_error is None, (where, "the compiled call returned", got, "where backward() raised", want_error)
+        assert bits(got) == bits(want), (where, got, want)
+        assert [bits(g) for g in got_grads] == [bits(g) for g in want_grads], (where, got_grads, want_grads)
+        STATS["equal"] += 1
+        STATS["equal, non-finite"] += not all(map(math.isfinite, [got, *got_grads]))
+
+
+def act_on(w: World, act) -> None:
+    kind = act[0]
+    if kind == "sgd":
+        for p in w.params:
+            if type(p.grad) is float and math.isfinite(p.grad) and abs(p.grad) < 1e6:
+                p.data -= act[1] * p.grad
+    elif kind == "zero":
+        for v in w.params + w.kept:
+            v.grad = 0.0
+    elif kind == "minus zero":
+        for v in w.params + w.kept:
+            v.grad = -0.0
+    elif kind == "data":
+        if w.data:
+            w.data[act[1] % len(w.data)] = act[2]
+    elif kind == "replace":
+        w.params[act[1] % len(w.params)] = Value(act[2])
+    elif kind == "fresh":
+        w.kept = [Value(v.data) for v in w.kept]
+    elif kind == "set":
+        w.kept[act[1] % len(w.kept)].data = act[2]
+
+
+def teardown_module() -> None:
+    print("\nfuzzed calls:", dict(STATS))  # shown with pytest -s

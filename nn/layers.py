@@ -93,10 +93,19 @@ class Neuron(Module):
 
     def forward(self, x: list[Value]) -> Value:
         """The output for inputs already checked and made Values (what a Layer passes on)."""
+        z = self.preactivation(x)
+        return z if self._apply is None else self._apply(z)
+
+    def preactivation(self, x: list[Value]) -> Value:
+        """z = b + w[0]*x[0] + ... + w[nin-1]*x[nin-1], the node before the activation (d z/d w[i] = x[i])."""
         total = self.b  # start from the bias: no extra constant node in the sum
         for wi, xi in zip(self.w, x, strict=True):
             total = total + wi * xi
-        return total if self._apply is None else self._apply(total)
+        return total
+
+    def activate(self, z: Value) -> Value:
+        """a = activation(z); for 'linear' z itself (no node is added)."""
+        return z if self._apply is None else self._apply(z)
 
     def extra_repr(self) -> str:
         return f"nin={self.nin}, activation={self.activation!r}"
@@ -119,6 +128,11 @@ class Layer(Module):
     def forward(self, x: list[Value]) -> list[Value]:
         """The outputs for inputs already checked and made Values."""
         return [n.forward(x) for n in self.neurons]
+
+    def forward_with_preactivations(self, x: list[Value]) -> tuple[list[Value], list[Value]]:
+        """(z, a): each neuron's node before its activation and its output, the same graph `forward` builds."""
+        zs = [n.preactivation(x) for n in self.neurons]
+        return zs, [n.activate(z) for n, z in zip(self.neurons, zs, strict=True)]
 
     def extra_repr(self) -> str:
         return f"nin={self.nin}, nout={self.nout}, activation={self.activation!r}"

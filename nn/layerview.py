@@ -534,7 +534,7 @@ def _textbook(
 
 
 def _num(x: float, width: int = 11) -> str:
-    return f"{x:.4g}".rjust(width)
+    return f"{x + 0.0:.4g}".rjust(width)  # + 0.0: -0.0 prints as 0
 
 
 def _diff(x: float) -> str:

@@ -14,7 +14,7 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from numbers import Real
-from typing import Union
+from typing import Any, Union
 
 from engine import Value
 
@@ -176,3 +176,16 @@ class MLP(Module):
         for layer in self.layers:
             out = layer.forward(out)
         return out[0] if len(out) == 1 else out
+
+    def to_torch(self) -> Any:
+        """The same network as a float64 torch.nn.Sequential (needs PyTorch: pip install 'chainrule[torch]')."""
+        from .torch_bridge import to_torch
+
+        return to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module: Any) -> MLP:
+        """An MLP with the weights of a torch.nn.Sequential of Linear layers and ReLU/Tanh/Sigmoid/Identity."""
+        from .torch_bridge import from_torch
+
+        return from_torch(module)

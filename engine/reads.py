@@ -8,6 +8,9 @@ they held. `changed()` then says, cheaply, whether any of them now holds somethi
 replaced layer, a new mini-batch, a number written into a list. Items are compared by
 identity; when that fails, numbers are compared to the bit (so 0.0 -> -0.0 is a change).
 
+It also notes where that code reads an attribute `.data`: the number of a Value read by Python
+(`if v.data > 0:`, `w * v.data`) is kept by a replay as it was when recorded.
+
 What it cannot see: objects without a `__dict__` (slots, iterators, random generators, arrays),
 state reached only through code it does not walk (the engine's and `nn`'s own functions, C
 code), and containers beyond `LIMIT` items. `compile`'s `check_every` is the net for those.
@@ -15,6 +18,7 @@ code), and containers beyond `LIMIT` items. `compile`'s `check_every` is the net
 
 from __future__ import annotations
 
+import dis
 import struct
 import types
 from collections import Counter
@@ -45,6 +49,22 @@ def _ours(module: str | None) -> bool:
     return root in ("engine", "nn", "builtins", "functools", "itertools", "operator", "math", "random")
 
 
+def _data_loads(code: types.CodeType, name: str) -> list[str]:
+    """'function, line n' for each read of an attribute named `data` in code (and code nested in it)."""
+    found = []
+    line = code.co_firstlineno
+    for ins in dis.get_instructions(code):
+        number = getattr(ins, "line_number", None) or ins.starts_line
+        if type(number) is int:
+            line = number
+        if ins.opname in ("LOAD_ATTR", "LOAD_METHOD") and ins.argval == "data":
+            found.append(f"{name}, line {line}")
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            found.extend(_data_loads(const, name))
+    return found
+
+
 def _code_names(code: types.CodeType) -> set[str]:
     names = set(code.co_names)
     for const in code.co_consts:
@@ -60,6 +80,7 @@ class Reads:
         self.tops: list[tuple[str, Callable[[], Any], Any]] = []  # (name, how to fetch it, what it was)
         self.containers: list[tuple[str, Any, Any, Any]] = []  # (name, container, keys or None, items)
         self.complete = True  # False when LIMIT stopped the walk
+        self.data_reads: list[str] = []  # where the code walked reads an attribute `.data`
         self._budget = LIMIT
         seen_code: set[int] = set()
         self._seen: set[int] = set()
@@ -84,6 +105,7 @@ class Reads:
         if id(code) in seen_code:
             return
         seen_code.add(id(code))
+        self.data_reads.extend(_data_loads(code, fn.__qualname__))
         for var, cell in zip(code.co_freevars, fn.__closure__ or (), strict=True):
             try:
                 content = cell.cell_contents

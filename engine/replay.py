@@ -148,8 +148,11 @@ class _Batch:
         self.shared = [k for k, leaf in enumerate(model.leaves) if all(p.leaves[k] is leaf for p in pieces)]
         shared = set(self.shared)
         varying = [k for k in range(len(model.leaves)) if k not in shared]
-        self.get_shared = _gather([slot[model.leaves[k]] for k in self.shared])
-        self.get_columns = [_gather([slot[p.leaves[k]] for p in pieces]) for k in varying]
+        shared_slots = [slot[model.leaves[k]] for k in self.shared]
+        column_slots = [[slot[p.leaves[k]] for p in pieces] for k in varying]
+        self.layout = hash((model.signature, tuple(self.shared), tuple(shared_slots), tuple(map(tuple, column_slots))))
+        self.get_shared = _gather(shared_slots)
+        self.get_columns = [_gather(c) for c in column_slots]
         self.bases = [first_edge + i * self.n_edges for i in reversed(range(len(pieces)))]  # backward order
         self.summed: list[int] = []  # set by the plan: shared leaves whose gradient the loop sums
         self.summed_leaves: list[tuple[int, Callable, Callable]] = []  # (leaf, before-gather, after-gather)
@@ -287,13 +290,16 @@ class _Plan:
         self.batches = batches
         self.size = len(slot)
 
+        layout: list = [(b.start, b.layout) for b in batches]  # what a check compares: the wiring
         self.forward_steps = []
         self.backward_steps = []
         for key in keys:
             group = groups[key]
             rule = key[1]
             start, stop = slot[group[0]], slot[group[-1]] + 1
-            getters = [_gather([slot[n.parents[i]] for n in group]) for i in range(key[2])]
+            operand_slots = [[slot[n.parents[i]] for n in group] for i in range(key[2])]
+            layout.append((start, stop, rule, tuple(map(tuple, operand_slots))))
+            getters = [_gather(c) for c in operand_slots]
             self.forward_steps.append((start, stop, rule.forward, getters, rule not in PROPAGATES_NON_FINITE))
             first = edge_base[group[0]]
             self.backward_steps.append(
@@ -306,6 +312,7 @@ class _Plan:
         ]
         self.loss_slot = slot[loss]
         self.output_slots = [slot[v] for v in outputs]
+        self.wiring = hash((tuple(layout), self.loss_slot, len(leaves), self.size))
         self.n_nodes = len(order)
         self.n_groups = len(keys) + len(batches)
         self.owned: list[tuple[int, int]] = []  # (leaf, its references from the recording alone)
@@ -579,23 +586,19 @@ def _everything(order: list[Value], stops: dict[Value, tuple]) -> list[Value]:
     return found
 
 
-def _signature(order: list[Value], outputs: list[Value], kinds: dict[Value, Any]) -> tuple:
-    """What a check compares: operations, wiring, constants, the Values read, arguments, outputs."""
-    index = dict(zip(order, range(len(order)), strict=True))
-    parents = list(map(attrgetter("parents"), order))
-    leaves = [n for n in order if n._rule is None]
-    consts = tuple(_pack(n.data) for n in leaves if kinds.get(n) == "constant")
-    outside = tuple(id(n) for n in leaves if n not in kinds)
-    arguments = tuple(kinds[n] for n in leaves if type(kinds.get(n)) is int)
-    stops = tuple(kinds[n] for n in leaves if type(kinds.get(n)) is tuple)
+def _signature(plan: _Plan, kinds: dict[Value, Any]) -> tuple:
+    """What a check compares: operations and wiring, constants, the Values read, arguments, outputs."""
+    leaves = plan.leaves
     return (
-        ("operations", hash(tuple(map(attrgetter("_rule"), order)))),
-        ("wiring", hash((tuple(map(len, parents)), tuple(map(index.__getitem__, chain.from_iterable(parents)))))),
-        ("constants", hash(consts)),
-        ("Values read from outside", hash(outside)),
-        ("arguments", hash(arguments)),
-        ("detached or no_grad() values", hash(stops)),
-        ("extra outputs", tuple(index[v] for v in outputs)),
+        ("operations or their wiring", plan.wiring),
+        ("constants", hash(tuple(_pack(n.data) for n in leaves if kinds.get(n) == "constant"))),
+        ("Values read from outside", hash(tuple(id(n) for n in leaves if n not in kinds))),
+        ("arguments", hash(tuple((i, kinds[n]) for i, n in enumerate(leaves) if type(kinds.get(n)) is int))),
+        (
+            "detached or no_grad() values",
+            hash(tuple((i, kinds[n]) for i, n in enumerate(leaves) if type(kinds.get(n)) is tuple)),
+        ),
+        ("extra outputs", tuple(plan.output_slots)),
     )
 
 
@@ -732,26 +735,22 @@ class Compiled:
                 CompileWarning,
                 stacklevel=3,
             )
-        read = rec.reads
-        if read:
-            v = read[0]
-            what = f"the node {v.op!r}" if v._rule is not None else "a leaf"
+        if self._reads.data_reads:
             warnings.warn(
-                f"compile: {self._name} read `.data` of {len(read)} Value(s) while it was recorded (first: "
-                f"{what} with data {v.data!r}); Python used that number, and the replay keeps what it was this "
-                "time (as in `if v.data > 0:`). Keep such choices inside the graph (relu, abs).",
+                f"compile: {self._name} reads `.data` ({self._reads.data_reads[0]}); when it reads the number of a "
+                "Value of the graph, Python uses it (as in `if v.data > 0:` or `w * v.data`) and the replay keeps "
+                "what it was this time. Keep such choices inside the graph (relu, abs).",
                 CompileWarning,
                 stacklevel=3,
             )
-
         order = topological_order(loss)
         # an argument Value that fn also reads from outside (a parameter passed in): the graph
         # must use that Value itself in both places, as backward() would
-        outside = {n for n in order if n._rule is None and n not in rec.constants and n not in rec.stops}
+        in_graph = set(order)
         pinned = {}
         swap = {}
         for i, x in enumerate(given):
-            if type(x) is Value and x in outside:
+            if type(x) is Value and x in in_graph:
                 pinned[i] = x
                 swap[proxies[i]] = x
         if swap:
@@ -776,7 +775,7 @@ class Compiled:
 
         if any(n._hooks for n in order):
             raise ValueError("compile: the graph has node(s) with gradient hooks, which a replay cannot run")
-        made_before = [n for n in order if n._rule is not None and n not in rec.made]
+        made_before = [v for v in self._reads.held() if v._rule is not None and v in in_graph]
         if made_before:
             self.uncompiled = (
                 f"its graph uses {len(made_before)} node(s) made before the call (the first: {made_before[0].op!r}), "
@@ -792,7 +791,12 @@ class Compiled:
         stops = _StopGradients(stop_leaves, rec.stops) if stop_leaves else None
         for n in stop_leaves:
             kinds[n] = ("stop", stops.signature)
-        signature = _signature(order, outputs, kinds)
+        try:
+            plan = _Plan(loss, outputs, order)
+        except _NoGain as reason:
+            self.uncompiled = str(reason)
+            return by_backward()
+        signature = _signature(plan, kinds)
         if checked is not None:
             for (what, old), (_, new) in zip(checked.signature, signature, strict=True):
                 if old != new:
@@ -801,12 +805,6 @@ class Compiled:
                         "differ; a constant read from outside may have changed, or its Python control flow "
                         "depends on the data). Compile it again, or keep the branch inside the graph (relu, abs)."
                     )
-            return by_backward()
-        try:
-            plan = _Plan(loss, outputs, order)
-        except _NoGain as reason:
-            self.uncompiled = str(reason)
-            return by_backward()
         entry = _Entry(plan, proxies, pinned, stops, extras, signature)
         if len(self._entries) >= MAX_RECORDINGS:
             self._entries.pop(next(iter(self._entries)))

@@ -83,7 +83,12 @@ def apply(op, a, b=None):
     return getattr(engine, op)(a)
 
 
-def term(program, params, x, extra):
+def read_data(a):
+    """A branch's number: the only place the program reads `.data` (the recording sees it in the code)."""
+    return a.data if type(a) is Value else a
+
+
+def term(program, params, x, extra, decide):
     nodes = [*params, x, extra]
     for ins in program:
         kind = ins[0]
@@ -102,8 +107,7 @@ def term(program, params, x, extra):
                 nodes.append(apply(ins[1], pick(ins[2]), pick(ins[3])))
         elif kind == "branch":
             a = pick(ins[1])
-            data = a.data if type(a) is Value else a
-            nodes.append(apply(ins[2] if data > 0 else ins[3], a))
+            nodes.append(apply(ins[2] if decide(a) > 0 else ins[3], a))
         else:
             nodes.append(ins[1])
     return nodes[-1]
@@ -112,41 +116,49 @@ def term(program, params, x, extra):
 class World:
     """One copy of the program's state: its parameters, its closure data, its argument Values."""
 
-    def __init__(self, prog, compiled: bool) -> None:
+    def __init__(self, prog, compiled: bool, decide) -> None:
         self.params = [Value(v) for v in prog["params"]]
-        self.data = list(prog["closure"])
+        self.batch = list(prog["closure"])
         self.kept = [Value(v) for v in prog["args"]]  # argument Values kept from call to call
         program, use_closure = prog["program"], prog["use_closure"]
         world = self
+        self.decide = decide  # read_data when the program branches, else None: fn's code then reads no .data
 
         def fn(xs, extra):
             total = extra * 0.5
             for x in xs:
-                total = total + term(program, world.params, x, extra)
+                total = total + term(program, world.params, x, extra, world.decide)
             if use_closure:
-                for x in world.data:
-                    total = total + term(program, world.params, x, extra)
+                for x in world.batch:
+                    total = total + term(program, world.params, x, extra, world.decide)
             return total
 
         self.fn = fn
         self.step = engine.compile(fn, check_every=prog["check_every"]) if compiled else None
 
-    def arguments(self, call):
-        xs = [self.kept[i % len(self.kept)] if isinstance(i, int) else i[1] for i in call["xs"]]
-        alias = call["extra"]
-        extra = self.params[0] if alias == "param" else xs[0] if alias == "x0" and xs else self.kept[-1]
-        return xs, extra
 
-    def leaves(self, args):
-        xs, extra = args
-        return self.params + [v for v in [*xs, extra] if type(v) is Value]
+# Functions of a world, not its methods: the recording reads the code of the methods of objects
+# that fn reaches, and these read `.data`.
 
-    def call(self, args):
-        if self.step is not None:
-            return self.step(*args)
-        loss = self.fn(*_as_leaves(list(args)))
-        loss.backward()
-        return loss.data
+
+def arguments(w: World, call):
+    xs = [w.kept[i % len(w.kept)] if isinstance(i, int) else i[1] for i in call["xs"]]
+    alias = call["extra"]
+    extra = w.params[0] if alias == "param" else xs[0] if alias == "x0" and xs else w.kept[-1]
+    return xs, extra
+
+
+def leaves(w: World, args):
+    xs, extra = args
+    return w.params + [v for v in [*xs, extra] if type(v) is Value]
+
+
+def call_world(w: World, args):
+    if w.step is not None:
+        return w.step(*args)
+    loss = w.fn(*_as_leaves(list(args)))
+    loss.backward()
+    return loss.data
 
 
 def bits(x):
@@ -160,7 +172,9 @@ def action(prog_len: int):
         st.just(("minus zero",)),
         st.tuples(st.just("data"), st.integers(0, 5), numbers),
         st.tuples(st.just("replace"), st.integers(0, 2), tame),
-        st.tuples(st.just("fresh"),),
+        st.tuples(
+            st.just("fresh"),
+        ),
         st.tuples(st.just("set"), st.integers(0, 5), numbers),
     )
 
@@ -199,24 +213,25 @@ def test_compiled_calls_equal_uncompiled_calls(prog, first, steps):
 
 
 def run_program(prog, first, steps):
-    worlds = [World(prog, compiled=True), World(prog, compiled=False)]
+    decide = read_data if any(ins[0] == "branch" for ins in prog["program"]) else None
+    worlds = [World(prog, True, decide), World(prog, False, decide)]
     call = first
     for k, (actions, new_call) in enumerate([([], None), *steps]):
         call = new_call or call
         for act in actions:
             for w in worlds:
                 act_on(w, act)
-        args = [w.arguments(call) for w in worlds]
+        args = [arguments(w, call) for w in worlds]
         outcome = []
         for w, a in zip(worlds, args, strict=True):
             with warnings.catch_warnings(record=True) as seen:
                 warnings.simplefilter("always")
                 try:
-                    result = w.call(a)
+                    result = call_world(w, a)
                     error = None
                 except (ArithmeticError, ValueError, GraphChanged) as e:
                     result, error = None, e
-            grads = [v.grad for v in w.leaves(a)]
+            grads = [v.grad for v in leaves(w, a)]
             outcome.append((result, error, grads, [m for m in seen if issubclass(m.category, CompileWarning)]))
         (got, got_error, got_grads, warned), (want, want_error, want_grads, _) = outcome
         where = f"call {k}: {call}"
@@ -250,8 +265,8 @@ def act_on(w: World, act) -> None:
         for v in w.params + w.kept:
             v.grad = -0.0
     elif kind == "data":
-        if w.data:
-            w.data[act[1] % len(w.data)] = act[2]
+        if w.batch:
+            w.batch[act[1] % len(w.batch)] = act[2]
     elif kind == "replace":
         w.params[act[1] % len(w.params)] = Value(act[2])
     elif kind == "fresh":

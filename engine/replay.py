@@ -15,14 +15,13 @@ A training loop rebuilds the same graph every step with new numbers in it. `comp
    node and leaf *in the order backward() adds them*, so values and gradients equal the object
    engine's to the last bit.
 
-What a recorded graph cannot see: Python control flow in `fn` that depends on the data (an `if`
-on `v.data`, Python's `max` of Values) is frozen at recording time, as with a traced function
-in PyTorch. Comparisons of Values while recording are reported with a warning; `check_every=N`
-records again every N calls and raises `GraphChanged` if the graph is different; a call with
-another number of inputs, a parameter that its owner has replaced, or a gradient hook on a leaf
-raises instead of replaying a graph that no longer matches. Under `detect_anomaly()` a call
-runs uncompiled, so that a NaN is traced to the line that made it. A graph with too little
-repetition to gain anything (a long chain) runs uncompiled too, and its repr says why.
+A replay depends on more than the graph, and checks it (`compile`'s docstring is the contract):
+arguments stand in by position (`_structure`, `_Entry.fits`); what fn reads from outside is
+snapshotted (`engine.reads`); detach() and no_grad() results are recomputed (`_StopGradients`);
+and a call whose numbers leave the ground where a replay is known to equal backward() -- a NaN or
+an infinity anywhere, an error, a -0.0 gradient to add to -- runs uncompiled instead (`_Unsure`).
+A graph with too little repetition to gain anything (a long chain) runs uncompiled too, and its
+repr says why.
 """
 
 from __future__ import annotations
@@ -834,8 +833,20 @@ def compile(fn: Callable[..., Any], *, check_every: int = CHECK_EVERY) -> Compil
     """Record `fn`'s graph on its first call; replay it (forward and backward) on later calls.
 
     `fn(*args)` must return the loss `Value`, or `(loss, extras)` with extras Values (or nested
-    lists of them) to read back as floats. Arguments are Values or numbers (or lists of them);
-    numbers become fresh leaves, so data can change between calls. Each call returns the loss
-    (and extras) as floats and adds d loss / d leaf into every leaf's `.grad`, like backward().
+    lists of them) to read back as floats. Each call returns the loss (and extras) as floats and
+    adds d loss / d leaf into every leaf's `.grad`, as backward() does: the same numbers, to the bit.
+
+    The contract. fn builds its loss from its arguments (Values or numbers, in lists or tuples,
+    taken by position: a fresh Value each call works and gets its gradient), from parameters it
+    reaches from outside (their `.data` is read on every call) and from constants it makes from
+    numbers (kept as recorded). Anything else that changes between calls must be an argument.
+    Checked on every call: the arguments' nesting and lengths (another shape: ValueError), which
+    of them are the same Value or also a parameter (another pattern is recorded again), the
+    lists, dicts, tuples and objects fn reaches from its closure, globals and defaults (changed:
+    CompileWarning, and recorded again), hooks, and that every number stays finite (else that
+    call runs uncompiled: the object engine's result or error). At recording, comparisons of
+    Values and `.data` in fn's code warn. Every `check_every`-th call (default 1000; 0: never)
+    runs fn again and raises GraphChanged if its operations, wiring, constants or the Values it
+    reads differ. Calls from several threads run one at a time.
     """
     return Compiled(fn, check_every=check_every)

@@ -16,7 +16,7 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from numbers import Real
-from typing import Union
+from typing import Any, Union
 
 from engine import Value
 
@@ -98,10 +98,19 @@ class Neuron(Module):
 
     def forward(self, x: list[Value]) -> Value:
         """The output for inputs already checked and made Values (what a Layer passes on)."""
+        z = self.preactivation(x)
+        return z if self._apply is None else self._apply(z)
+
+    def preactivation(self, x: list[Value]) -> Value:
+        """z = b + w[0]*x[0] + ... + w[nin-1]*x[nin-1], the node before the activation (d z/d w[i] = x[i])."""
         total = self.b  # start from the bias: no extra constant node in the sum
         for wi, xi in zip(self.w, x, strict=True):
             total = total + wi * xi
-        return total if self._apply is None else self._apply(total)
+        return total
+
+    def activate(self, z: Value) -> Value:
+        """a = activation(z); for 'linear' z itself (no node is added)."""
+        return z if self._apply is None else self._apply(z)
 
     def extra_repr(self) -> str:
         return f"nin={self.nin}, activation={self.activation!r}"
@@ -124,6 +133,11 @@ class Layer(Module):
     def forward(self, x: list[Value]) -> list[Value]:
         """The outputs for inputs already checked and made Values."""
         return [n.forward(x) for n in self.neurons]
+
+    def forward_with_preactivations(self, x: list[Value]) -> tuple[list[Value], list[Value]]:
+        """(z, a): each neuron's node before its activation and its output, the same graph `forward` builds."""
+        zs = [n.preactivation(x) for n in self.neurons]
+        return zs, [n.activate(z) for n, z in zip(self.neurons, zs, strict=True)]
 
     def extra_repr(self) -> str:
         return f"nin={self.nin}, nout={self.nout}, activation={self.activation!r}"
@@ -167,3 +181,16 @@ class MLP(Module):
         for layer in self.layers:
             out = layer.forward(out)
         return out[0] if len(out) == 1 else out
+
+    def to_torch(self) -> Any:
+        """The same network as a float64 torch.nn.Sequential (needs PyTorch: pip install 'chainrule[torch]')."""
+        from .torch_bridge import to_torch
+
+        return to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module: Any) -> MLP:
+        """An MLP with the weights of a torch.nn.Sequential of Linear layers and ReLU/Tanh/Sigmoid/Identity."""
+        from .torch_bridge import from_torch
+
+        return from_torch(module)

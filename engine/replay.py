@@ -479,8 +479,11 @@ class _StopGradients:
             return stops[n][1] if n in stops else n.parents
 
         order: list[Value] = []
-        seen: set[Value] = set(targets)
+        seen: set[Value] = set()
         for root in targets:
+            if root in seen:
+                continue
+            seen.add(root)
             path = [root]
             while path:
                 node = path[-1]

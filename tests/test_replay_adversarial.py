@@ -371,3 +371,19 @@ def test_a_graph_made_before_the_call_runs_uncompiled():
     expected = reference(fn, [w], 2.0)
     assert bits(replayed(step, [w], 2.0)[1]) == bits(expected[1])
     assert "runs uncompiled" in repr(step)
+
+
+def test_a_detached_value_detached_again():
+    w = Value(0.5)
+
+    def fn(x):
+        once = w.detach()
+        twice = once.detach()
+        return twice + once * x + w * x
+
+    step = engine.compile(fn)
+    for k in range(3):
+        expected = reference(fn, [w], 2.0)
+        got = replayed(step, [w], 2.0)
+        assert bits([got[0]]) == bits([expected[0]]) and bits(got[1]) == bits(expected[1]), k
+        w.data += 1.0

@@ -222,11 +222,34 @@ def test_json_nested_100000_deep_is_refused(tmp_path):
     path = tmp_path / "deep.json"
     path.write_text("[" * 100_000 + "]" * 100_000)
     model = model37()
-    assert_refused(model, lambda: model.load(path), r"nested")
+    assert_refused(model, lambda: model.load(path), r"more than 64 arrays and objects")
     document = good_document()
     document["parameters"][last_name()] = "@@"
     path.write_text(json.dumps(document).replace('"@@"', "[" * 100_000 + "]" * 100_000))
-    assert_refused(model, lambda: model.load(path), r"nested")
+    assert_refused(model, lambda: model.load(path), r"more than 64 arrays and objects")
+
+
+def test_a_million_empty_lists_are_refused_before_they_are_built(tmp_path):
+    path = tmp_path / "wide.json"
+    path.write_text("[" + ",".join(["[]"] * 1_000_000) + "]")
+    model = model37()
+    assert_refused(model, lambda: model.load(path), r"more than 64 arrays and objects")
+
+
+@pytest.mark.parametrize("extra, fits", [(62, True), (63, False)])
+def test_the_container_limit_is_exact(tmp_path, extra, fits):
+    document = good_document()
+    document["notes"] = "@@"  # the two objects of the format, and `extra` more
+    text = json.dumps(document).replace('"@@"', "[" * extra + "]" * extra)
+    path = tmp_path / "m.json"
+    path.write_text(text)
+    assert module_file.MAX_CONTAINERS == 64
+    model = model37()
+    if fits:
+        model.load(path)
+        assert model.state_dict() == good_state()
+    else:
+        assert_refused(model, lambda: model.load(path), r"more than 64 arrays and objects")
 
 
 def test_deep_nesting_in_a_string_is_just_text(tmp_path):

@@ -507,6 +507,8 @@ def _create_beside(folder: str, mode: int) -> tuple[int, str]:
             return os.open(temporary, flags, mode), temporary
         except FileExistsError:
             continue
+        except OSError as e:  # name the folder, not a temporary name the caller never chose
+            raise type(e)(e.errno, f"save: cannot create a file in the folder ({e.strerror})", folder) from None
 
 
 def _copy_owner_and_mode(fd: int, info: os.stat_result) -> None:

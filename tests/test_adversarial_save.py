@@ -641,3 +641,19 @@ def test_an_interrupt_mid_save_leaves_the_old_file_and_no_temporary(tmp_path, mo
         model37().save(path)
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["m.json"]
+
+
+def test_a_folder_we_may_not_write_is_named_not_the_temporary_file(tmp_path, monkeypatch):
+    path, before = saved_good_file(tmp_path)
+    real_open = os.open
+
+    def refusing_open(name, flags, *args, **kwargs):  # a folder we may not write into (root may write any)
+        if flags & os.O_CREAT:
+            raise PermissionError(errno.EACCES, "Permission denied", name)
+        return real_open(name, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refusing_open)
+    with pytest.raises(PermissionError, match=r"cannot create a file in the folder.*Permission denied") as caught:
+        model37().save(path)
+    assert ".chainrule" not in str(caught.value) and caught.value.filename == str(tmp_path)
+    assert path.read_bytes() == before

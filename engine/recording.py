@@ -12,18 +12,19 @@ for the thread that records and only while it records:
 The hooks are swapped into `Value`, `no_grad` and `engine.value` for the length of one
 recording and swapped back after it, so they cost nothing at any other time. Operations in
 grad mode are not hooked at all (that would slow the recording of a large graph): inside
-`no_grad()` `engine.value._make` is. Recordings take a lock, since the hooks are global.
+`no_grad()` `_make` is (in each engine module that calls it). Recordings take a lock, since the hooks are global.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from . import value as _value
 from .mode import no_grad
-from .value import Value
+from .value import Operation, Value
 
 LOCK = threading.RLock()  # one recording at a time (the hooks are swapped into classes)
 
@@ -36,7 +37,7 @@ class Recording:
 
     def __init__(self) -> None:
         self.constants: set[Value] = set()  # leaves made from numbers
-        self.stops: dict[Value, tuple[Callable | None, tuple]] = {}  # stop-gradient leaf -> (rule, sources)
+        self.stops: dict[Value, tuple[Operation | None, tuple]] = {}  # stop-gradient leaf -> (operation, sources)
         self.comparisons = 0
         self._restore: list[tuple[Any, str, Any]] = []  # (owner, name, what was there or _MISSING)
 
@@ -75,22 +76,31 @@ class Recording:
         ident = threading.get_ident
         constants, stops = self.constants, self.stops
         make = _value._make
+        makers = [
+            m
+            for name, m in list(sys.modules.items())
+            if name.split(".")[0] == "engine" and getattr(m, "_make", None) is make
+        ]
         init, detach = Value.__init__, Value.detach
         enter, exit_ = no_grad.__enter__, no_grad.__exit__
         depth = [0]
 
-        def recorded_make(data: float, parents: tuple, op: str, rule: Callable) -> Value:
-            v = make(data, parents, op, rule)
+        def recorded_make(data: float, parents: tuple, operation: Operation) -> Value:
+            v = make(data, parents, operation)
             if v._rule is None and ident() == owner:  # made under no_grad(): a leaf computed from the graph
-                stops[v] = (rule, parents)
+                stops[v] = (operation, parents)
             return v
+
+        def use(maker: Callable) -> None:
+            for module in makers:
+                module._make = maker
 
         def recorded_enter(self: no_grad) -> no_grad:
             result = enter(self)
             if ident() == owner:
                 depth[0] += 1
                 if depth[0] == 1:
-                    _value._make = recorded_make
+                    use(recorded_make)
             return result
 
         def recorded_exit(self: no_grad, *exc: object) -> None:
@@ -100,7 +110,7 @@ class Recording:
                 if ident() == owner:
                     depth[0] -= 1
                     if depth[0] == 0:
-                        _value._make = make
+                        use(make)
 
         def recorded_init(self: Value, *args: Any, **kwargs: Any) -> None:
             init(self, *args, **kwargs)
@@ -123,7 +133,8 @@ class Recording:
             return compare
 
         recording = self
-        self._swap(_value, "_make", make)  # put back as it was, even if a no_grad() block is left open
+        for module in makers:  # put back as it was, even if a no_grad() block is left open
+            self._swap(module, "_make", make)
         self._swap(no_grad, "__enter__", recorded_enter)
         self._swap(no_grad, "__exit__", recorded_exit)
         self._swap(Value, "__init__", recorded_init)

@@ -45,7 +45,7 @@ from .mode import is_anomaly_enabled, is_grad_enabled
 from .pieces import PROPAGATES_NON_FINITE, Piece, batch_code, find_pieces
 from .reads import Reads
 from .recording import Recording
-from .value import Value
+from .value import Operation, Value
 
 _data = attrgetter("data")
 _grad = attrgetter("grad")
@@ -208,7 +208,7 @@ class _Plan:
             else:
                 d = 1 + max(depth[p] for p in node.parents)
                 depth[node] = d
-                groups.setdefault((d, node._rule, len(node.parents)), []).append(node)
+                groups.setdefault((d, node.operation, len(node.parents)), []).append(node)
         keys = sorted(groups, key=lambda k: k[0])  # stable: first appearance within a depth
         grouped = sum(map(len, groups.values()))
         if len(keys) > 1000 and 4 * len(keys) > grouped:
@@ -294,15 +294,24 @@ class _Plan:
         self.backward_steps = []
         for key in keys:
             group = groups[key]
-            rule = key[1]
+            operation = key[1]
             start, stop = slot[group[0]], slot[group[-1]] + 1
             operand_slots = [[slot[n.parents[i]] for n in group] for i in range(key[2])]
-            layout.append((start, stop, rule, tuple(map(tuple, operand_slots))))
+            layout.append((start, stop, operation, tuple(map(tuple, operand_slots))))
             getters = [_gather(c) for c in operand_slots]
-            self.forward_steps.append((start, stop, rule.forward, getters, rule not in PROPAGATES_NON_FINITE))
+            checked = operation not in PROPAGATES_NON_FINITE
+            self.forward_steps.append((start, stop, operation.forward, getters, checked))
             first = edge_base[group[0]]
             self.backward_steps.append(
-                (start, stop, rule, getters, _incoming_gather(group, incoming), first, first + len(group) * key[2])
+                (
+                    start,
+                    stop,
+                    operation.rule,
+                    getters,
+                    _incoming_gather(group, incoming),
+                    first,
+                    first + len(group) * key[2],
+                )
             )
         self.backward_steps.reverse()
         summed = {i for b in batches for i, _, _ in b.summed_leaves}
@@ -474,7 +483,7 @@ class _StopGradients:
     operation's own float function) and writes the results into the leaves the plan reads.
     """
 
-    def __init__(self, targets: list[Value], stops: dict[Value, tuple[Callable | None, tuple]]) -> None:
+    def __init__(self, targets: list[Value], stops: dict[Value, tuple[Operation | None, tuple]]) -> None:
         def sources(n: Value) -> tuple:
             return stops[n][1] if n in stops else n.parents
 
@@ -501,8 +510,8 @@ class _StopGradients:
             if n in slot:
                 continue
             slot[n] = len(slot)
-            rule = stops[n][0] if n in stops else n._rule
-            program.append((rule.forward if rule is not None else None, [slot[p] for p in sources(n)]))
+            op = stops[n][0] if n in stops else n.operation
+            program.append((op.forward if op is not None else None, [slot[p] for p in sources(n)]))
         self.program = program
         self.size = len(slot)
         self.targets = [(t, slot[t]) for t in targets]

@@ -176,7 +176,7 @@ REFUSED = [
     (lambda: T.Sequential(T.Sequential(T.Linear(2, 3))), TypeError, "module 0 is a Sequential"),
     (lambda: T.Conv1d(1, 1, 1), TypeError, "expected a torch.nn.Sequential.*got Conv1d"),
     (lambda: T.Sequential(), ValueError, "no Linear layer"),
-    (lambda: T.Linear(2, 2, dtype=torch.complex128), TypeError, "complex128 weights"),
+    (lambda: T.Linear(2, 2, dtype=torch.complex128), TypeError, "complex128 weights; expected floats"),
 ]
 
 

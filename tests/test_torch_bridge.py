@@ -8,6 +8,9 @@ import random
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import examples
 
 import nn
 
@@ -121,6 +124,16 @@ def test_mlp_to_torch_and_back_keeps_every_bit(sizes, activation):
     assert [layer.activation for layer in back.layers] == [layer.activation for layer in model.layers]
     assert list(back.state_dict()) == list(model.state_dict())
     assert [bits(x) for x in back.state_dict().values()] == [bits(x) for x in model.state_dict().values()]
+
+
+@needs_torch
+@examples(30)
+@given(weights=st.lists(st.floats(allow_nan=False), min_size=30, max_size=30))
+def test_any_float64_weights_survive_the_round_trip(weights):
+    model = nn.MLP(2, [3, 4, 1], "sigmoid", seed=0)
+    model.load_state_dict(dict(zip(model.state_dict(), weights, strict=True)))
+    back = nn.MLP.from_torch(model.to_torch())
+    assert [bits(x) for x in back.state_dict().values()] == [bits(x) for x in weights]
 
 
 @needs_torch

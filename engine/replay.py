@@ -168,12 +168,13 @@ class _Batch:
         self.exposed: list[int] = []  # inner nodes that are extra outputs
         self.exposed_start: list[int] = []
         self.forward = self.backward = None
+        self.source = ""  # the generated code of the kernel
 
     def generate(self, cache: dict[tuple, tuple]) -> None:
         key = (self.pieces[0].signature, tuple(self.shared), tuple(self.summed), tuple(self.exposed))
         if key not in cache:
             cache[key] = batch_code(self.pieces[0], self.shared, self.summed, self.exposed)
-        self.forward, self.backward = cache[key]
+        self.forward, self.backward, self.source = cache[key]
 
 
 class _Plan:
@@ -506,6 +507,24 @@ class Compiled:
         if self._extras_shape is None:
             return loss
         return loss, _rebuild(self._extras_shape, iter(outs))
+
+    @property
+    def code(self) -> str:
+        """The Python source of the generated kernels (one forward and one backward loop per shape)."""
+        name = getattr(self.fn, "__name__", "fn")
+        if self.uncompiled:
+            return f"# {name} runs uncompiled, since {self.uncompiled}\n"
+        if self.plan is None:
+            return f"# {name} is not recorded yet: call it once\n"
+        kernels = []
+        seen: set[str] = set()
+        for b in self.plan.batches:
+            if b.source not in seen:
+                seen.add(b.source)
+                kernels.append(f"# kernel {len(kernels) + 1}: {b.count} copies\n{b.source}")
+        if not kernels:
+            return f"# {name}: no repeated pieces, so no kernel; its groups run as maps of each operation\n"
+        return "\n\n".join(kernels)
 
     def __repr__(self) -> str:
         name = getattr(self.fn, "__name__", "fn")

@@ -47,6 +47,7 @@ def graph_order(roots: list[Value], reset: bool = False) -> list[Value]:
 
 def run_backward(root: Value, grad: Any, create_graph: bool) -> None:
     """Reset the non-leaf gradients of root's graph, seed root with `grad`, accumulate."""
+    seed: Any
     if create_graph:
         seed = grad if type(grad) is Value else Value(_number(grad, "backward grad"))
     else:

@@ -61,7 +61,7 @@ def grad(
     with enable_grad() if create_graph else nullcontext():
         for node in reversed(order):
             chain.step(node)
-    result = []
+    result: list[Any] = []
     for i, x in enumerate(inputs):
         if x in grads:
             g = grads[x]

@@ -165,7 +165,7 @@ def batch_code(
     varying = [k for k in range(n_args) if k not in is_shared]
     args = [f"a{k}" for k in range(n_args)]
     nodes = [f"n{j}" for j in range(len(piece.inner))]
-    ops = [n.operation for n in piece.inner]
+    ops = [n.operation for n in piece.inner if n.operation is not None]  # inner nodes: never leaves
     zero_safe = all(op.zero_safe for op in ops)
 
     def operand(k: int) -> str:

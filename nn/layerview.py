@@ -417,7 +417,8 @@ def _textbook(
 
     z, a, fp, dL_da, dg, dt, ds = (table() for _ in range(7))
     # [layer]: flat lists over examples and neurons of the forward checks (graph, textbook, scale)
-    zg, zt, zsc, ag, at, asc = ([[] for _ in range(L)] for _ in range(6))
+    columns: list[list[list[float]]] = [[[] for _ in range(L)] for _ in range(6)]
+    zg, zt, zsc, ag, at, asc = columns
     a_prev = [[x] for x in trace.inputs]  # [example][layer] the input of layer l, a(l-1), as floats
     for i in range(n_examples):
         for li in range(L):

@@ -23,6 +23,7 @@ import struct
 import types
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from operator import is_
 from typing import Any
 
@@ -91,15 +92,15 @@ class Reads:
     def _functions(self, fn: Any, name: str, seen_code: set[int]) -> None:
         """Add what function `fn` (or a bound method, or a partial) can read."""
         if isinstance(fn, types.MethodType):
-            self._top(f"{name}.__self__" if name else "self", lambda s=fn: s.__self__, fn.__self__, seen_code)
+            self._top(f"{name}.__self__" if name else "self", partial(getattr, fn, "__self__"), fn.__self__, seen_code)
             fn = fn.__func__
         if hasattr(fn, "func") and hasattr(fn, "args"):  # functools.partial
-            self._top(name or "partial", lambda p=fn: (p.args, p.keywords), (fn.args, fn.keywords), seen_code)
+            self._top(name or "partial", partial(_partial_arguments, fn), (fn.args, fn.keywords), seen_code)
             self._functions(fn.func, name, seen_code)
             return
         if not isinstance(fn, types.FunctionType) or _ours(fn.__module__):
             if not isinstance(fn, (types.FunctionType, types.BuiltinFunctionType)) and callable(fn):
-                self._top(name or type(fn).__name__, lambda f=fn: f, fn, seen_code)  # a callable object
+                self._top(name or type(fn).__name__, partial(_same_object, fn), fn, seen_code)  # a callable object
             return
         code = fn.__code__
         if id(code) in seen_code:
@@ -111,15 +112,15 @@ class Reads:
                 content = cell.cell_contents
             except ValueError:  # an empty cell
                 continue
-            self._top(var, lambda c=cell: c.cell_contents, content, seen_code)
+            self._top(var, partial(getattr, cell, "cell_contents"), content, seen_code)
         g = fn.__globals__
         for var in sorted(_code_names(code)):
             if var in g:
-                self._top(var, lambda g=g, v=var: g.get(v, _MISSING), g[var], seen_code)
+                self._top(var, partial(g.get, var, _MISSING), g[var], seen_code)
         if fn.__defaults__:
-            self._top(f"{fn.__name__} defaults", lambda f=fn: f.__defaults__, fn.__defaults__, seen_code)
+            self._top(f"{fn.__name__} defaults", partial(getattr, fn, "__defaults__"), fn.__defaults__, seen_code)
         if fn.__kwdefaults__:
-            self._top(f"{fn.__name__} defaults", lambda f=fn: f.__kwdefaults__, fn.__kwdefaults__, seen_code)
+            self._top(f"{fn.__name__} defaults", partial(getattr, fn, "__kwdefaults__"), fn.__kwdefaults__, seen_code)
 
     def _top(self, name: str, fetch: Callable[[], Any], obj: Any, seen_code: set[int]) -> None:
         if isinstance(obj, types.ModuleType) or (isinstance(obj, type) and _ours(obj.__module__)):
@@ -192,6 +193,14 @@ class Reads:
                 if list(container) != keys or not all(map(_same, container.values(), items)):
                     return name
         return None
+
+
+def _partial_arguments(p: Any) -> tuple:
+    return (p.args, p.keywords)
+
+
+def _same_object(obj: Any) -> Any:
+    return obj
 
 
 def _same(a: Any, b: Any) -> bool:

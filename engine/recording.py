@@ -93,9 +93,9 @@ class Recording:
 
         def use(maker: Callable) -> None:
             for module in makers:
-                module._make = maker
+                setattr(module, "_make", maker)  # noqa: B010 (a module attribute, named for the reader)
 
-        def recorded_enter(self: no_grad) -> no_grad:
+        def recorded_enter(self: no_grad) -> Any:
             result = enter(self)
             if ident() == owner:
                 depth[0] += 1

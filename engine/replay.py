@@ -390,10 +390,10 @@ class _Plan:
                     *[c[::-1] for c in columns],
                 )  # fmt: skip
                 summed.append(sums)
-        except ZeroDivisionError:
-            raise _Unsure("/: division by zero while replaying the recorded graph") from None
+        except ZeroDivisionError as e:  # the kernel's line stays in the chain of the error raised
+            raise _Unsure("/: division by zero while replaying the recorded graph") from e
         except (ArithmeticError, ValueError) as e:
-            raise _Unsure(f"{e} (while replaying the recorded graph)") from None
+            raise _Unsure(f"{e} (while replaying the recorded graph)") from e
         # nothing can fail from here on: the gradients are written
         for b, sums in zip(self.batches, summed, strict=True):
             for (i, _, after), total in zip(b.summed_leaves, sums, strict=True):
@@ -531,7 +531,7 @@ class _StopGradients:
                 values[i] = r
                 i += 1
         except (ArithmeticError, ValueError) as e:
-            raise _Unsure(f"{e} (while computing a detached or no_grad() value)") from None
+            raise _Unsure(f"{e} (while computing a detached or no_grad() value)") from e
         for leaf, s in self.targets:
             leaf.data = values[s]
 

@@ -2,9 +2,9 @@
 
 A training demo builds its data, its model, a loss function and an optimizer, and runs its own
 training loop (forward, loss, zero_grad, backward, step) inside `Run`, which shows the progress
-bar, times the steps and stops with one line when a number stops being finite. It then draws
-with `plot_boundary` / `plot_curves`, writes the pictures with `save_pictures` and ends with
-`report`. Pictures are rendered with matplotlib's Agg canvas (no display needed) as PNG and
+bar, times the steps and stops with one line when the training goes wrong. It then draws with
+`plot_boundary` / `plot_curves`, writes the pictures all or none with `save_pictures` and ends
+with `report`. Pictures are rendered with matplotlib's Agg canvas (no display needed) as PNG and
 SVG; the SVGs are byte-identical from run to run, so a changed picture means changed numbers.
 """
 

@@ -53,11 +53,23 @@ def run_backward(root: Value, grad: Any, create_graph: bool) -> None:
         if type(grad) is Value:
             raise TypeError("backward: a Value seed needs create_graph=True")
         seed = _number(grad, "backward grad")
-    order = graph_order([root], reset=True)
     if create_graph or live_hooks[0] or _mode[0] == 2:
-        with enable_grad():
-            _accumulate_general(order, root, seed, create_graph, check=_mode[0] == 2)
+        # Hooks, Value gradients and anomaly checks can raise half-way: then every .grad
+        # of the graph gets back what it had before the call.
+        order = graph_order([root])
+        before = [node.grad for node in order]
+        try:
+            for node in order:
+                if node._rule is not None:
+                    node.grad = 0.0
+            with enable_grad():
+                _accumulate_general(order, root, seed, create_graph, check=_mode[0] == 2)
+        except BaseException:
+            for node, g in zip(order, before, strict=True):
+                node.grad = g
+            raise
         return
+    order = graph_order([root], reset=True)  # on floats no rule raises: nothing to undo
     root.grad += seed
     for node in reversed(order):
         rule = node._rule
@@ -99,10 +111,13 @@ def _accumulate_general(order: list[Value], root: Value, seed: Any, create_graph
         if rule is None:
             continue
         parents = node.parents
-        if create_graph:
-            shares = rule(g, node, *parents)
-        else:
-            shares = rule(g, node.data, *[p.data for p in parents])
+        try:
+            if create_graph:
+                shares = rule(g, node, *parents)
+            else:
+                shares = rule(g, node.data, *[p.data for p in parents])
+        except (ArithmeticError, ValueError, TypeError) as e:
+            raise debug.named(e, "backward", node) from e
         for i, (parent, share) in enumerate(zip(parents, shares, strict=True)):
             if check and debug.is_bad(share) and not debug.is_bad(g):
                 raise FloatingPointError(

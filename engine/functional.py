@@ -97,12 +97,15 @@ def _accumulate(order: list[Value], needed: set, grads: dict, create_graph: bool
         if rule is None:
             continue
         parents = node.parents
-        if create_graph:
-            shares = rule(g, node, *parents)
-        elif len(parents) == 2:
-            shares = rule(g, node.data, parents[0].data, parents[1].data)
-        else:
-            shares = rule(g, node.data, parents[0].data)
+        try:
+            if create_graph:
+                shares = rule(g, node, *parents)
+            elif len(parents) == 2:
+                shares = rule(g, node.data, parents[0].data, parents[1].data)
+            else:
+                shares = rule(g, node.data, parents[0].data)
+        except (ArithmeticError, ValueError, TypeError) as e:
+            raise debug.named(e, "grad: backward", node) from e
         for i, (parent, share) in enumerate(zip(parents, shares, strict=True)):
             if parent not in needed:
                 continue

@@ -34,7 +34,7 @@ TEMPLATES: dict[Callable, tuple[str | None, tuple[str, ...] | None, bool]] = {
     _value._sub_rule: ("{a} - {b}", ("{g}", "-{g}"), True),
     _value._mul_rule: ("{a} * {b}", ("{g} * {b}", "{g} * {a}"), True),
     _value._neg_rule: ("-{a}", ("-{g}",), True),
-    _value._relu_rule: ("({a} if {a} > 0.0 else 0.0)", ("({g} if {a} > 0.0 else 0.0)",), True),
+    _value._relu_rule: ("(0.0 if {a} < 0.0 else {a})", ("(0.0 if {a} <= 0.0 else {g})",), True),
     _value._tanh_rule: ("tanh({a})", ("{g} * (1.0 - {o} * {o})",), True),
     _value._abs_rule: ("abs({a})", ("({g} if {a} > 0.0 else -{g} if {a} < 0.0 else 0.0)",), True),
     _value._exp_rule: (None, ("{g} * {o}",), True),

@@ -228,9 +228,9 @@ class Value:
     # ---------------------------------------------------------------- functions
 
     def relu(self) -> Value:
-        """max(a, 0).   d/da = 1 if a > 0 else 0."""
+        """max(a, 0) (NaN stays NaN).   d/da = 0 if a <= 0 else 1."""
         x = self.data
-        return _make(x if x > 0.0 else 0.0, (self,), "relu", _relu_rule)
+        return _make(0.0 if x < 0.0 else x, (self,), "relu", _relu_rule)
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """a if a > 0 else slope * a.   d/da = 1 if a > 0 else slope."""
@@ -444,9 +444,9 @@ def _abs_rule(g, out, a):
     return (g if a > 0.0 else -g if a < 0.0 else 0.0,)
 
 
-@forward(lambda x: x if x > 0.0 else 0.0)
+@forward(lambda x: 0.0 if x < 0.0 else x)
 def _relu_rule(g, out, a):
-    return (g if a > 0.0 else 0.0,)
+    return (0.0 if a <= 0.0 else g,)  # NaN in, NaN out, and its gradient goes through, as in PyTorch
 
 
 @forward(math.tanh)
@@ -471,7 +471,9 @@ def _log_rule(g, out, a):
 
 @forward(_sqrt)
 def _sqrt_rule(g, out, a):
-    return (g * 0.5 / out if out > 0.0 else g * _INF,)
+    if out <= 0.0:  # sqrt(+-0.0) = +-0.0: an infinite slope of that sign, as in PyTorch
+        return (g * math.copysign(_INF, _data(out)),)
+    return (g * 0.5 / out,)  # NaN stays NaN
 
 
 @forward(_sin)
@@ -493,6 +495,20 @@ def _data(x):
     return x.data if type(x) is Value else x
 
 
+def _pow_or_inf(a, m):
+    """a ** m in a rule: where the float overflows (or a = +-0, m < 0), inf of the sign C's pow gives.
+
+    Python's float ** raises OverflowError instead, which would stop a backward pass half-way.
+    On Values (create_graph) it is the operation itself, which raises naming it.
+    """
+    if type(a) is Value:
+        return a**m
+    try:
+        return a**m
+    except (OverflowError, ZeroDivisionError):  # |a| ** m is beyond the floats, or 0.0 ** negative
+        return -_INF if math.copysign(1.0, a) < 0.0 and m % 2.0 == 1.0 else _INF
+
+
 @forward(lambda a, b: _power(a, b, "**"))
 def _pow_rule(g, out, a, b):
     """a ** b with both Values: d/da = b * a**(b-1), d/db = out * log(a)."""
@@ -502,10 +518,12 @@ def _pow_rule(g, out, a, b):
         db = g * 0.0  # the limit of a**b * log(a) as a -> 0+ (and 0 at 0 ** 0, as in PyTorch)
     else:
         db = g * math.nan  # no real derivative in b for a negative base
-    if b < 1.0 and a >= 0.0 and a <= 0.0:  # a == 0, by order: cheap on floats, and right on Values
+    if type(b) is not Value and b == 0.0:  # no slope in a, whatever a is (NaN, 0, tiny), as in PyTorch
+        da = g * 0.0  # (on Values the full formula below keeps d/db of this share for higher orders)
+    elif type(a) is Value and b < 1.0 and a >= 0.0 and a <= 0.0:  # 0 ** negative: the Value op would refuse
         da = g * (0.0 if _data(b) == 0.0 else _INF)
     else:
-        da = g * b * a ** (b - 1.0)
+        da = g * b * _pow_or_inf(a, b - 1.0)
     return da, db
 
 
@@ -525,7 +543,7 @@ def _power_rule(n: float) -> Callable:
         def rule(g, out, a):
             if m < 0.0 and a >= 0.0 and a <= 0.0:  # a == 0, by order as in _pow_rule
                 return (g * _INF,)
-            return (g * n * a**m,)
+            return (g * n * _pow_or_inf(a, m),)
 
     return forward(lambda a: _power(a, n, op))(rule)
 
@@ -555,7 +573,7 @@ def _unary(name: str, on_float: Callable[[float], float]) -> Callable:
     return apply
 
 
-relu = _unary("relu", lambda x: x if x > 0.0 else 0.0)
+relu = _unary("relu", lambda x: 0.0 if x < 0.0 else x)
 tanh = _unary("tanh", math.tanh)
 sigmoid = _unary("sigmoid", _sigmoid)
 exp = _unary("exp", _exp)

@@ -5,8 +5,13 @@ Each test here reproduces a way the engine broke its own promises (or a neighbou
 
 from __future__ import annotations
 
+import math
+import re
 import sys
 import threading
+from functools import partial
+
+import pytest
 
 import engine
 from engine import Value, no_grad
@@ -269,3 +274,183 @@ def test_backward_on_separate_graphs_in_threads_with_hooks_added_and_removed():
     finally:
         sys.setswitchinterval(interval)
     assert grads == {"hooked0": 10.0, "hooked1": 10.0}
+
+
+# ---------------------------------------------------------------- a backward pass that fails fails cleanly
+
+
+def test_a_power_whose_derivative_overflows_gives_pytorchs_infinity_instead_of_raising():
+    a, b = Value(1.0), Value(1e-120)
+    loss = b**-2.0 + a * 3.0
+    loss.backward()  # d/db = -2 * b**-3 = -2 * 1e360: -inf in PyTorch
+    assert (a.grad, b.grad) == (3.0, -math.inf)
+
+    x = Value(1e-155)
+    (x**-1).backward()
+    assert x.grad == -math.inf
+
+    x = Value(-1e-120)
+    (x**-2).backward()  # -2 * (-1e-120)**-3 = -2 * -inf
+    assert x.grad == math.inf
+
+    x, e = Value(5e-324), Value(0.0)
+    (x**e).backward()  # an exponent of 0 gives a zero derivative in the base, as in PyTorch
+    assert (x.grad, e.grad) == (0.0, math.log(5e-324))
+
+    x, e = Value(1e-155), Value(-1.0)
+    (x**e).backward()
+    assert (x.grad, e.grad) == (-math.inf, 1e-155**-1.0 * math.log(1e-155))
+
+
+def _graph_with_grads():
+    a, b = Value(1.0, label="a"), Value(1e-120, label="b")
+    mid = b**-2.0
+    loss = mid + a * 3.0
+    a.grad, b.grad, mid.grad, loss.grad = 0.25, -7.0, 11.0, 13.0
+    nodes = engine.topological_order(loss)
+    return loss, nodes, [n.grad for n in nodes]
+
+
+def test_under_detect_anomaly_the_overflowing_derivative_is_named_and_no_grad_changes():
+    with engine.detect_anomaly():
+        loss, nodes, before = _graph_with_grads()
+        with pytest.raises(FloatingPointError, match=r"backward of '\*\*-2' created at .*b\*\*-2\.0"):
+            loss.backward()
+    assert [n.grad for n in nodes] == before
+
+
+def test_a_hook_that_raises_half_way_leaves_every_grad_as_it_was():
+    loss, nodes, before = _graph_with_grads()
+    a = next(n for n in nodes if n.label == "a")
+
+    def boom(g):
+        raise RuntimeError("hook refused")
+
+    with a.register_hook(boom), pytest.raises(RuntimeError, match="hook refused"):
+        loss.backward()
+    assert [n.grad for n in nodes] == before
+
+
+def test_a_hook_returning_a_string_is_named_and_leaves_every_grad_as_it_was():
+    loss, nodes, before = _graph_with_grads()
+    mid = loss.parents[0]
+    with mid.register_hook(lambda g: "oops"), pytest.raises(TypeError, match=r"'\*\*-2'"):
+        loss.backward()
+    assert [n.grad for n in nodes] == before
+
+
+def test_create_graph_through_an_overflowing_derivative_names_it_and_leaves_every_grad():
+    x = Value(1e-155, label="x")
+    y = x**-1
+    x.grad, y.grad = 0.5, 2.0
+    with pytest.raises(OverflowError, match=r"backward of '\*\*-1' 'y'|backward of '\*\*-1'"):
+        y.backward(create_graph=True)
+    assert (x.grad, y.grad) == (0.5, 2.0)
+
+
+def test_engine_grad_gives_the_same_infinity_as_backward():
+    b = Value(1e-120)
+    assert engine.grad(b**-2.0, [b]) == (-math.inf,)
+
+
+# ---------------------------------------------------------------- NaN, inf and -0.0 go where PyTorch sends them
+
+
+def _power(v, n):
+    return v**n
+
+
+SPECIAL = [math.nan, math.inf, -math.inf, 0.0, -0.0, 1.0, -1.0, 2.5, 1e-300]
+
+UNARY = {
+    "neg": (lambda v: -v, lambda t: -t),
+    "abs": (abs, lambda t: t.abs()),
+    "relu": (lambda v: v.relu(), lambda t: t.relu()),
+    "leaky_relu": (lambda v: v.leaky_relu(0.01), lambda t: __import__("torch").nn.functional.leaky_relu(t, 0.01)),
+    "tanh": (lambda v: v.tanh(), lambda t: t.tanh()),
+    "sigmoid": (lambda v: v.sigmoid(), lambda t: t.sigmoid()),
+    "exp": (lambda v: v.exp(), lambda t: t.exp()),
+    "log": (lambda v: v.log(), lambda t: t.log()),
+    "sqrt": (lambda v: v.sqrt(), lambda t: t.sqrt()),
+    "sin": (lambda v: v.sin(), lambda t: t.sin()),
+    "cos": (lambda v: v.cos(), lambda t: t.cos()),
+    **{f"**{n:g}": (partial(_power, n=n),) * 2 for n in (0.0, 1.0, 2.0, 3.0, 0.5, -1.0, -2.0, 2.5, -0.5)},
+}
+BINARY = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b,
+    "**": lambda a, b: a**b,
+}
+
+
+def _refused(op: str, x: float, y: float | None = None) -> bool:
+    """The inputs the engine refuses on purpose (README, 'Bad input fails loudly')."""
+    if op == "log":
+        return not x > 0.0 and not math.isnan(x)
+    if op in ("sqrt", "**0.5", "**2.5", "**-0.5") and x < 0.0:
+        return True
+    if op in ("sin", "cos"):
+        return math.isinf(x)
+    if op.startswith("**") and op != "**":
+        n = float(op[2:])
+        return x == 0.0 and n < 0.0
+    if op == "/":
+        return y == 0.0
+    if op == "**":
+        return (x < 0.0 and not float(y).is_integer()) or (x == 0.0 and y < 0.0)
+    return False
+
+
+def _same(e: float, t: float, signed_zero: bool) -> bool:
+    """Equal NaN-ness, infinities and zeros (with their sign if asked); other numbers to rounding."""
+    if math.isnan(e) or math.isnan(t):
+        return math.isnan(e) and math.isnan(t)
+    if math.isinf(e) or math.isinf(t) or e == 0.0 or t == 0.0:
+        return e == t and (not signed_zero or math.copysign(1.0, e) == math.copysign(1.0, t))
+    return math.isclose(e, t, rel_tol=1e-14)  # two implementations may differ in the last bit
+
+
+def _against_torch(op, f_engine, f_torch, args):
+    torch = pytest.importorskip("torch")
+    xs = [Value(a) for a in args]
+    ts = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in args]
+    if _refused(op, *args):
+        with pytest.raises((ValueError, ZeroDivisionError), match=re.escape(op.split("*")[0] or op)):
+            f_engine(*xs)
+        return
+    r = f_torch(*ts)
+    r.backward()
+    if math.isinf(r.item()) and all(math.isfinite(a) for a in args):
+        with pytest.raises(OverflowError, match=re.escape(op)):  # too large for a float: refused (README)
+            f_engine(*xs)
+        return
+    y = f_engine(*xs)
+    assert _same(y.data, r.item(), signed_zero=True), (op, args, y.data, r.item())
+    y.backward()
+    # Gradients start at 0.0 and are sums, so -0.0 from PyTorch reads 0.0 here (README).
+    for x, t in zip(xs, ts, strict=True):
+        assert _same(x.grad, t.grad.item(), signed_zero=False), (op, args, x.grad, t.grad.item())
+
+
+@pytest.mark.parametrize("x", SPECIAL, ids=repr)
+@pytest.mark.parametrize("op", list(UNARY))
+def test_every_unary_operation_matches_pytorch_float64_at_nan_inf_and_signed_zero(op, x):
+    if op == "**0.5" and x == 0.0:
+        pytest.skip("PyTorch computes x**0.5 as sqrt(x), keeping -0.0's sign; the engine follows C's pow (README)")
+    _against_torch(op, UNARY[op][0], UNARY[op][1], [x])
+
+
+@pytest.mark.parametrize("y", SPECIAL, ids=repr)
+@pytest.mark.parametrize("x", SPECIAL, ids=repr)
+@pytest.mark.parametrize("op", list(BINARY))
+def test_every_binary_operation_matches_pytorch_float64_at_nan_inf_and_signed_zero(op, x, y):
+    _against_torch(op, BINARY[op], BINARY[op], [x, y])
+
+
+def test_an_mlp_given_a_nan_input_returns_nan():
+    import nn
+
+    model = nn.MLP(2, [4, 4, 1], seed=0)
+    assert math.isnan(model([math.nan, 0.5]).data)

@@ -98,6 +98,14 @@ def _make(data: float, parents: tuple, op: str, rule: Callable) -> Value:
     return v
 
 
+def _constant(x: Any, op: str) -> Value:
+    """A leaf for a number operand of `op`; a number too large for a float is refused naming `op`."""
+    try:
+        return Value(x)
+    except OverflowError:
+        raise OverflowError(f"{op}: the {type(x).__name__} {_short(x)} is too large for a float") from None
+
+
 def _overflow(op: str, *inputs: float) -> None:
     """Raise OverflowError if finite inputs gave an infinite or NaN result."""
     if all(math.isfinite(x) for x in inputs):
@@ -112,6 +120,8 @@ class Value:
 
     def __init__(self, data: Number, label: str = "") -> None:
         self.data = _number(data, "Value")
+        if type(label) is not str:
+            raise TypeError(f"Value: label must be a str, got {type(label).__name__} {label!r}")
         self.grad: Any = 0.0
         self.parents: tuple[Value, ...] = ()
         self.op = ""
@@ -137,7 +147,7 @@ class Value:
         if type(other) is not Value:
             if not isinstance(other, Real):
                 return NotImplemented
-            other = Value(other)
+            other = _constant(other, "+")
         r = self.data + other.data
         if r - r:
             _overflow("+", self.data, other.data)
@@ -146,14 +156,14 @@ class Value:
     def __radd__(self, other: Number) -> Value:
         if not isinstance(other, Real):
             return NotImplemented
-        return Value(other).__add__(self)
+        return _constant(other, "+").__add__(self)
 
     def __sub__(self, other: Operand) -> Value:
         """a - b.   d/da = 1, d/db = -1."""
         if type(other) is not Value:
             if not isinstance(other, Real):
                 return NotImplemented
-            other = Value(other)
+            other = _constant(other, "-")
         r = self.data - other.data
         if r - r:
             _overflow("-", self.data, other.data)
@@ -162,14 +172,14 @@ class Value:
     def __rsub__(self, other: Number) -> Value:
         if not isinstance(other, Real):
             return NotImplemented
-        return Value(other).__sub__(self)
+        return _constant(other, "-").__sub__(self)
 
     def __mul__(self, other: Operand) -> Value:
         """a * b.   d/da = b, d/db = a."""
         if type(other) is not Value:
             if not isinstance(other, Real):
                 return _refuse_sequence("*", other)
-            other = Value(other)
+            other = _constant(other, "*")
         r = self.data * other.data
         if r - r:
             _overflow("*", self.data, other.data)
@@ -178,14 +188,14 @@ class Value:
     def __rmul__(self, other: Number) -> Value:
         if not isinstance(other, Real):
             return _refuse_sequence("*", other)
-        return Value(other).__mul__(self)
+        return _constant(other, "*").__mul__(self)
 
     def __truediv__(self, other: Operand) -> Value:
         """a / b.   d/da = 1/b, d/db = -a/b**2 = -out/b."""
         if type(other) is not Value:
             if not isinstance(other, Real):
                 return NotImplemented
-            other = Value(other)
+            other = _constant(other, "/")
         if other.data == 0.0:
             raise ZeroDivisionError(f"/: division by zero in {self.data!r} / {other.data!r}")
         r = self.data / other.data
@@ -196,7 +206,7 @@ class Value:
     def __rtruediv__(self, other: Number) -> Value:
         if not isinstance(other, Real):
             return NotImplemented
-        return Value(other).__truediv__(self)
+        return _constant(other, "/").__truediv__(self)
 
     def __neg__(self) -> Value:
         """-a.   d/da = -1."""
@@ -219,7 +229,7 @@ class Value:
     def __rpow__(self, other: Number) -> Value:
         if not isinstance(other, Real):
             return NotImplemented
-        return Value(other).__pow__(self)
+        return _constant(other, "**").__pow__(self)
 
     def __abs__(self) -> Value:
         """|a|.   d/da = sign(a), 0 at a = 0."""
@@ -281,6 +291,20 @@ class Value:
         return self.data >= (other.data if type(other) is Value else other)
 
     __hash__ = object.__hash__
+
+    # ---------------------------------------------------------------- conversions, as for a PyTorch scalar
+
+    def __float__(self) -> float:
+        """The data, as `float(t)` gives a 0-d tensor's."""
+        return self.data
+
+    def __int__(self) -> int:
+        """int(data), rounded toward 0 as `int(t)` of a 0-d tensor."""
+        return int(self.data)
+
+    def __bool__(self) -> bool:
+        """False for 0.0 and -0.0, True otherwise (NaN included), as `bool(t)` of a 0-d tensor."""
+        return self.data != 0.0
 
     # ---------------------------------------------------------------- graph
 
@@ -441,12 +465,14 @@ def _neg_rule(g, out, a):
 
 @forward(abs)
 def _abs_rule(g, out, a):
-    return (g if a > 0.0 else -g if a < 0.0 else 0.0,)
+    return (g if a > 0.0 else -g if a < 0.0 else 0.0 if type(g) is not Value else g * 0.0,)
 
 
 @forward(lambda x: 0.0 if x < 0.0 else x)
 def _relu_rule(g, out, a):
-    return (0.0 if a <= 0.0 else g,)  # NaN in, NaN out, and its gradient goes through, as in PyTorch
+    if a <= 0.0:  # NaN in, NaN out, and its gradient goes through, as in PyTorch
+        return (0.0 if type(g) is not Value else g * 0.0,)
+    return (g,)
 
 
 @forward(math.tanh)

@@ -454,3 +454,80 @@ def test_an_mlp_given_a_nan_input_returns_nan():
 
     model = nn.MLP(2, [4, 4, 1], seed=0)
     assert math.isnan(model([math.nan, 0.5]).data)
+
+
+# ---------------------------------------------------------------- clear errors
+
+HUGE = 10**400
+FORMS = {
+    "+": [lambda a: a + HUGE, lambda a: HUGE + a],
+    "-": [lambda a: a - HUGE, lambda a: HUGE - a],
+    "*": [lambda a: a * HUGE, lambda a: HUGE * a],
+    "/": [lambda a: a / HUGE, lambda a: HUGE / a],
+    "**": [lambda a: a**HUGE, lambda a: HUGE**a],
+}
+
+
+@pytest.mark.parametrize("form", [0, 1], ids=["value-first", "reflected"])
+@pytest.mark.parametrize("op", list(FORMS))
+def test_a_huge_int_operand_is_refused_naming_the_operation(op, form):
+    a = Value(2.0)
+    with pytest.raises(OverflowError, match=rf"^{re.escape(op)}.*int .*too large for a float"):
+        FORMS[op][form](a)
+
+
+@pytest.mark.parametrize("name", ["relu", "tanh", "sigmoid", "exp", "log", "sqrt", "sin", "cos", "leaky_relu"])
+def test_a_huge_int_given_to_an_engine_function_is_refused_naming_it(name):
+    with pytest.raises(OverflowError, match=rf"^{name}"):
+        getattr(engine, name)(HUGE)
+    with pytest.raises(OverflowError, match="leaky_relu slope"):
+        Value(1.0).leaky_relu(HUGE)
+
+
+@pytest.mark.parametrize("label", [None, 3, b"a", ["a"]], ids=repr)
+def test_a_label_that_is_not_a_string_is_refused_at_once(label):
+    with pytest.raises(TypeError, match=r"Value: label must be a str, got"):
+        Value(1.0, label=label)
+
+
+def test_float_int_and_bool_of_a_value_are_those_of_its_data_as_for_a_pytorch_scalar():
+    assert float(Value(2.5)) == 2.5 and type(float(Value(2.5))) is float
+    assert int(Value(2.7)) == 2 and int(Value(-2.7)) == -2
+    with pytest.raises(ValueError):
+        int(Value(math.nan))
+    with pytest.raises(OverflowError):
+        int(Value(math.inf))
+    assert [bool(Value(x)) for x in (0.0, -0.0, 1e-300, math.nan, -1.0)] == [False, False, True, True, True]
+    # == stays identity and Values still hash by identity
+    a, b = Value(0.0), Value(0.0)
+    assert a != b and a == a and len({a, b}) == 2
+
+
+def test_a_zero_value_in_the_graph_or_as_a_gradient_changes_nothing():
+    # Code that tests a Value for truth would now see 0.0 as False: the engine must not do that.
+    x = Value(0.0)
+    y = x * x + x.relu() + abs(x)
+    y.backward(create_graph=True)
+    assert type(x.grad) is Value and x.grad.data == 0.0  # 2x + relu'(0) + |x|'(0), all 0 at 0
+    (g,) = engine.grad(x * 0.0, [x], grad_outputs=Value(0.0), create_graph=True)
+    assert g.data == 0.0
+    text = engine.explain(Value(0.0, label="z") * 2.0)
+    assert "z" in text
+
+
+# ---------------------------------------------------------------- whether a gradient is used depends on the graph
+
+
+@pytest.mark.parametrize("x0", [-0.5, 0.0, 0.5])
+@pytest.mark.parametrize(
+    "f", [lambda x: x.relu() ** 2, lambda x: abs(x) * x, lambda x: x.relu() * x], ids=["relu**2", "abs*x", "relu*x"]
+)
+def test_a_first_derivative_depends_on_x_through_its_graph_whatever_x_is(f, x0):
+    x = Value(x0)
+    (d,) = engine.grad(f(x), [x], create_graph=True)
+    (dd,) = engine.grad(d, [x])  # no allow_unused error at any x
+    h = 1e-6
+    x1, x2 = Value(x0 + h), Value(x0 - h)
+    fd = (engine.grad(f(x1), [x1])[0] - engine.grad(f(x2), [x2])[0]) / (2 * h)
+    if x0 != 0.0:
+        assert dd == pytest.approx(fd, abs=1e-6)

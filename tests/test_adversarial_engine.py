@@ -12,8 +12,11 @@ import threading
 from functools import partial
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import engine
+import nn
 from engine import Value, no_grad
 from engine.value import _mode
 
@@ -531,3 +534,128 @@ def test_a_first_derivative_depends_on_x_through_its_graph_whatever_x_is(f, x0):
     fd = (engine.grad(f(x1), [x1])[0] - engine.grad(f(x2), [x2])[0]) / (2 * h)
     if x0 != 0.0:
         assert dd == pytest.approx(fd, abs=1e-6)
+
+
+# ---------------------------------------------------------------- losses at extreme logits
+
+try:
+    import torch
+except ImportError:  # the closed forms below stand in for PyTorch
+    torch = None
+
+EXTREME = st.floats(-1e300, 1e300, allow_nan=False, allow_infinity=False)
+
+
+def _grads_of(loss_fn, xs):
+    vs = [Value(x) for x in xs]
+    loss = loss_fn(vs)
+    loss.backward()
+    return loss.data, [v.grad for v in vs]
+
+
+def _cross_entropy_reference(z: list[float], k: int) -> tuple[float, list[float]]:
+    if torch is not None:
+        t = torch.tensor([z], dtype=torch.float64, requires_grad=True)
+        loss = torch.nn.functional.cross_entropy(t, torch.tensor([k]))
+        loss.backward()
+        return loss.item(), t.grad[0].tolist()
+    m = max(z)
+    total = sum(math.exp(zj - m) for zj in z)
+    softmax = [math.exp(zj - m) / total for zj in z]
+    return m + math.log(total) - z[k], [p - (j == k) for j, p in enumerate(softmax)]
+
+
+def _bce_reference(z: list[float], y: list[float]) -> tuple[float, list[float]]:
+    if torch is not None:
+        t = torch.tensor(z, dtype=torch.float64, requires_grad=True)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(t, torch.tensor(y, dtype=torch.float64))
+        loss.backward()
+        return loss.item(), t.grad.tolist()
+    n = len(z)
+    terms = [max(zi, 0.0) - zi * yi + math.log1p(math.exp(-abs(zi))) for zi, yi in zip(z, y, strict=True)]
+    sig = [1 / (1 + math.exp(-zi)) if zi >= 0 else math.exp(zi) / (1 + math.exp(zi)) for zi in z]
+    return sum(terms) / n, [(s - yi) / n for s, yi in zip(sig, y, strict=True)]
+
+
+def _hinge_reference(s: list[float], y: list[int]) -> tuple[float, list[float]]:
+    if torch is not None:
+        t = torch.tensor(s, dtype=torch.float64, requires_grad=True)
+        loss = torch.relu(1.0 - torch.tensor(y, dtype=torch.float64) * t).mean()
+        loss.backward()
+        return loss.item(), t.grad.tolist()
+    n = len(s)
+    return sum(max(0.0, 1.0 - yi * si) for si, yi in zip(s, y, strict=True)) / n, [
+        (-yi / n if 1.0 - yi * si > 0.0 else 0.0) for si, yi in zip(s, y, strict=True)
+    ]
+
+
+def _close(ours: tuple[float, list[float]], theirs: tuple[float, list[float]], inputs: list[float]) -> None:
+    """Equal up to a few roundings at the scale of the inputs (two formulas round differently)."""
+    assert math.isfinite(ours[0])
+    scale = max(1.0, *map(abs, inputs))
+    assert ours[0] == pytest.approx(theirs[0], rel=1e-12, abs=4e-16 * scale)
+    assert ours[1] == pytest.approx(theirs[1], rel=1e-9, abs=1e-12)
+
+
+def test_cross_entropy_at_logits_around_1e19_is_finite_and_pytorchs():
+    z = [-7.07e18, -5.13e18, 6.88e18]
+    ours = _grads_of(lambda vs: nn.cross_entropy(vs, 1), z)
+    assert ours == (1.201e19, [0.0, -1.0, 1.0])
+    _close(ours, _cross_entropy_reference(z, 1), z)
+
+
+@pytest.mark.parametrize("big", [1e300, 1e308, 8.98e307])
+def test_cross_entropy_at_the_edge_of_the_floats(big):
+    # a + b, a - b and |a - b| overflow here; the halves do not
+    ours = _grads_of(lambda vs: nn.cross_entropy(vs, 0), [big, -big * 0.5, 0.0])
+    assert ours == (0.0, [0.0, 0.0, 0.0])
+    ours = _grads_of(lambda vs: nn.cross_entropy(vs, 0), [big, big, 0.0])
+    assert ours == (math.log(2.0), [-0.5, 0.5, 0.0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(EXTREME, min_size=1, max_size=5), st.data())
+def test_cross_entropy_matches_pytorch_for_any_logits_up_to_1e300(z, data):
+    k = data.draw(st.integers(0, len(z) - 1))
+    _close(_grads_of(lambda vs: nn.cross_entropy(vs, k), z), _cross_entropy_reference(z, k), z)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(EXTREME, st.floats(0.0, 1.0)), min_size=1, max_size=5))
+def test_bce_with_logits_matches_pytorch_for_any_logits_up_to_1e300(pairs):
+    z, y = [p[0] for p in pairs], [p[1] for p in pairs]
+    _close(_grads_of(lambda vs: nn.bce_with_logits(vs, y), z), _bce_reference(z, y), z)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(EXTREME, st.sampled_from([-1, 1])), min_size=1, max_size=5))
+def test_hinge_loss_matches_pytorch_for_any_scores_up_to_1e300(pairs):
+    s, y = [p[0] for p in pairs], [p[1] for p in pairs]
+    _close(_grads_of(lambda vs: nn.hinge_loss(vs, y), s), _hinge_reference(s, y), s)
+
+
+def test_the_cross_entropy_graph_is_the_same_whatever_the_logits():
+    def shape(z):
+        return [n.op for n in engine.topological_order(nn.cross_entropy([Value(x) for x in z], 1))]
+
+    assert shape([-7.07e18, -5.13e18, 6.88e18]) == shape([0.1, 0.2, 0.3]) == shape([1e300, -1e300, 0.0])
+
+
+def _huge_int_callers():
+    x = Value(1.0)
+    return {
+        "grad: grad_outputs": lambda: engine.grad(x * 2, [x], grad_outputs=HUGE),
+        "gradcheck: input 0": lambda: engine.gradcheck(lambda a: a * 2, [HUGE]),
+        "backward grad": lambda: (x * 2).backward(HUGE),
+        "hinge_loss: label 0": lambda: nn.hinge_loss([x], [HUGE]),
+        "mse_loss: target 0": lambda: nn.mse_loss([x], [HUGE]),
+        "bce_with_logits: target 0": lambda: nn.bce_with_logits([x], [HUGE]),
+        "l2_penalty: alpha": lambda: nn.l2_penalty([x], HUGE),
+        "cross_entropy: logit 0 of example 0": lambda: nn.cross_entropy([HUGE, 1.0], 0),
+    }
+
+
+@pytest.mark.parametrize("where", list(_huge_int_callers()))
+def test_a_huge_int_anywhere_else_is_refused_naming_where_it_went(where):
+    with pytest.raises(OverflowError, match=rf"^{re.escape(where)}.*too large for a float"):
+        _huge_int_callers()[where]()

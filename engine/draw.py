@@ -332,7 +332,7 @@ def build_target(target: str, assignments: Sequence[str]) -> Value:
         if type(result) is not Value:
             raise TypeError(f"{target}() returned {type(result).__name__}; it must return one Value to draw")
         return result
-    from . import value as value_module
+    from . import ops as value_module
 
     names: dict[str, Any] = {name: getattr(value_module, name) for name in FUNCTIONS}
     names["abs"] = abs

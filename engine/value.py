@@ -47,7 +47,7 @@ class Value:
 
     __slots__ = ("data", "grad", "parents", "operation", "label", "_rule", "_hooks", "_origin")
 
-    def __init__(self, data: Number, label: str = "") -> None:
+    def __init__(self, data: Number | Real, label: str = "") -> None:
         self.data = _number(data, "Value")
         if type(label) is not str:
             raise TypeError(f"Value: label must be a str, got {type(label).__name__} {label!r}")
@@ -152,7 +152,7 @@ class Value:
 
     def backward_steps(self, grad: float = 1.0) -> Any:
         """backward() one node at a time: an iterator of chain-rule steps, each applied as taken."""
-        from .steps import backward_steps
+        from .backward_steps import backward_steps
 
         return backward_steps(self, grad)
 
@@ -210,7 +210,7 @@ def _make(data: float, parents: tuple, operation: Operation) -> Value:
         v.operation = operation
         v._rule = operation.rule
         if mode == 2:
-            from .debug import where_created
+            from .anomaly import where_created
 
             v._origin = where_created()
         else:

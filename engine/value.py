@@ -297,6 +297,29 @@ class Value:
 
         return add_hook(self, fn)
 
+    def apply_chain_rule(self) -> None:
+        """This node's one backward step: input.grad += d self/d input * self.grad (a leaf has none)."""
+        from .chainstep import apply_chain_rule
+
+        apply_chain_rule(self)
+
+    # ---------------------------------------------------------------- micrograd's names
+    # For code written against micrograd: read-only views, no storage (no extra slot per node).
+
+    @property
+    def _prev(self) -> set[Value]:
+        """micrograd's name: the inputs as a set (`parents` is the tuple, in argument order)."""
+        return set(self.parents)
+
+    @property
+    def _op(self) -> str:
+        """micrograd's name for `op`: the operation's name, '' for a leaf."""
+        return self.op
+
+    def _backward(self) -> None:
+        """micrograd's name for `apply_chain_rule()`: this node's one chain-rule step."""
+        self.apply_chain_rule()
+
 
 # ---------------------------------------------------------------- float forms
 # Forward maths on floats, with errors that name the operation and the value.

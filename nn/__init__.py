@@ -12,6 +12,7 @@
 
 from .datasets import make_circles, make_moons, make_spirals, make_xor, train_test_split
 from .layers import ACTIVATIONS, MLP, Layer, Neuron
+from .layerview import LayerReport, LayerTrace, backprop_report, trace_layers
 from .losses import bce_with_logits, cross_entropy, hinge_loss, l2_penalty, mse_loss
 from .module import LoadError, Module
 from .optim import SGD, Adam, AdamW, Optimizer, linear_decay
@@ -23,6 +24,10 @@ __all__ = [
     "Layer",
     "MLP",
     "ACTIVATIONS",
+    "backprop_report",
+    "trace_layers",
+    "LayerReport",
+    "LayerTrace",
     "mse_loss",
     "hinge_loss",
     "bce_with_logits",

@@ -4,8 +4,10 @@
 
 Weights start uniform in [-bound, bound] with bound = gain * sqrt(3 / nin), so each weighted
 sum has variance gain**2 * mean(x**2) whatever the fan-in (gain sqrt(2) before relu, else 1);
-biases start at 0. The random numbers come from the `seed` argument only: an int, or a
-`random.Random` to draw from (a layer hands its generator to its neurons in turn).
+biases start at 0. Without `seed`, the numbers come from Python's `random` module, so
+`random.seed(1337)` before building a model makes a run reproducible (as in micrograd). With
+`seed` (an int, or a `random.Random` to draw from) the model has its own stream and leaves
+`random` alone. A layer hands its generator to its neurons in turn.
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from numbers import Real
-from typing import Union
+from typing import Any, Union
 
 from engine import Value
 
 from .module import Module
 
-Seed = Union[int, random.Random]  # noqa: UP007 (a runtime alias that must work on 3.10)
+Seed = Union[int, random.Random, None]  # noqa: UP007 (a runtime alias that must work on 3.10)
 Input = Union[Value, float, int]  # noqa: UP007
 
 ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
@@ -32,12 +34,14 @@ ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
 GAINS = {"relu": math.sqrt(2.0)}
 
 
-def _generator(seed: Seed, who: str) -> random.Random:
-    if isinstance(seed, random.Random):
+def _generator(seed: Seed, who: str) -> random.Random | None:
+    """The generator to draw from; None stands for the `random` module's own."""
+    if seed is None or isinstance(seed, random.Random):
         return seed
     if isinstance(seed, int) and not isinstance(seed, bool):
         return random.Random(seed)
-    raise TypeError(f"{who}: seed must be an int or a random.Random, got {type(seed).__name__} {seed!r}")
+    got = f"{type(seed).__name__} {seed!r}"
+    raise TypeError(f"{who}: seed must be an int or a random.Random (or None: Python's random module), got {got}")
 
 
 def _size(n: int, what: str, who: str) -> int:
@@ -78,12 +82,13 @@ def _as_inputs(x: Sequence[Input] | Input, nin: int, who: str) -> list[Value]:
 class Neuron(Module):
     """activation(b + sum_i w[i] * x[i]): `nin` weights `w` and a bias `b`."""
 
-    def __init__(self, nin: int, activation: str = "relu", *, seed: Seed = 0) -> None:
+    def __init__(self, nin: int, activation: str = "relu", *, seed: Seed = None) -> None:
         self.nin = _size(nin, "nin", "Neuron")
         self.activation = _activation(activation, "Neuron")
         rng = _generator(seed, "Neuron")
+        uniform = random.uniform if rng is None else rng.uniform
         bound = GAINS.get(activation, 1.0) * math.sqrt(3.0 / nin)
-        self.w = [Value(rng.uniform(-bound, bound)) for _ in range(nin)]
+        self.w = [Value(uniform(-bound, bound)) for _ in range(nin)]
         self.b = Value(0.0)
         self._apply = ACTIVATIONS[activation]
         self.label_parameters()
@@ -93,10 +98,19 @@ class Neuron(Module):
 
     def forward(self, x: list[Value]) -> Value:
         """The output for inputs already checked and made Values (what a Layer passes on)."""
+        z = self.preactivation(x)
+        return z if self._apply is None else self._apply(z)
+
+    def preactivation(self, x: list[Value]) -> Value:
+        """z = b + w[0]*x[0] + ... + w[nin-1]*x[nin-1], the node before the activation (d z/d w[i] = x[i])."""
         total = self.b  # start from the bias: no extra constant node in the sum
         for wi, xi in zip(self.w, x, strict=True):
             total = total + wi * xi
-        return total if self._apply is None else self._apply(total)
+        return total
+
+    def activate(self, z: Value) -> Value:
+        """a = activation(z); for 'linear' z itself (no node is added)."""
+        return z if self._apply is None else self._apply(z)
 
     def extra_repr(self) -> str:
         return f"nin={self.nin}, activation={self.activation!r}"
@@ -105,7 +119,7 @@ class Neuron(Module):
 class Layer(Module):
     """`nout` neurons reading the same `nin` inputs; calling it always returns a list of `nout` Values."""
 
-    def __init__(self, nin: int, nout: int, activation: str = "relu", *, seed: Seed = 0) -> None:
+    def __init__(self, nin: int, nout: int, activation: str = "relu", *, seed: Seed = None) -> None:
         self.nin = _size(nin, "nin", "Layer")
         self.nout = _size(nout, "nout", "Layer")
         self.activation = _activation(activation, "Layer")
@@ -119,6 +133,11 @@ class Layer(Module):
     def forward(self, x: list[Value]) -> list[Value]:
         """The outputs for inputs already checked and made Values."""
         return [n.forward(x) for n in self.neurons]
+
+    def forward_with_preactivations(self, x: list[Value]) -> tuple[list[Value], list[Value]]:
+        """(z, a): each neuron's node before its activation and its output, the same graph `forward` builds."""
+        zs = [n.preactivation(x) for n in self.neurons]
+        return zs, [n.activate(z) for n, z in zip(self.neurons, zs, strict=True)]
 
     def extra_repr(self) -> str:
         return f"nin={self.nin}, nout={self.nout}, activation={self.activation!r}"
@@ -141,7 +160,7 @@ class MLP(Module):
         activation: str = "relu",
         *,
         output_activation: str = "linear",
-        seed: Seed = 0,
+        seed: Seed = None,
     ) -> None:
         self.nin = _size(nin, "nin", "MLP")
         if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
@@ -162,3 +181,16 @@ class MLP(Module):
         for layer in self.layers:
             out = layer.forward(out)
         return out[0] if len(out) == 1 else out
+
+    def to_torch(self) -> Any:
+        """The same network as a float64 torch.nn.Sequential (needs PyTorch: pip install 'chainrule[torch]')."""
+        from .torch_bridge import to_torch
+
+        return to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module: Any) -> MLP:
+        """An MLP with the weights of a torch.nn.Sequential of Linear layers and ReLU/Tanh/Sigmoid/Identity."""
+        from .torch_bridge import from_torch
+
+        return from_torch(module)

@@ -175,17 +175,34 @@ def test_a_random_generator_may_be_passed_and_is_drawn_from():
     assert weights(nn.Layer(2, 3, seed=random.Random(9))) == weights(first)
 
 
-def test_no_hidden_global_random_state_is_used_or_changed():
+def test_without_seed_weights_come_from_pythons_random_module():
+    # as in micrograd (and torch.manual_seed): random.seed(...) makes a run reproducible
     state = random.getstate()
-    random.seed(123)
-    a = weights(nn.MLP(2, [8, 1]))
-    random.seed(456)
-    b = weights(nn.MLP(2, [8, 1]))
-    assert a == b
-    random.setstate(state)
+    try:
+        random.seed(1337)
+        a = weights(nn.MLP(2, [8, 1]))
+        random.seed(1337)
+        b = weights(nn.MLP(2, [8, 1]))
+        random.seed(456)
+        c = weights(nn.MLP(2, [8, 1]))
+        d = weights(nn.MLP(2, [8, 1]))  # the stream goes on: the next model differs
+        assert a == b and a != c and c != d
+        # the same draws, in the same order, as from a generator seeded alike
+        assert a == weights(nn.MLP(2, [8, 1], seed=random.Random(1337)))
+        random.seed(7)
+        layer, neuron = weights(nn.Layer(3, 2)), weights(nn.Neuron(3, "tanh"))
+        rng = random.Random(7)
+        assert layer == weights(nn.Layer(3, 2, seed=rng)) and neuron == weights(nn.Neuron(3, "tanh", seed=rng))
+    finally:
+        random.setstate(state)
+
+
+def test_seed_keeps_its_own_stream_and_leaves_the_global_one_alone():
     before = random.getstate()
-    nn.MLP(2, [8, 1], seed=5)
+    a = weights(nn.MLP(2, [8, 1], seed=5))
     assert random.getstate() == before
+    random.seed(99)
+    assert weights(nn.MLP(2, [8, 1], seed=5)) == a
 
 
 def test_initial_weights_are_the_same_numbers_on_every_machine():

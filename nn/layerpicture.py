@@ -1,0 +1,124 @@
+"""A picture of a `LayerReport`: the network as columns of neurons, not the scalar graph.
+
+Each neuron is a record with its z, a and delta = dL/dz (read from the graph) for one example;
+each edge is a weight, drawn darker and thicker the larger its |dL/dw| (summed over the examples),
+with w and dL/dw in its tooltip. Node ids are stable (`x0`, `l1n0`, ..., `loss`), so the same
+report always gives the same DOT text and the same SVG.
+
+    layers_to_dot(report)           DOT text (needs neither the graphviz package nor `dot`)
+    draw_layers(report)             a graphviz.Digraph (a Jupyter notebook shows it inline)
+    save_layers(report, "n.svg")    an SVG, PNG or PDF file (runs `dot`), or the .dot text
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.draw import quoted, record_text, render
+
+if TYPE_CHECKING:
+    from .layerview import LayerReport
+
+INPUT_COLOUR = "#bcd9f5"
+HIDDEN_COLOUR = "#ffffff"
+OUTPUT_COLOUR = "#b6e3b6"
+LOSS_COLOUR = "#fdd9a8"
+FORMATS = ("svg", "png", "pdf", "dot")
+
+
+def _number(x: float) -> str:
+    return f"{x + 0.0:.4g}"  # + 0.0: -0.0 is written 0
+
+
+def _grey(t: float) -> str:
+    """t in [0, 1] -> a hex colour from light grey (0) to black (1)."""
+    level = round(215 * (1.0 - t))
+    return f"#{level:02x}{level:02x}{level:02x}"
+
+
+def _check_example(report: LayerReport, example: int) -> None:
+    if isinstance(example, bool) or not isinstance(example, int) or not 0 <= example < report.examples:
+        raise ValueError(f"layer picture: example must be an int from 0 to {report.examples - 1}, got {example!r}")
+
+
+def layers_to_dot(report: LayerReport, example: int = 0) -> str:
+    """The DOT text of the network of `report`, showing z, a and delta of example `example`."""
+    _check_example(report, example)
+    n = report.examples
+    shape = "-".join(str(s) for s in report.sizes)
+    title = f"MLP {shape}, " + (f"example {example} of {n}" if n > 1 else "one example")
+    title += f"; loss {_number(report.loss)}; delta = dL/dz; edges darker for larger |dL/dw|"
+    if n > 1:
+        title += f" (summed over the {n} examples)"
+    out = [
+        f"graph [rankdir=LR fontname=Helvetica fontsize=12 bgcolor=white nodesep=0.12 ranksep=1.1 "
+        f"labelloc=t label={quoted(title)}]",
+        'node [fontname="DejaVu Sans Mono" fontsize=10 shape=record style=filled]',
+        "edge [arrowsize=0.5]",
+    ]
+    out.append(f'subgraph cluster_0 {{ label={quoted("input a(0) = x")} color="#999999"')
+    for j, x in enumerate(report.inputs[example]):
+        label = record_text(f"x{j}") + "|" + record_text(f"a {_number(x)}")  # in LR, fields stack
+        out.append(f'  x{j} [label="{label}" fillcolor="{INPUT_COLOUR}" tooltip={quoted(f"x{j} = {x!r}")}]')
+    out.append("}")
+    last = len(report.layers)
+    for layer in report.layers:
+        li = layer.index
+        heading = f"layer {li}: {layer.activation}"
+        out.append(f'subgraph cluster_{li} {{ label={quoted(heading)} color="#999999"')
+        colour = OUTPUT_COLOUR if li == last else HIDDEN_COLOUR
+        for k in range(len(layer.b)):
+            fields = [
+                f"neuron {li}.{k}",
+                f"z {_number(layer.z[example][k])}",
+                f"a {_number(layer.a[example][k])}",
+                f"delta {_number(layer.delta_graph[example][k])}",
+            ]
+            label = "|".join(record_text(f) for f in fields)
+            tip = f"b = {layer.b[k]!r}, dL/db = {layer.db_graph[k]!r}, f'(z) = {layer.fprime[example][k]!r}"
+            out.append(f'  l{li}n{k} [label="{label}" fillcolor="{colour}" tooltip={quoted(tip)}]')
+        out.append("}")
+    largest = max((abs(g) for layer in report.layers for row in layer.dW_graph for g in row), default=0.0)
+    for layer in report.layers:
+        li = layer.index
+        source = [f"x{j}" for j in range(len(layer.W[0]))] if li == 1 else None
+        for k, (weights, grads) in enumerate(zip(layer.W, layer.dW_graph, strict=True)):
+            for j, (w, g) in enumerate(zip(weights, grads, strict=True)):
+                t = abs(g) / largest if largest > 0.0 else 0.0
+                tail = source[j] if source else f"l{li - 1}n{j}"
+                tip = f"w = {w!r}, dL/dw = {g!r}"
+                out.append(
+                    f'{tail} -> l{li}n{k} [color="{_grey(t)}" penwidth={0.4 + 2.6 * t:.2f} tooltip={quoted(tip)}]'
+                )
+    out.append(f'loss [shape=box label="{record_text("loss " + _number(report.loss))}" fillcolor="{LOSS_COLOUR}"]')
+    for k in range(len(report.layers[-1].b)):
+        out.append(f'l{last}n{k} -> loss [color="#555555"]')
+    return "digraph layers {\n" + "".join(f"\t{s}\n" for s in out) + "}\n"
+
+
+def draw_layers(report: LayerReport, example: int = 0) -> Any:
+    """The picture as a graphviz.Digraph (shown inline by Jupyter; .render() / .pipe() to save)."""
+    try:
+        import graphviz
+    except ImportError:
+        raise ImportError(
+            "draw() returns a graphviz.Digraph and needs the graphviz package: pip install graphviz "
+            "(or pip install 'chainrule[graph]'); report.to_dot() gives the DOT text without it"
+        ) from None
+    text = layers_to_dot(report, example)
+    graph = graphviz.Digraph("layers")
+    graph.body.extend(line + "\n" for line in text.splitlines()[1:-1])
+    return graph
+
+
+def save_layers(report: LayerReport, path: str | Path, example: int = 0, *, format: str | None = None) -> Path:
+    """Write the picture to `path` as SVG, PNG or PDF (runs Graphviz's `dot`) or DOT text, by format or suffix."""
+    path = Path(path)
+    fmt = (format or path.suffix.lstrip(".") or "svg").lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"save: unknown picture format {fmt!r} for {str(path)!r}; use one of {', '.join(FORMATS)}")
+    text = layers_to_dot(report, example)
+    data = text.encode() if fmt == "dot" else render(text, fmt)
+    path.write_bytes(data)
+    return path

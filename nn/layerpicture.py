@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.draw import quoted, record_text, render
+from engine.drawing import quoted, record_text, render
 
 if TYPE_CHECKING:
     from .layerview import LayerReport

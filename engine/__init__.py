@@ -14,6 +14,7 @@ from .drawing import draw, to_dot
 from .explain import explain
 from .functional import derivative, grad, grad_fn, hessian, jacobian, value_and_grad
 from .mode import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad
+from .notebook import Stepper, step_through
 from .replay import Compiled, CompileWarning, GraphChanged, compile
 from .value import Value, cos, exp, leaky_relu, log, relu, sigmoid, sin, sqrt, tanh
 
@@ -26,6 +27,8 @@ __all__ = [
     "explain",
     "draw",
     "to_dot",
+    "step_through",
+    "Stepper",
     "topological_order",
     "grad",
     "derivative",

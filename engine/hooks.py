@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from itertools import count
 from typing import Any
 
-# How many hooks exist: while none do, backward() takes its fast path.
+# How many hooks exist: while none do, backward() takes its fast path. Changed under a lock:
+# two threads adding or removing hooks at once must not lose a count.
 live_hooks = [0]
+_lock = threading.Lock()
 _ids = count()
 
 
@@ -22,11 +25,12 @@ class HookHandle:
 
     def remove(self) -> None:
         """Remove the hook (doing it twice is harmless)."""
-        hooks = self._node._hooks
-        if hooks and hooks.pop(self._id, None) is not None:
-            live_hooks[0] -= 1
-            if not hooks:
-                self._node._hooks = None
+        with _lock:
+            hooks = self._node._hooks
+            if hooks and hooks.pop(self._id, None) is not None:
+                live_hooks[0] -= 1
+                if not hooks:
+                    self._node._hooks = None
 
     def __enter__(self) -> HookHandle:
         return self
@@ -38,11 +42,12 @@ class HookHandle:
 def add_hook(node: Any, fn: Callable[[Any], Any]) -> HookHandle:
     if not callable(fn):
         raise TypeError(f"register_hook: expected a function of the gradient, got {type(fn).__name__}")
-    if node._hooks is None:
-        node._hooks = {}
-    hook_id = next(_ids)
-    node._hooks[hook_id] = fn
-    live_hooks[0] += 1
+    with _lock:
+        if node._hooks is None:
+            node._hooks = {}
+        hook_id = next(_ids)
+        node._hooks[hook_id] = fn
+        live_hooks[0] += 1
     return HookHandle(node, hook_id)
 
 

@@ -1,70 +1,118 @@
-"""Switches for how operations record the graph: `no_grad()` and `detect_anomaly()`."""
+"""Switches for how operations record the graph: `no_grad()`, `enable_grad()` and `detect_anomaly()`.
+
+As in PyTorch, the grad mode belongs to a thread: `no_grad()` in one thread never stops another
+thread recording, and a new thread starts with recording on. `detect_anomaly()` is process-wide
+(as PyTorch's is): it is on while any thread is inside one, whatever order the blocks end in.
+
+The hot path stays one comparison: `value._mode[0]` is 1 while no thread is inside `no_grad()`
+and no `detect_anomaly()` is active. Otherwise it is 2 (anomaly mode on) or 3 (some thread is
+inside `no_grad()`), and `_make` asks `thread_mode()` what this thread does.
+"""
 
 from __future__ import annotations
 
+import threading
 from contextlib import ContextDecorator
 
+from . import value
 from .value import _mode
 
-_state = {"grad": True, "anomaly": False}
+
+class _ThreadState(threading.local):
+    grad = True  # every thread starts with recording on
+
+
+_local = _ThreadState()
+_lock = threading.Lock()
+_counts = {"no_grad_threads": 0, "anomaly": 0}  # threads with recording off; open detect_anomaly blocks
 
 
 def _apply() -> None:
-    _mode[0] = 0 if not _state["grad"] else 2 if _state["anomaly"] else 1
+    """Set the process-wide fast flag from the counts (called with _lock held)."""
+    _mode[0] = 2 if _counts["anomaly"] else 3 if _counts["no_grad_threads"] else 1
+
+
+def thread_mode() -> int:
+    """This thread's mode as `_make` reads it: 0 records nothing, 1 records, 2 records with origins."""
+    if not _local.grad:
+        return 0
+    return 2 if _mode[0] == 2 else 1
+
+
+value._thread_mode = thread_mode
 
 
 def is_grad_enabled() -> bool:
-    """True unless inside `no_grad()`."""
-    return _state["grad"]
+    """True unless this thread is inside `no_grad()` (and not inside an `enable_grad()` within it)."""
+    return _local.grad
 
 
 def is_anomaly_enabled() -> bool:
-    """True inside `detect_anomaly()`."""
-    return _state["anomaly"]
+    """True while any thread is inside `detect_anomaly()` (the switch is process-wide)."""
+    return _counts["anomaly"] > 0
 
 
-class _Switch(ContextDecorator):
-    key = ""
-    value = False
+def _set_grad(enabled: bool) -> bool:
+    """Set this thread's grad mode; return the one it replaces."""
+    with _lock:
+        old = _local.grad
+        if old != enabled:
+            _local.grad = enabled
+            _counts["no_grad_threads"] += -1 if enabled else 1
+            _apply()
+    return old
+
+
+class _GradSwitch(ContextDecorator):
+    value = True
 
     def __init__(self) -> None:
-        # A stack, not one saved value: a decorated function that calls itself, or one
-        # instance entered twice, enters this same object again before leaving it.
-        self._saved: list[bool] = []
+        # What each thread had before entering, as a stack per thread: a decorated function that
+        # calls itself, or one object entered twice or by two threads at once, enters it again
+        # before leaving it.
+        self._saved = threading.local()
 
-    def __enter__(self) -> _Switch:
-        self._saved.append(_state[self.key])
-        _state[self.key] = self.value
-        _apply()
+    def __enter__(self) -> _GradSwitch:
+        stack = self._saved.__dict__.setdefault("stack", [])
+        stack.append(_set_grad(self.value))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _state[self.key] = self._saved.pop()
-        _apply()
+        _set_grad(self._saved.stack.pop())
 
 
-class no_grad(_Switch):
-    """Context manager and decorator: operations inside record no parents and no rule.
+class no_grad(_GradSwitch):
+    """Context manager and decorator: this thread's operations record no parents and no rule.
 
     Results are leaves, so nothing is kept for a backward pass: use it to evaluate
-    a model fast (e.g. over a grid for a picture) or to update parameters.
+    a model fast (e.g. over a grid for a picture) or to update parameters. Other
+    threads keep recording.
     """
 
-    key, value = "grad", False
+    value = False
 
 
-class enable_grad(_Switch):
-    """Context manager and decorator: record the graph again, even inside `no_grad()`."""
+class enable_grad(_GradSwitch):
+    """Context manager and decorator: record the graph again in this thread, even inside `no_grad()`."""
 
-    key, value = "grad", True
+    value = True
 
 
-class detect_anomaly(_Switch):
-    """Context manager and decorator for hunting NaNs.
+class detect_anomaly(ContextDecorator):
+    """Context manager and decorator for hunting NaNs; process-wide, as in PyTorch.
 
     Inside it, each new node remembers the line of user code that created it, and a
     backward pass that produces a NaN or infinite gradient raises `FloatingPointError`
-    naming the operation and that line.
+    naming the operation and that line. It is on while any thread is inside one.
     """
 
-    key, value = "anomaly", True
+    def __enter__(self) -> detect_anomaly:
+        with _lock:
+            _counts["anomaly"] += 1
+            _apply()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with _lock:
+            _counts["anomaly"] -= 1
+            _apply()

@@ -27,9 +27,17 @@ Operand = Union["Value", int, float]  # noqa: UP007
 _new = object.__new__
 _INF = math.inf
 
-# The grad mode: 0 inside no_grad(), 1 normally, 2 under detect_anomaly().
-# Kept in a one-element list so the other engine modules can switch it.
+# The process-wide fast flag, switched by engine.mode: 1 while no thread is inside no_grad()
+# and anomaly mode is off (then _make records without asking anything else), 2 under
+# detect_anomaly() (process-wide), 3 while some thread is inside no_grad(). When it is not 1,
+# _make asks _thread_mode() what this thread does: 0 record nothing, 1 record, 2 record with
+# the line that made the node. Kept in a one-element list so the other modules can switch it.
 _mode = [1]
+
+
+def _thread_mode() -> int:
+    """Replaced by engine.mode.thread_mode when engine.mode is imported (as `import engine` does)."""
+    return _mode[0]
 
 
 def _number(x: Any, where: str) -> float:
@@ -70,18 +78,23 @@ def _make(data: float, parents: tuple, op: str, rule: Callable) -> Value:
         v.op = op
         v._rule = rule
         v._origin = None
-    elif _mode[0] == 0:
+        return v
+    mode = _thread_mode()
+    if mode == 0:
         v.parents = ()
         v.op = ""
         v._rule = None
         v._origin = None
     else:
-        from .debug import where_created
-
         v.parents = parents
         v.op = op
         v._rule = rule
-        v._origin = where_created()
+        if mode == 2:
+            from .debug import where_created
+
+            v._origin = where_created()
+        else:
+            v._origin = None
     return v
 
 

@@ -14,12 +14,13 @@ from .datasets import make_circles, make_moons, make_spirals, make_xor, train_te
 from .layers import ACTIVATIONS, MLP, Layer, Neuron
 from .layerview import LayerReport, LayerTrace, backprop_report, trace_layers
 from .losses import bce_with_logits, cross_entropy, hinge_loss, l2_penalty, mse_loss
-from .module import LoadError, Module
+from .module import LoadError, Module, SaveError
 from .optim import SGD, Adam, AdamW, Optimizer, linear_decay
 
 __all__ = [
     "Module",
     "LoadError",
+    "SaveError",
     "Neuron",
     "Layer",
     "MLP",

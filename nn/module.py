@@ -7,10 +7,17 @@ Each gets a dotted name from the attribute path, such as `layers.0.neurons.3.w.1
 
 from __future__ import annotations
 
+import errno
 import json
+import math
 import os
-import tempfile
+import re
+import secrets
+import stat
+import struct
+from collections import Counter
 from collections.abc import Iterator, Mapping
+from itertools import accumulate
 from numbers import Real
 from typing import Any
 
@@ -18,10 +25,23 @@ from engine import Value
 
 FILE_FORMAT = "chainrule.nn.state"
 FILE_VERSION = 1
+MAX_FILE_BYTES = 64 * 1024 * 1024  # load() reads no more than this unless told (`max_bytes`)
+MAX_DEPTH = 32  # load() refuses JSON nested deeper (a saved model is nested 2 deep)
 
 
 class LoadError(ValueError):
     """A state dict or a saved file does not fit the model; the model was left unchanged."""
+
+
+class MissingFileError(LoadError, FileNotFoundError):
+    """load() was given a path where there is no file (also a FileNotFoundError, as open() would raise)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class SaveError(ValueError):
+    """save() refused: a parameter is not a number, or the path is not a regular file; nothing was written."""
 
 
 class Module:
@@ -75,75 +95,108 @@ class Module:
     # ---------------------------------------------------------------- state
 
     def state_dict(self) -> dict[str, float]:
-        """{dotted name: value} for every parameter: a plain, JSON-ready copy of the numbers."""
+        """{dotted name: value} for every parameter: a plain copy of the numbers, nan and inf included."""
         return {name: p.data for name, p in self.named_parameters()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Copy values from `state` into the parameters; it must have exactly the model's names.
 
-        Everything is checked before anything is assigned: on a `LoadError` the model is unchanged.
+        A value is a real number (an int or a float, not a bool, not a `Value`) that fits in a float;
+        nan and +-inf are kept as they are. Everything is checked before anything is assigned: on a
+        `LoadError` the model is unchanged.
         """
         if not isinstance(state, Mapping):
             raise LoadError(f"load_state_dict: expected a dict of name -> number, got {type(state).__name__}")
-        named = self.named_parameters()
-        problems = _mismatch([n for n, _ in named], list(state))
-        for name, _ in named:
-            if name in state:
-                x = state[name]
-                if isinstance(x, bool) or not isinstance(x, Real):
-                    problems.append(f"entry {name!r} is {type(x).__name__} {x!r}, not a number")
+        fitted = self._fit(list(state.items()), "load_state_dict: the state")
+        for p, x in fitted:
+            p.data = x
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the parameters to `path` as strict JSON that reads back bit for bit.
+
+        Finite floats are written as JSON numbers (their shortest exact form). JSON has no nan or
+        inf, so those are written as the strings "nan", "-nan", "inf" and "-inf", and any other NaN
+        as "nan:0x" and its 16 hex digits. Every parameter is checked first: one that is not a real
+        number that fits in a float raises `SaveError` naming it, and nothing is written.
+
+        The file is written beside the target, flushed to disk (fsync), renamed over it and the
+        folder synced, so a crash or a full disk leaves the old file whole. A symlink is written
+        through to its target; an existing file keeps its permission bits (and its owner, when we
+        may set it); a new file gets the mode `open()` would give. A path that exists and is not a
+        regular file (a folder, a device such as os.devnull, a pipe) raises `SaveError`.
+        """
+        name = os.fsdecode(path)
+        problems, values = [], {}
+        for key, p in self.named_parameters():
+            try:
+                values[key] = _encode(_as_float(p.data))
+            except _Bad as e:
+                problems.append(f"parameter {key!r} {e}")
         if problems:
-            raise LoadError(
-                f"load_state_dict: the state does not fit this {type(self).__name__} "
-                f"({len(named)} parameters); nothing was loaded:\n  " + "\n  ".join(problems)
-            )
-        for name, p in named:
-            p.data = float(state[name])
+            raise SaveError(f"save: {_listed(problems, 'bad parameters')}; nothing was written to {name!r}")
+        document = {"format": FILE_FORMAT, "version": FILE_VERSION, "model": repr(self), "parameters": values}
+        data = json.dumps(document, indent=1, allow_nan=False).encode("ascii")
+        _write_atomically(name, data)
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the parameters to a JSON file; every float is written so it reads back bit for bit."""
-        document = {
-            "format": FILE_FORMAT,
-            "version": FILE_VERSION,
-            "model": repr(self),
-            "parameters": self.state_dict(),
-        }
-        text = json.dumps(document, indent=1)  # float repr is the shortest exact form
-        folder = os.path.dirname(os.path.abspath(path))
-        # write beside the target and swap it in, so a failed save never leaves half a file
-        fd, temporary = tempfile.mkstemp(dir=folder, prefix=".chainrule-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(temporary, path)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.remove(temporary)
-            raise
+    def load(self, path: str | os.PathLike[str], *, max_bytes: int = MAX_FILE_BYTES) -> None:
+        """Read parameters written by `save()`; on any problem raise `LoadError` and change nothing.
 
-    def load(self, path: str | os.PathLike) -> None:
-        """Read parameters written by `save()`; on any problem raise `LoadError` and change nothing."""
+        The file must be a regular file of at most `max_bytes` bytes (default `MAX_FILE_BYTES`,
+        64 MiB), UTF-8, strict JSON (no NaN or Infinity tokens, no key twice in one object, nested
+        at most `MAX_DEPTH` deep) and fit the model as for `load_state_dict`. A missing file raises
+        a `LoadError` that is also a `FileNotFoundError`.
+        """
+        name = os.fsdecode(path)
         try:
-            with open(path, encoding="utf-8") as f:
-                document = json.load(f)
-        except json.JSONDecodeError as e:
-            raise LoadError(f"load: {os.fspath(path)!r} is not valid JSON ({e}); nothing was loaded") from None
-        except UnicodeDecodeError as e:
-            raise LoadError(f"load: {os.fspath(path)!r} is not a text file ({e}); nothing was loaded") from None
+            document = _parse(_read(name, max_bytes))
+        except _Bad as e:
+            raise LoadError(f"load: {name!r} {e}; nothing was loaded") from None
         if not isinstance(document, dict) or document.get("format") != FILE_FORMAT:
-            raise LoadError(f"load: {os.fspath(path)!r} is not a saved chainrule model; nothing was loaded")
-        if document.get("version") != FILE_VERSION:
+            raise LoadError(f"load: {name!r} is not a saved chainrule model; nothing was loaded")
+        version = document.get("version")
+        if type(version) is not int or version != FILE_VERSION:
             raise LoadError(
-                f"load: {os.fspath(path)!r} has format version {document.get('version')!r}, "
+                f"load: {name!r} has format version {version!r}, "
                 f"this chainrule reads version {FILE_VERSION}; nothing was loaded"
             )
         parameters = document.get("parameters")
         if not isinstance(parameters, dict):
-            raise LoadError(f"load: {os.fspath(path)!r} has no 'parameters' table; nothing was loaded")
-        try:
-            self.load_state_dict(parameters)
-        except LoadError as e:
-            raise LoadError(f"load: {os.fspath(path)!r}: {e}") from None
+            raise LoadError(f"load: {name!r} has no 'parameters' table; nothing was loaded")
+        items = [(key, _decode(x)) for key, x in parameters.items()]
+        fitted = self._fit(items, f"load: {name!r}")
+        for p, x in fitted:
+            p.data = x
+
+    def _fit(self, items: list[tuple[Any, Any]], source: str) -> list[tuple[Value, float]]:
+        """Pair each parameter with its new float, or raise `LoadError` listing every problem."""
+        named = self.named_parameters()
+        problems = []
+        odd = [key for key, _ in items if not isinstance(key, str)]
+        if odd:
+            shown = [f"{_short(key)} ({type(key).__name__})" for key in odd]
+            problems.append(f"names must be strings; not a string: {_some(shown, quote=False)}")
+        names = [key for key, _ in items if isinstance(key, str)]
+        counts = Counter(names)
+        repeated = [f"{_short(key, 200)} appears {n} times" for key, n in counts.items() if n > 1]
+        if repeated:
+            problems.append(_listed(repeated, "repeated names"))
+        problems.extend(_mismatch([key for key, _ in named], list(counts)))
+        given = {key: x for key, x in items if isinstance(key, str)}
+        fitted, bad = [], []
+        for key, p in named:
+            if key in given:
+                try:
+                    fitted.append((p, _as_float(given[key])))
+                except _Bad as e:
+                    bad.append(f"entry {key!r} {e}")
+        if bad:
+            problems.append(_listed(bad, "entries that are not numbers"))
+        if problems:
+            raise LoadError(
+                f"{source} does not fit this {type(self).__name__} ({len(named)} parameters); "
+                "nothing was loaded:\n  " + "\n  ".join(problems)
+            )
+        return fitted
 
     # ---------------------------------------------------------------- printing
 
@@ -198,6 +251,288 @@ def _group_sizes(names: list[str]) -> dict[str, int]:
     return sizes
 
 
-def _some(names: list[str], limit: int = 5) -> str:
-    shown = ", ".join(repr(n) for n in names[:limit])
+def _some(names: list[str], limit: int = 5, quote: bool = True) -> str:
+    shown = ", ".join(_short(n, 200) if quote else n for n in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _listed(problems: list[str], what: str, limit: int = 10) -> str:
+    """The first `limit` problems, then how many more: a message stays short whatever the input."""
+    more = f"\n  and {len(problems) - limit} more {what}" if len(problems) > limit else ""
+    return "\n  ".join(problems[:limit]) + more
+
+
+# ---------------------------------------------------------------- numbers in and out of the file
+
+
+class _Bad(Exception):
+    """A value or a file that cannot be used; the text says why and becomes part of the error."""
+
+
+class _Refused:
+    """A JSON literal the file may not hold (a number too large for a float), kept to be named later."""
+
+    def __init__(self, text: str, problem: str) -> None:
+        self.text, self.problem = text, problem
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _short(x: Any, limit: int = 40) -> str:
+    """repr(x), cut down to its ends if long; never fails (a huge int cannot be turned into digits)."""
+    try:
+        text = repr(x)
+    except Exception:  # an int beyond the interpreter's digit limit for str(), or a broken __repr__
+        if isinstance(x, int):
+            return f"of about {int(abs(x).bit_length() * math.log10(2)) + 1} digits"
+        return f"<{type(x).__name__} object>"
+    return text if len(text) <= limit else f"{text[: limit - 25]}...{text[-10:]} ({len(text)} characters)"
+
+
+def _as_float(x: Any) -> float:
+    """x as a float, or `_Bad` saying why not: a bool, a `Value`, a non-number, or a number beyond a float."""
+    if isinstance(x, _Refused):
+        raise _Bad(x.problem)
+    if isinstance(x, Value):
+        raise _Bad(f"is a Value, not a number (pass its .data: {_short(x.data)})")
+    if isinstance(x, bool) or not isinstance(x, Real):
+        raise _Bad(f"is {type(x).__name__} {_short(x)}, not a number")
+    try:
+        return float(x)
+    except OverflowError:
+        raise _Bad(f"is the {type(x).__name__} {_short(x)}, too large for a float") from None
+    except Exception as e:  # a Real whose __float__ is broken
+        raise _Bad(f"is the {type(x).__name__} {_short(x)}, which float() refuses ({e})") from None
+
+
+_INF, _NEG_INF, _NAN, _NEG_NAN = 0x7FF0000000000000, 0xFFF0000000000000, 0x7FF8000000000000, 0xFFF8000000000000
+_NON_FINITE = {_INF: "inf", _NEG_INF: "-inf", _NAN: "nan", _NEG_NAN: "-nan"}
+_NON_FINITE_BITS = {text: pattern for pattern, text in _NON_FINITE.items()}
+_OTHER_NAN = re.compile(r"nan:0x([0-9a-f]{16})")
+
+
+def _bits(x: float) -> int:
+    return int.from_bytes(struct.pack("<d", x), "little")
+
+
+def _float(pattern: int) -> float:
+    return struct.unpack("<d", pattern.to_bytes(8, "little"))[0]
+
+
+def _encode(x: float) -> float | str:
+    """A float as the file holds it: itself if finite, else a string naming its exact bits."""
+    if math.isfinite(x):
+        return x
+    pattern = _bits(x)
+    return _NON_FINITE.get(pattern) or f"nan:0x{pattern:016x}"
+
+
+def _decode(x: Any) -> Any:
+    """What the file holds back to a float: the strings of `_encode`; anything else is left for `_as_float`."""
+    if not isinstance(x, str):
+        return x
+    if x in _NON_FINITE_BITS:
+        return _float(_NON_FINITE_BITS[x])
+    other = _OTHER_NAN.fullmatch(x)
+    if other and math.isnan(_float(int(other.group(1), 16))):
+        return _float(int(other.group(1), 16))
+    return _Refused(
+        _short(x),
+        f"is the string {_short(x)}, not a number (the only strings are 'nan', '-nan', 'inf', '-inf' and "
+        "'nan:0x' with the 16 hex digits of a NaN)",
+    )
+
+
+# ---------------------------------------------------------------- reading a file
+
+
+_KINDS = [
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+]
+
+
+def _kind(mode: int) -> str:
+    return next((kind for test, kind in _KINDS if test(mode)), "not a regular file")
+
+
+def _read(name: str, max_bytes: int) -> bytes:
+    """The bytes of the regular file `name`, at most `max_bytes` of them, or `_Bad` / `LoadError`."""
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+        raise TypeError(f"load: max_bytes must be an int >= 0, got {max_bytes!r}")
+    # O_NONBLOCK: opening a pipe must not wait for a writer (a regular file ignores the flag)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(name, flags)
+    except FileNotFoundError:
+        error = MissingFileError(f"load: {name!r}: no such file; nothing was loaded")
+        error.errno, error.filename = errno.ENOENT, name
+        raise error from None
+    except OSError as e:
+        raise LoadError(f"load: cannot open {name!r}: {e.strerror}; nothing was loaded") from e
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _Bad(f"is {_kind(info.st_mode)}, not a regular file")
+        too_big = _Bad(f"is larger than {max_bytes} bytes (load's max_bytes; the default is {MAX_FILE_BYTES})")
+        if info.st_size > max_bytes:
+            raise too_big
+        chunks, size = [], 0
+        while size <= max_bytes:  # the file may grow after fstat: never read more than max_bytes + 1
+            chunk = os.read(fd, min(max_bytes + 1 - size, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > max_bytes:
+            raise too_big
+        return b"".join(chunks)
+    except OSError as e:
+        raise LoadError(f"load: cannot read {name!r}: {e.strerror}; nothing was loaded") from e
+    finally:
+        os.close(fd)
+
+
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _parse(data: bytes) -> Any:
+    """Strict JSON from UTF-8 bytes, refusing what a strict reader refuses or what could exhaust us."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise _Bad(f"is not UTF-8 text (byte {e.start} is {data[e.start : e.start + 1]!r})") from None
+    # the nesting depth, counted before parsing so the parser never recurses deeply
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    if max(accumulate(map(_STEP.__getitem__, brackets)), default=0) > MAX_DEPTH:
+        raise _Bad(f"is nested more than {MAX_DEPTH} levels deep (a saved model is nested 2 deep)")
+    try:
+        return json.loads(
+            text,
+            object_pairs_hook=_object,
+            parse_constant=_constant,
+            parse_int=_integer,
+            parse_float=_number,
+        )
+    except json.JSONDecodeError as e:
+        raise _Bad(f"is not valid JSON ({e})") from None
+    except RecursionError:
+        raise _Bad("is nested too deeply to read") from None
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _Bad(f"is not a saved model: the key {_short(key)} appears twice in one object")
+        found[key] = value
+    return found
+
+
+def _constant(token: str) -> Any:
+    raise _Bad(
+        f"holds the token {token}, which is not strict JSON "
+        "(save() writes non-finite parameters as the strings 'nan', 'inf' and '-inf')"
+    )
+
+
+def _integer(text: str) -> int | _Refused:
+    digits = len(text.lstrip("-"))
+    if digits > 309:  # 10**309 is beyond the largest float: do not even build the int
+        shown = text if len(text) <= 40 else f"{text[:15]}...{text[-10:]}"
+        return _Refused(shown, f"is the integer {shown} ({digits} digits), too large for a float")
+    return int(text)
+
+
+def _number(text: str) -> float | _Refused:
+    x = float(text)
+    if math.isinf(x):  # float() quietly rounds 1e400 to inf
+        shown = text if len(text) <= 40 else f"{text[:15]}...{text[-10:]}"
+        return _Refused(shown, f"is the number {shown}, too large for a float")
+    return x
+
+
+# ---------------------------------------------------------------- writing a file
+
+
+def _write_atomically(name: str, data: bytes) -> None:
+    """Replace the file at `name` (through symlinks) by `data`, all or nothing, and sync it to disk."""
+    target = os.path.realpath(name)  # every symlink followed; a dangling one names the file to create
+    try:
+        info: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        info = None
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise SaveError(f"save: {name!r} is {_kind(info.st_mode)}, not a regular file; nothing was written")
+    folder = os.path.dirname(target)
+    if info is None and not os.path.isdir(folder):
+        if os.path.exists(folder):
+            raise NotADirectoryError(errno.ENOTDIR, "save: not a folder", folder)
+        raise FileNotFoundError(errno.ENOENT, "save: no such folder", folder)
+    if info is not None and not os.access(target, os.W_OK):
+        raise PermissionError(errno.EACCES, "save: the file is read-only", name)
+    # a new file gets 0o666 less the umask, as open() gives; an existing file's mode is copied below
+    fd, temporary = _create_beside(folder, 0o600 if info is not None else 0o666)
+    try:
+        if info is not None:
+            _copy_owner_and_mode(fd, info)
+        _write_all(fd, data)
+        os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        os.replace(temporary, target)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        try:
+            os.remove(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+    _sync_folder(folder)
+
+
+def _create_beside(folder: str, mode: int) -> tuple[int, str]:
+    """A new, empty, hidden file in `folder`, opened for writing: (its descriptor, its path)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        temporary = os.path.join(folder, f".chainrule-{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(temporary, flags, mode), temporary
+        except FileExistsError:
+            continue
+
+
+def _copy_owner_and_mode(fd: int, info: os.stat_result) -> None:
+    if hasattr(os, "fchown") and (info.st_uid, info.st_gid) != (os.fstat(fd).st_uid, os.fstat(fd).st_gid):
+        try:
+            os.fchown(fd, info.st_uid, info.st_gid)  # before fchmod: a change of owner clears set-id bits
+        except PermissionError:
+            pass  # only root may give a file away; the new file is then ours
+    os.fchmod(fd, stat.S_IMODE(info.st_mode))
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[written:]
+
+
+def _sync_folder(folder: str) -> None:
+    """fsync the folder, so the rename itself survives a crash (where folders can be opened)."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

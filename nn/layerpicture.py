@@ -1,6 +1,6 @@
 """A picture of a `LayerReport`: the network as columns of neurons, not the scalar graph.
 
-Each neuron is a record with its z, a and delta = dL/dz (read from the graph) for one example;
+Each neuron is a box with its z, a and delta = dL/dz (read from the graph) for one example;
 each edge is a weight, drawn darker and thicker the larger its |dL/dw| (summed over the examples),
 with w and dL/dw in its tooltip. Node ids are stable (`x0`, `l1n0`, ..., `loss`), so the same
 report always gives the same DOT text and the same SVG.
@@ -12,10 +12,11 @@ report always gives the same DOT text and the same SVG.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.drawing import quoted, record_text, render
+from engine.drawing import quoted, render
 
 if TYPE_CHECKING:
     from .layerview import LayerReport
@@ -37,6 +38,18 @@ def _grey(t: float) -> str:
     return f"#{level:02x}{level:02x}{level:02x}"
 
 
+def _table(rows: list[str], colour: str) -> str:
+    """An HTML-like label: one cell per row of text, escaped (&, <, > and quotes)."""
+    cells = "".join(f"<tr><td>{html.escape(row)}</td></tr>" for row in rows)
+    return f'<<table border="0" cellborder="1" cellspacing="0" cellpadding="3" bgcolor="{colour}">{cells}</table>>'
+
+
+def _in_order(ids: list[str]) -> str:
+    """Keep a column's nodes top to bottom in index order (invisible edges within one rank; in LR they point up)."""
+    chain = " -> ".join(reversed(ids)) + " [style=invis]" if len(ids) > 1 else ids[0]
+    return f"  {{ rank=same; {chain} }}"
+
+
 def _check_example(report: LayerReport, example: int) -> None:
     if isinstance(example, bool) or not isinstance(example, int) or not 0 <= example < report.examples:
         raise ValueError(f"layer picture: example must be an int from 0 to {report.examples - 1}, got {example!r}")
@@ -54,13 +67,14 @@ def layers_to_dot(report: LayerReport, example: int = 0) -> str:
     out = [
         f"graph [rankdir=LR fontname=Helvetica fontsize=12 bgcolor=white nodesep=0.12 ranksep=1.1 "
         f"labelloc=t label={quoted(title)}]",
-        'node [fontname="DejaVu Sans Mono" fontsize=10 shape=record style=filled]',
+        'node [fontname="DejaVu Sans Mono" fontsize=10 shape=plain]',
         "edge [arrowsize=0.5]",
     ]
     out.append(f'subgraph cluster_0 {{ label={quoted("input a(0) = x")} color="#999999"')
     for j, x in enumerate(report.inputs[example]):
-        label = record_text(f"x{j}") + "|" + record_text(f"a {_number(x)}")  # in LR, fields stack
-        out.append(f'  x{j} [label="{label}" fillcolor="{INPUT_COLOUR}" tooltip={quoted(f"x{j} = {x!r}")}]')
+        label = _table([f"x{j}", f"a {_number(x)}"], INPUT_COLOUR)
+        out.append(f"  x{j} [label={label} tooltip={quoted(f'x{j} = {x!r}')}]")
+    out.append(_in_order([f"x{j}" for j in range(len(report.inputs[example]))]))
     out.append("}")
     last = len(report.layers)
     for layer in report.layers:
@@ -75,9 +89,9 @@ def layers_to_dot(report: LayerReport, example: int = 0) -> str:
                 f"a {_number(layer.a[example][k])}",
                 f"delta {_number(layer.delta_graph[example][k])}",
             ]
-            label = "|".join(record_text(f) for f in fields)
             tip = f"b = {layer.b[k]!r}, dL/db = {layer.db_graph[k]!r}, f'(z) = {layer.fprime[example][k]!r}"
-            out.append(f'  l{li}n{k} [label="{label}" fillcolor="{colour}" tooltip={quoted(tip)}]')
+            out.append(f"  l{li}n{k} [label={_table(fields, colour)} tooltip={quoted(tip)}]")
+        out.append(_in_order([f"l{li}n{k}" for k in range(len(layer.b))]))
         out.append("}")
     largest = max((abs(g) for layer in report.layers for row in layer.dW_graph for g in row), default=0.0)
     for layer in report.layers:
@@ -91,7 +105,7 @@ def layers_to_dot(report: LayerReport, example: int = 0) -> str:
                 out.append(
                     f'{tail} -> l{li}n{k} [color="{_grey(t)}" penwidth={0.4 + 2.6 * t:.2f} tooltip={quoted(tip)}]'
                 )
-    out.append(f'loss [shape=box label="{record_text("loss " + _number(report.loss))}" fillcolor="{LOSS_COLOUR}"]')
+    out.append(f"loss [label={_table(['loss ' + _number(report.loss)], LOSS_COLOUR)}]")
     for k in range(len(report.layers[-1].b)):
         out.append(f'l{last}n{k} -> loss [color="#555555"]')
     return "digraph layers {\n" + "".join(f"\t{s}\n" for s in out) + "}\n"

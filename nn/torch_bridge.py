@@ -113,6 +113,7 @@ def from_torch(module: Any) -> MLP:
         [linear.out_features for linear, _ in layers],
         hidden.pop() if hidden else "relu",
         output_activation=layers[-1][1],
+        seed=0,  # any weights: they are all replaced below, and Python's random module is left alone
     )
     state = {}
     for i, (linear, _) in enumerate(layers):

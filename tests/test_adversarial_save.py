@@ -222,11 +222,34 @@ def test_json_nested_100000_deep_is_refused(tmp_path):
     path = tmp_path / "deep.json"
     path.write_text("[" * 100_000 + "]" * 100_000)
     model = model37()
-    assert_refused(model, lambda: model.load(path), r"nested")
+    assert_refused(model, lambda: model.load(path), r"more than 64 arrays and objects")
     document = good_document()
     document["parameters"][last_name()] = "@@"
     path.write_text(json.dumps(document).replace('"@@"', "[" * 100_000 + "]" * 100_000))
-    assert_refused(model, lambda: model.load(path), r"nested")
+    assert_refused(model, lambda: model.load(path), r"more than 64 arrays and objects")
+
+
+def test_a_million_empty_lists_are_refused_before_they_are_built(tmp_path):
+    path = tmp_path / "wide.json"
+    path.write_text("[" + ",".join(["[]"] * 1_000_000) + "]")
+    model = model37()
+    assert_refused(model, lambda: model.load(path), r"more than 64 arrays and objects")
+
+
+@pytest.mark.parametrize("extra, fits", [(62, True), (63, False)])
+def test_the_container_limit_is_exact(tmp_path, extra, fits):
+    document = good_document()
+    document["notes"] = "@@"  # the two objects of the format, and `extra` more
+    text = json.dumps(document).replace('"@@"', "[" * extra + "]" * extra)
+    path = tmp_path / "m.json"
+    path.write_text(text)
+    assert module_file.MAX_CONTAINERS == 64
+    model = model37()
+    if fits:
+        model.load(path)
+        assert model.state_dict() == good_state()
+    else:
+        assert_refused(model, lambda: model.load(path), r"more than 64 arrays and objects")
 
 
 def test_deep_nesting_in_a_string_is_just_text(tmp_path):
@@ -618,3 +641,19 @@ def test_an_interrupt_mid_save_leaves_the_old_file_and_no_temporary(tmp_path, mo
         model37().save(path)
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["m.json"]
+
+
+def test_a_folder_we_may_not_write_is_named_not_the_temporary_file(tmp_path, monkeypatch):
+    path, before = saved_good_file(tmp_path)
+    real_open = os.open
+
+    def refusing_open(name, flags, *args, **kwargs):  # a folder we may not write into (root may write any)
+        if flags & os.O_CREAT:
+            raise PermissionError(errno.EACCES, "Permission denied", name)
+        return real_open(name, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refusing_open)
+    with pytest.raises(PermissionError, match=r"cannot create a file in the folder.*Permission denied") as caught:
+        model37().save(path)
+    assert ".chainrule" not in str(caught.value) and caught.value.filename == str(tmp_path)
+    assert path.read_bytes() == before

@@ -30,7 +30,8 @@ def test_every_neuron_and_weight_is_drawn_with_its_numbers():
     assert ("x1", "l1n2") in edges and ("l2n1", "l3n0") in edges and ("l3n0", "loss") in edges
     layer = r.layers[1]
     z, a, delta = layer.z[1][0], layer.a[1][0], layer.delta_graph[1][0]
-    assert f"neuron\\ 2.0|z\\ {z:.4g}|a\\ {a:.4g}|delta\\ {delta:.4g}" in dot
+    cells = ["neuron 2.0", f"z {z:.4g}", f"a {a:.4g}", f"delta {delta:.4g}"]
+    assert "</td></tr><tr><td>".join(cells) in dot
     assert "example 1 of 3" in dot and 'subgraph cluster_2 { label="layer 2: tanh"' in dot
 
 
@@ -58,8 +59,12 @@ def test_the_same_report_gives_the_same_text():
     assert report().to_dot() == report().to_dot()
 
 
-def test_record_characters_in_labels_are_escaped():
-    assert layerpicture.record_text("a|b {c} <d>") == "a\\|b\\ \\{c\\}\\ \\<d\\>"
+def test_label_text_is_escaped_and_columns_keep_their_order():
+    label = layerpicture._table(['a|b {c} <d> & "e"'], "#ffffff")
+    assert "<td>a|b {c} &lt;d&gt; &amp; &quot;e&quot;</td>" in label
+    assert label.startswith("<<table") and label.endswith("</table>>")
+    dot = report().to_dot()
+    assert "{ rank=same; l1n2 -> l1n1 -> l1n0 [style=invis] }" in dot  # in LR an edge within a rank points up
 
 
 def test_a_bad_example_index_is_refused():

@@ -204,7 +204,7 @@ def test_bad_inputs_are_named():
     with pytest.raises(TypeError, match="input 0 of the example must be a number"):
         nn.backprop_report(model, ["a", 1.0], nn.mse_loss, 0.0)
     with pytest.raises(TypeError, match="expected an nn.MLP"):
-        nn.backprop_report(nn.Layer(2, 1), [1.0, 2.0], nn.mse_loss, 0.0)
+        nn.backprop_report(nn.Layer(2, 1, seed=0), [1.0, 2.0], nn.mse_loss, 0.0)
     with pytest.raises(ValueError, match="l2 must be"):
         nn.backprop_report(model, [1.0, 2.0], nn.mse_loss, 0.0, l2=-1.0)
     with pytest.raises(TypeError, match="must return a Value"):

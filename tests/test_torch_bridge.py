@@ -4,6 +4,7 @@ The tests that need torch are skipped without it; the missing-torch message is t
 """
 
 import math
+import random
 import sys
 
 import pytest
@@ -137,6 +138,16 @@ def test_torch_to_mlp_and_back_keeps_every_bit(dtype):
         assert q.dtype == torch.float64
         assert torch.equal(p.detach().to(torch.float64), q.detach())
         assert torch.equal(q.detach().to(dtype), p.detach())
+
+
+@needs_torch
+def test_from_torch_leaves_pythons_random_module_alone():
+    module = nn.MLP(2, [3, 1], seed=1).to_torch()
+    random.seed(5)
+    expected = random.random()
+    random.seed(5)
+    nn.MLP.from_torch(module)
+    assert random.random() == expected
 
 
 @needs_torch

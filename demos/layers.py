@@ -81,8 +81,13 @@ def torch_line(model: nn.MLP, X: list, targets: list, loss: str, report: nn.Laye
 
 def main(argv: Sequence[str] | None = None) -> dict:
     parser = common.make_parser("layers", __doc__, seed=0)
-    parser.add_argument("--activation", choices=["tanh", "relu", "sigmoid", "linear"], default="tanh")
-    parser.add_argument("--loss", choices=list(LOSSES), default="hinge", help="(default %(default)s)")
+    parser.add_argument(
+        "--activation",
+        choices=["tanh", "relu", "sigmoid", "linear"],
+        default="tanh",
+        help="activation of the hidden layers (default %(default)s)",
+    )
+    parser.add_argument("--loss", choices=list(LOSSES), default="hinge", help="loss (default %(default)s)")
     parser.add_argument("--hidden", type=int, nargs="+", default=[4, 4], help="hidden layer sizes (default 4 4)")
     parser.add_argument("--batch", type=int, default=8, help="examples in the batch (default %(default)s)")
     args = common.parse(parser, argv)

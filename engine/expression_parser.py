@@ -24,7 +24,8 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .value import Value, cos, exp, leaky_relu, log, relu, sigmoid, sin, sqrt, tanh
+from .ops import cos, exp, leaky_relu, log, relu, sigmoid, sin, sqrt, tanh
+from .value import Value
 
 MAX_CHARACTERS = 2_000
 MAX_SYNTAX_NODES = 2_000

@@ -6,44 +6,24 @@ inner nodes: a *piece*. `find_pieces` finds them; `batch_code` writes, once per 
 function and a backward function that loop over all the copies, as a hand-written training step
 does: straight-line code on local variables, the shared parameters' gradients summed in locals.
 
-Every line is the operation's own float arithmetic (the forward function and rule stored side by
-side in `engine.value`), in the order backward() applies it, so the numbers are the same.
+Every line is the operation's own float arithmetic, in the order backward() applies it, so the
+numbers are the same: each operation's code is read off its forward and its rule (see
+`Operation.code` and `engine.symbolic`), and one whose rule cannot be read is called instead.
 """
 
 from __future__ import annotations
 
 import builtins
-import math
 from collections import Counter
 from collections.abc import Callable
 from itertools import chain
 from operator import attrgetter
 from typing import Any
 
-from . import value as _value
-from .value import Value
+from .value import Operation, Value
 
 MIN_NODES = 8  # smaller repeated pieces stay with the rest of the graph
 MAX_NODES = 5000  # larger ones would cost more to compile than they save
-
-# rule -> (forward expression or None for a call of rule.forward, share expressions or None for a
-# call of the rule, whether a zero incoming gradient gives zero shares for any finite operands).
-# Each expression is the rule's own arithmetic, operation for operation.
-TEMPLATES: dict[Callable, tuple[str | None, tuple[str, ...] | None, bool]] = {
-    _value._add_rule: ("{a} + {b}", ("{g}", "{g}"), True),
-    _value._sub_rule: ("{a} - {b}", ("{g}", "-{g}"), True),
-    _value._mul_rule: ("{a} * {b}", ("{g} * {b}", "{g} * {a}"), True),
-    _value._neg_rule: ("-{a}", ("-{g}",), True),
-    _value._relu_rule: ("({a} if {a} > 0.0 else 0.0)", ("({g} if {a} > 0.0 else 0.0)",), True),
-    _value._tanh_rule: ("tanh({a})", ("{g} * (1.0 - {o} * {o})",), True),
-    _value._abs_rule: ("abs({a})", ("({g} if {a} > 0.0 else -{g} if {a} < 0.0 else 0.0)",), True),
-    _value._exp_rule: (None, ("{g} * {o}",), True),
-    _value._sigmoid_rule: (None, ("{g} * {o} * (1.0 - {o})",), True),
-    _value._log_rule: (None, ("{g} / {a}",), True),
-    _value._div_rule: ("{a} / {b}", None, True),
-    _value._sin_rule: (None, None, True),
-    _value._cos_rule: (None, None, True),
-}
 
 
 class Piece:
@@ -118,9 +98,9 @@ def find_pieces(order: list[Value]) -> list[Piece]:
     for node in order:  # a tree hash of each node: equal keys, equal unfolded shapes
         parents = node.parents
         if len(parents) == 2:
-            key[node] = shape_ids.setdefault((node._rule, key[parents[0]], key[parents[1]]), len(shape_ids))
+            key[node] = shape_ids.setdefault((node.operation, key[parents[0]], key[parents[1]]), len(shape_ids))
         elif parents:
-            key[node] = shape_ids.setdefault((node._rule, key[parents[0]]), len(shape_ids))
+            key[node] = shape_ids.setdefault((node.operation, key[parents[0]]), len(shape_ids))
         else:
             key[node] = -1
     count = Counter(key.values())
@@ -175,27 +155,27 @@ def batch_code(piece: Piece, shared: list[int], summed: list[int], exposed: list
     backward(G, OUT, SAVED, SH, ACC, S, B, *columns) walks the copies in backward() order (the
     caller reverses the lists) and returns the sums of `summed`, in order.
     """
-    names: dict[str, Any] = {"tanh": math.tanh}
+    names: dict[str, Any] = {}
     n_args = len(piece.leaves)
     is_shared = set(shared)
     varying = [k for k in range(n_args) if k not in is_shared]
     args = [f"a{k}" for k in range(n_args)]
     nodes = [f"n{j}" for j in range(len(piece.inner))]
-    rules = [n._rule for n in piece.inner]
-    zero_safe = all(TEMPLATES.get(r, (None, None, False))[2] for r in rules)
+    ops = [n.operation for n in piece.inner]
+    zero_safe = all(op.zero_safe for op in ops)
 
     def operand(k: int) -> str:
         return nodes[k] if k >= 0 else args[~k]
 
     body = []
-    for j, rule in enumerate(rules):
-        ops = [operand(k) for k in piece.refs[j]]
-        template = TEMPLATES.get(rule)
-        if template and template[0]:
-            expr = template[0].format(a=ops[0], b=ops[-1])
+    for j, op in enumerate(ops):
+        ops_ = [operand(k) for k in piece.refs[j]]
+        expr = op.forward_code() if _functions_fit(op, names) else None
+        if expr:
+            expr = expr.format(a=ops_[0], b=ops_[-1])
         else:
-            names[f"F{j}"] = rule.forward
-            expr = f"F{j}({', '.join(ops)})"
+            names[f"F{j}"] = op.forward
+            expr = f"F{j}({', '.join(ops_)})"
         body.append(f"        {nodes[j]} = {expr}")
 
     def unpack(names_: list[str], source: str) -> list[str]:
@@ -220,20 +200,20 @@ def batch_code(piece: Piece, shared: list[int], summed: list[int], exposed: list
 
     # backward: inner nodes in reverse; a node's gradient is the sum of its shares in arrival order
     sums = {k: f"w{k}" for k in summed}
-    grad_of: dict[int, str] = {len(rules) - 1: "g"}
+    grad_of: dict[int, str] = {len(ops) - 1: "g"}
     lines = []
     n_edges = 0
-    for j in reversed(range(len(rules))):
-        rule, operands = rules[j], piece.refs[j]
-        ops = [operand(k) for k in operands]
+    for j in reversed(range(len(ops))):
+        op, operands = ops[j], piece.refs[j]
+        ops_ = [operand(k) for k in operands]
         g = grad_of[j]
-        template = TEMPLATES.get(rule)
-        if template and template[1]:
-            shares = [s.format(a=ops[0], b=ops[-1], g=g, o=nodes[j]) for s in template[1]]
+        code = op.code() if _functions_fit(op, names) else None
+        if code:
+            shares = [s.format(a=ops_[0], b=ops_[-1], g=g, o=nodes[j]) for s in code]
         else:
-            names[f"R{j}"] = rule
-            shares = [f"s{j}_{i}" for i in range(len(ops))]
-            lines.append(f"        {', '.join(shares)}, = R{j}({g}, {nodes[j]}, {', '.join(ops)})")
+            names[f"R{j}"] = op.rule
+            shares = [f"s{j}_{i}" for i in range(len(ops_))]
+            lines.append(f"        {', '.join(shares)}, = R{j}({g}, {nodes[j]}, {', '.join(ops_)})")
         for k, share in zip(operands, shares, strict=True):
             if k < 0 and ~k in sums:
                 lines.append(f"        {sums[~k]} = {sums[~k]} + {share}")
@@ -245,7 +225,7 @@ def batch_code(piece: Piece, shared: list[int], summed: list[int], exposed: list
                 grad_of[k] = f"g{k}"
                 lines.append(f"        g{k} = {share}")
             n_edges += k < 0
-        if zero_safe and j == len(rules) - 1 and len(operands) == 1 and operands[0] >= 0:
+        if zero_safe and j == len(ops) - 1 and len(operands) == 1 and operands[0] >= 0:
             # the top passed nothing on (a relu that is off, as in a hinge loss): all shares are zero
             lines.append(f"        if {grad_of[operands[0]]} == 0.0:\n            continue")
 
@@ -261,6 +241,15 @@ def batch_code(piece: Piece, shared: list[int], summed: list[int], exposed: list
         f"    return [{', '.join(sums[k] for k in summed)}]",
     ]
     source = "\n".join(forward + [""] + backward)
-    where = f"<loop over copies of a {len(rules)}-node piece>"
+    where = f"<loop over copies of a {len(ops)}-node piece>"
     exec(builtins.compile(source, where, "exec"), names)  # noqa: S102 (our own generated code)
     return names["forward"], names["backward"]
+
+
+def _functions_fit(op: Operation, names: dict[str, Any]) -> bool:
+    """Add the functions op's code calls to the kernel's names; False if a name means another function."""
+    functions = op.functions()
+    if any(names.get(name, f) is not f for name, f in functions.items()):
+        return False
+    names.update(functions)
+    return True

@@ -219,7 +219,7 @@ class _Plan:
             else:
                 d = 1 + max(depth[p] for p in node.parents)
                 depth[node] = d
-                groups.setdefault((d, node._rule, len(node.parents)), []).append(node)
+                groups.setdefault((d, node.operation, len(node.parents)), []).append(node)
         keys = sorted(groups, key=lambda k: k[0])  # stable: first appearance within a depth
         grouped = sum(map(len, groups.values()))
         if len(keys) > 1000 and 4 * len(keys) > grouped:
@@ -304,13 +304,21 @@ class _Plan:
         self.backward_steps = []
         for key in keys:
             group = groups[key]
-            rule = key[1]
+            operation = key[1]
             start, stop = slot[group[0]], slot[group[-1]] + 1
             getters = [_gather([slot[n.parents[i]] for n in group]) for i in range(key[2])]
-            self.forward_steps.append((start, stop, rule.forward, getters))
+            self.forward_steps.append((start, stop, operation.forward, getters))
             first = edge_base[group[0]]
             self.backward_steps.append(
-                (start, stop, rule, getters, _incoming_gather(group, incoming), first, first + len(group) * key[2])
+                (
+                    start,
+                    stop,
+                    operation.rule,
+                    getters,
+                    _incoming_gather(group, incoming),
+                    first,
+                    first + len(group) * key[2],
+                )
             )
         self.backward_steps.reverse()
         summed = {i for b in batches for i, _, _ in b.summed_leaves}

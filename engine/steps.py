@@ -26,45 +26,18 @@ from .hooks import run_hooks
 from .naming import expression, node_names, number
 from .value import Value, _mode, _number
 
-# The local derivative d out / d input of each operation, one formula per input, written
-# with {out} for the result's name and {a}, {b} for the inputs' names.
-FORMULAS: dict[str, tuple[str, ...]] = {
-    "+": ("1", "1"),
-    "-": ("1", "-1"),
-    "*": ("{b}.data", "{a}.data"),
-    "/": ("1 / {b}.data", "-{out}.data / {b}.data"),
-    "neg": ("-1",),
-    "abs": ("sign({a}.data)",),
-    "relu": ("({a}.data > 0)",),
-    "tanh": ("(1 - {out}.data**2)",),
-    "sigmoid": ("{out}.data * (1 - {out}.data)",),
-    "exp": ("{out}.data",),
-    "log": ("1 / {a}.data",),
-    "sqrt": ("0.5 / {out}.data",),
-    "sin": ("cos({a}.data)",),
-    "cos": ("-sin({a}.data)",),
-    "**": ("{b}.data * {a}.data**({b}.data - 1)", "{out}.data * log({a}.data)"),
-}
-
 
 def local_formula(node: Value, names: dict[Value, str]) -> tuple[str, ...]:
-    """The formulas of d node / d input for each input of `node`, in the graph's names."""
-    op, parents = node.op, node.parents
+    """The formulas of d node / d input for each input of `node`, in the graph's names.
+
+    Each operation's formula is read off its derivative rule (`Operation.formula`); for a rule
+    that cannot be read and gave none, the formula is written `dout/da`.
+    """
+    parents = node.parents
     fill = {"out": names[node], "a": names[parents[0]], "b": names[parents[-1]]}
-    if op in FORMULAS and len(FORMULAS[op]) == len(parents):
-        return tuple(f.format(**fill) for f in FORMULAS[op])
-    if op.startswith("**") and len(parents) == 1:  # a ** n for a number n, op '**n'
-        n = float(op[2:])
-        if n == 0.0:
-            return ("0",)
-        if n == 1.0:
-            return ("1",)
-        if n == 2.0:
-            return (f"2 * {fill['a']}.data",)
-        return (f"{n:g} * {fill['a']}.data**{n - 1.0:g}",)
-    if op == "leaky_relu":
-        slope = node._rule(1.0, node.data, -1.0)[0]  # the rule is linear in g: this is the slope
-        return (f"(1 if {fill['a']}.data > 0 else {number(slope)})",)
+    formulas = node.operation.formula() if node.operation is not None else None
+    if formulas is not None and len(formulas) == len(parents):
+        return tuple(f.format(**fill) for f in formulas)
     return tuple(f"d{fill['out']}/d{names[p]}" for p in parents)
 
 

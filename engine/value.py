@@ -1,31 +1,33 @@
-"""The `Value` node: one float, its gradient, its parents and its derivative rule.
+"""The `Value` node, and `Operation`: how a function of floats becomes a node of the graph.
 
-Every operation is written once, as a forward method on `Value` followed by its
-backward rule. A rule is a plain function of the operation, stored on each node
-by reference (no closure per node, so no reference cycle and no allocation):
+A `Value` holds a float, its gradient, the Values it was made from (`parents`) and the
+`Operation` that made it. An operation is defined once, by two functions side by side:
 
-    rule(g, out, *inputs) -> one share of the gradient per input
+    forward(*inputs) -> the result, on floats
+    rule(g, out, *inputs) -> one share of the gradient per input: g * d out / d input
 
-`g` is the gradient flowing into the result, `out` the result and `inputs` the
-operands. The backward pass calls a rule with floats (`node.data`), or, for
-higher-order derivatives (`create_graph=True`), with the `Value`s themselves,
-so every rule is written with operators that work on both.
+`g` is the gradient flowing into the result, `out` the result and `inputs` the operands. The
+backward pass calls a rule with floats (`node.data`) or, for derivatives of derivatives
+(`create_graph=True`), with the Values themselves, so rules are written with operators that
+work on both. A node stores its operation by reference: no closure per node, so no reference
+cycle and no allocation. Every built-in operation is defined this way in `engine.ops`, with the
+`operation` decorator below, which is also how you add your own.
 """
 
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 from numbers import Real
-from typing import Any, Union
+from typing import Any, ClassVar, Union
+
+from .symbolic import Symbol, call
 
 Number = Union[int, float]  # noqa: UP007 (a runtime alias that must work on 3.10)
 Operand = Union["Value", int, float]  # noqa: UP007
+Rule = Callable[..., tuple[Any, ...]]
 
 _new = object.__new__
-_INF = math.inf
 
 # The process-wide fast flag, switched by engine.mode: 1 while no thread is inside no_grad()
 # and anomaly mode is off (then _make records without asking anything else), 2 under
@@ -40,230 +42,64 @@ def _thread_mode() -> int:
     return _mode[0]
 
 
-def _number(x: Any, where: str) -> float:
-    """Check that `x` is a real number and return it as a float."""
-    if isinstance(x, Real):
-        try:
-            return float(x)
-        except OverflowError:
-            raise OverflowError(f"{where}: the {type(x).__name__} {_short(x)} is too large for a float") from None
-    raise TypeError(f"{where}: expected a real number (int or float), got {type(x).__name__} {x!r}")
-
-
-def _short(x: Any) -> str:
-    """repr(x), cut down to its ends if long (a huge int has hundreds of digits)."""
-    try:
-        text = repr(x)
-    except ValueError:  # an int beyond the interpreter's digit limit for str()
-        return f"of {x.bit_length()} bits"
-    return text if len(text) <= 40 else f"{text[:15]}...{text[-10:]} ({len(text)} characters)"
-
-
-def _refuse_sequence(op: str, other: Any) -> Any:
-    """NotImplemented, except for a sequence: Python would try to repeat it and blame the Value."""
-    if isinstance(other, Sequence):
-        raise TypeError(f"{op}: expected a real number or a Value, got {type(other).__name__} {other!r}")
-    return NotImplemented
-
-
-def _make(data: float, parents: tuple, op: str, rule: Callable) -> Value:
-    """Create the result of an operation; inside no_grad() it is a leaf."""
-    v = _new(Value)
-    v.data = data
-    v.grad = 0.0
-    v.label = ""
-    v._hooks = None
-    if _mode[0] == 1:
-        v.parents = parents
-        v.op = op
-        v._rule = rule
-        v._origin = None
-        return v
-    mode = _thread_mode()
-    if mode == 0:
-        v.parents = ()
-        v.op = ""
-        v._rule = None
-        v._origin = None
-    else:
-        v.parents = parents
-        v.op = op
-        v._rule = rule
-        if mode == 2:
-            from .debug import where_created
-
-            v._origin = where_created()
-        else:
-            v._origin = None
-    return v
-
-
-def _overflow(op: str, *inputs: float) -> None:
-    """Raise OverflowError if finite inputs gave an infinite or NaN result."""
-    if all(math.isfinite(x) for x in inputs):
-        shown = ", ".join(repr(x) for x in inputs)
-        raise OverflowError(f"{op}: the result of {op}({shown}) is too large for a float")
-
-
 class Value:
     """A scalar in a computation graph: `data`, `grad`, `parents`, `op`, `label`."""
 
-    __slots__ = ("data", "grad", "parents", "op", "label", "_rule", "_hooks", "_origin")
+    __slots__ = ("data", "grad", "parents", "operation", "label", "_rule", "_hooks", "_origin")
 
     def __init__(self, data: Number, label: str = "") -> None:
         self.data = _number(data, "Value")
         self.grad: Any = 0.0
         self.parents: tuple[Value, ...] = ()
-        self.op = ""
+        self.operation: Operation | None = None  # what made this node; None for a leaf
         self.label = label
-        self._rule: Callable | None = None
-        self._hooks: list | None = None
+        self._rule: Rule | None = None  # operation.rule, kept here for the backward loop's speed
+        self._hooks: dict | None = None
         self._origin: str | None = None
+
+    @property
+    def op(self) -> str:
+        """The name of the operation that made this node ('*', 'tanh', '**2'), '' for a leaf."""
+        operation = self.operation
+        return "" if operation is None else operation.name
 
     def __repr__(self) -> str:
         grad = self.grad
         shown = f"Value(data={grad.data!r})" if type(grad) is Value else repr(grad)
         text = f"Value(data={self.data!r}, grad={shown}"
-        if self.op:
+        if self.operation is not None:
             text += f", op={self.op!r}"
         if self.label:
             text += f", label={self.label!r}"
         return text + ")"
 
-    # ---------------------------------------------------------------- arithmetic
+    # ---------------------------------------------------------------- operations
+    # Each is defined with its forward and derivative in `engine.ops`, which sets these.
 
-    def __add__(self, other: Operand) -> Value:
-        """a + b.   d/da = 1, d/db = 1."""
-        if type(other) is not Value:
-            if not isinstance(other, Real):
-                return NotImplemented
-            other = Value(other)
-        r = self.data + other.data
-        if r - r:
-            _overflow("+", self.data, other.data)
-        return _make(r, (self, other), "+", _add_rule)
-
-    def __radd__(self, other: Number) -> Value:
-        if not isinstance(other, Real):
-            return NotImplemented
-        return Value(other).__add__(self)
-
-    def __sub__(self, other: Operand) -> Value:
-        """a - b.   d/da = 1, d/db = -1."""
-        if type(other) is not Value:
-            if not isinstance(other, Real):
-                return NotImplemented
-            other = Value(other)
-        r = self.data - other.data
-        if r - r:
-            _overflow("-", self.data, other.data)
-        return _make(r, (self, other), "-", _sub_rule)
-
-    def __rsub__(self, other: Number) -> Value:
-        if not isinstance(other, Real):
-            return NotImplemented
-        return Value(other).__sub__(self)
-
-    def __mul__(self, other: Operand) -> Value:
-        """a * b.   d/da = b, d/db = a."""
-        if type(other) is not Value:
-            if not isinstance(other, Real):
-                return _refuse_sequence("*", other)
-            other = Value(other)
-        r = self.data * other.data
-        if r - r:
-            _overflow("*", self.data, other.data)
-        return _make(r, (self, other), "*", _mul_rule)
-
-    def __rmul__(self, other: Number) -> Value:
-        if not isinstance(other, Real):
-            return _refuse_sequence("*", other)
-        return Value(other).__mul__(self)
-
-    def __truediv__(self, other: Operand) -> Value:
-        """a / b.   d/da = 1/b, d/db = -a/b**2 = -out/b."""
-        if type(other) is not Value:
-            if not isinstance(other, Real):
-                return NotImplemented
-            other = Value(other)
-        if other.data == 0.0:
-            raise ZeroDivisionError(f"/: division by zero in {self.data!r} / {other.data!r}")
-        r = self.data / other.data
-        if r - r:
-            _overflow("/", self.data, other.data)
-        return _make(r, (self, other), "/", _div_rule)
-
-    def __rtruediv__(self, other: Number) -> Value:
-        if not isinstance(other, Real):
-            return NotImplemented
-        return Value(other).__truediv__(self)
-
-    def __neg__(self) -> Value:
-        """-a.   d/da = -1."""
-        return _make(-self.data, (self,), "neg", _neg_rule)
+    __add__: ClassVar[Callable[[Value, Operand], Value]]
+    __radd__: ClassVar[Callable[[Value, Number], Value]]
+    __sub__: ClassVar[Callable[[Value, Operand], Value]]
+    __rsub__: ClassVar[Callable[[Value, Number], Value]]
+    __mul__: ClassVar[Callable[[Value, Operand], Value]]
+    __rmul__: ClassVar[Callable[[Value, Number], Value]]
+    __truediv__: ClassVar[Callable[[Value, Operand], Value]]
+    __rtruediv__: ClassVar[Callable[[Value, Number], Value]]
+    __pow__: ClassVar[Callable[[Value, Operand], Value]]
+    __rpow__: ClassVar[Callable[[Value, Number], Value]]
+    __neg__: ClassVar[Callable[[Value], Value]]
+    __abs__: ClassVar[Callable[[Value], Value]]
+    relu: ClassVar[Callable[[Value], Value]]
+    leaky_relu: ClassVar[Callable[..., Value]]
+    tanh: ClassVar[Callable[[Value], Value]]
+    sigmoid: ClassVar[Callable[[Value], Value]]
+    exp: ClassVar[Callable[[Value], Value]]
+    log: ClassVar[Callable[[Value], Value]]
+    sqrt: ClassVar[Callable[[Value], Value]]
+    sin: ClassVar[Callable[[Value], Value]]
+    cos: ClassVar[Callable[[Value], Value]]
 
     def __pos__(self) -> Value:
         return self
-
-    def __pow__(self, other: Operand) -> Value:
-        """a ** n (n a number): d/da = n * a**(n-1).  a ** b (b a Value): also d/db = out * log(a)."""
-        if type(other) is Value:
-            r = _power(self.data, other.data, "**")
-            return _make(r, (self, other), "**", _pow_rule)
-        if not isinstance(other, Real):
-            return NotImplemented
-        n = _number(other, "**")
-        r = _power(self.data, n, f"**{n:g}")
-        return _make(r, (self,), f"**{n:g}", _power_rule(n))
-
-    def __rpow__(self, other: Number) -> Value:
-        if not isinstance(other, Real):
-            return NotImplemented
-        return Value(other).__pow__(self)
-
-    def __abs__(self) -> Value:
-        """|a|.   d/da = sign(a), 0 at a = 0."""
-        return _make(abs(self.data), (self,), "abs", _abs_rule)
-
-    # ---------------------------------------------------------------- functions
-
-    def relu(self) -> Value:
-        """max(a, 0).   d/da = 1 if a > 0 else 0."""
-        x = self.data
-        return _make(x if x > 0.0 else 0.0, (self,), "relu", _relu_rule)
-
-    def leaky_relu(self, slope: float = 0.01) -> Value:
-        """a if a > 0 else slope * a.   d/da = 1 if a > 0 else slope."""
-        slope = _number(slope, "leaky_relu slope")
-        return _make(_leaky(self.data, slope), (self,), "leaky_relu", _leaky_rule(slope))
-
-    def tanh(self) -> Value:
-        """tanh(a).   d/da = 1 - tanh(a)**2."""
-        return _make(math.tanh(self.data), (self,), "tanh", _tanh_rule)
-
-    def sigmoid(self) -> Value:
-        """1 / (1 + exp(-a)), computed without overflow.   d/da = out * (1 - out)."""
-        return _make(_sigmoid(self.data), (self,), "sigmoid", _sigmoid_rule)
-
-    def exp(self) -> Value:
-        """e**a.   d/da = e**a = out."""
-        return _make(_exp(self.data), (self,), "exp", _exp_rule)
-
-    def log(self) -> Value:
-        """Natural log, a > 0.   d/da = 1/a."""
-        return _make(_log(self.data), (self,), "log", _log_rule)
-
-    def sqrt(self) -> Value:
-        """Square root, a >= 0.   d/da = 1 / (2 * sqrt(a))."""
-        return _make(_sqrt(self.data), (self,), "sqrt", _sqrt_rule)
-
-    def sin(self) -> Value:
-        """sin(a).   d/da = cos(a)."""
-        return _make(_sin(self.data), (self,), "sin", _sin_rule)
-
-    def cos(self) -> Value:
-        """cos(a).   d/da = -sin(a)."""
-        return _make(_cos(self.data), (self,), "cos", _cos_rule)
 
     # ---------------------------------------------------------------- comparisons
     # Ordering compares data (handy in user code); == stays identity, so nodes hash.
@@ -334,239 +170,282 @@ class Value:
         self.apply_chain_rule()
 
 
-# ---------------------------------------------------------------- float forms
-# Forward maths on floats, with errors that name the operation and the value.
+def _make(data: float, parents: tuple, operation: Operation) -> Value:
+    """Create the result of an operation; inside no_grad() it is a leaf."""
+    v = _new(Value)
+    v.data = data
+    v.grad = 0.0
+    v.label = ""
+    v._hooks = None
+    if _mode[0] == 1:
+        v.parents = parents
+        v.operation = operation
+        v._rule = operation.rule
+        v._origin = None
+        return v
+    mode = _thread_mode()
+    if mode == 0:
+        v.parents = ()
+        v.operation = None
+        v._rule = None
+        v._origin = None
+    else:
+        v.parents = parents
+        v.operation = operation
+        v._rule = operation.rule
+        if mode == 2:
+            from .debug import where_created
+
+            v._origin = where_created()
+        else:
+            v._origin = None
+    return v
 
 
-def _power(a: float, n: float, op: str) -> float:
-    if a < 0.0 and not n.is_integer():  # also inf and nan, which int() cannot take
-        raise ValueError(f"{op}: a negative base {a!r} to a non-integer power {n!r} has no real value")
-    if a == 0.0 and n < 0.0:
-        raise ZeroDivisionError(f"{op}: 0.0 cannot be raised to the negative power {n!r}")
+def _number(x: Any, where: str) -> float:
+    """Check that `x` is a real number and return it as a float."""
+    if isinstance(x, Real):
+        try:
+            return float(x)
+        except OverflowError:
+            raise OverflowError(f"{where}: the {type(x).__name__} {_short(x)} is too large for a float") from None
+    raise TypeError(f"{where}: expected a real number (int or float), got {type(x).__name__} {x!r}")
+
+
+def _short(x: Any) -> str:
+    """repr(x), cut down to its ends if long (a huge int has hundreds of digits)."""
     try:
-        r = a**n
-    except OverflowError:
-        raise OverflowError(f"{op}: {a!r} ** {n!r} is too large for a float") from None
-    if r - r:
-        _overflow(op, a, n)
-    return r
+        text = repr(x)
+    except ValueError:  # an int beyond the interpreter's digit limit for str()
+        return f"of {x.bit_length()} bits"
+    return text if len(text) <= 40 else f"{text[:15]}...{text[-10:]} ({len(text)} characters)"
 
 
-def _leaky(x: float, slope: float) -> float:
-    r = x if x > 0.0 else slope * x
-    if r - r:
-        _overflow("leaky_relu", x, slope)
-    return r
+def _overflow(op: str, *inputs: float) -> None:
+    """Raise OverflowError if finite inputs gave an infinite or NaN result."""
+    if all(math.isfinite(x) for x in inputs):
+        shown = ", ".join(repr(x) for x in inputs)
+        raise OverflowError(f"{op}: the result of {op}({shown}) is too large for a float")
 
 
-def _sin(x: float) -> float:
-    if math.isinf(x):
-        raise ValueError(f"sin: sin({x!r}) is undefined; sin needs a finite value")
-    return math.sin(x)
+def _refuse(op: str, other: Any) -> Any:
+    """NotImplemented for a non-number, but a clear error for a sequence (Python would repeat it)."""
+    if isinstance(other, Sequence):
+        raise TypeError(f"{op}: expected a real number or a Value, got {type(other).__name__} {other!r}")
+    return NotImplemented
 
 
-def _cos(x: float) -> float:
-    if math.isinf(x):
-        raise ValueError(f"cos: cos({x!r}) is undefined; cos needs a finite value")
-    return math.cos(x)
+# ---------------------------------------------------------------- operations
 
 
-def _sigmoid(x: float) -> float:
-    if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
+class Operation:
+    """An operation of the graph: its forward on floats and its derivative rule, side by side.
 
-
-def _exp(x: float) -> float:
-    try:
-        return math.exp(x)
-    except OverflowError:
-        raise OverflowError(f"exp: exp({x!r}) is too large for a float") from None
-
-
-def _log(x: float) -> float:
-    if x <= 0.0:
-        raise ValueError(f"log: log({x!r}) is undefined; log needs a value > 0")
-    return math.log(x)
-
-
-def _sqrt(x: float) -> float:
-    if x < 0.0:
-        raise ValueError(f"sqrt: sqrt({x!r}) is undefined; sqrt needs a value >= 0")
-    return math.sqrt(x)
-
-
-# ---------------------------------------------------------------- backward rules
-# Each takes (g, out, *inputs) as floats or as Values and returns one share per input.
-# `@forward(f)` records the operation's forward maths on floats beside its rule, for
-# code that replays a recorded graph on plain floats (engine.compile).
-
-
-def forward(f: Callable) -> Callable[[Callable], Callable]:
-    """Attach the float forward function `f` to the rule it decorates."""
-
-    def attach(rule: Callable) -> Callable:
-        rule.forward = f
-        return rule
-
-    return attach
-
-
-@forward(operator.add)
-def _add_rule(g, out, a, b):
-    return g, g
-
-
-@forward(operator.sub)
-def _sub_rule(g, out, a, b):
-    return g, -g
-
-
-@forward(operator.mul)
-def _mul_rule(g, out, a, b):
-    return g * b, g * a
-
-
-@forward(operator.truediv)
-def _div_rule(g, out, a, b):
-    gb = g / b
-    return gb, -gb * out
-
-
-@forward(operator.neg)
-def _neg_rule(g, out, a):
-    return (-g,)
-
-
-@forward(abs)
-def _abs_rule(g, out, a):
-    return (g if a > 0.0 else -g if a < 0.0 else 0.0,)
-
-
-@forward(lambda x: x if x > 0.0 else 0.0)
-def _relu_rule(g, out, a):
-    return (g if a > 0.0 else 0.0,)
-
-
-@forward(math.tanh)
-def _tanh_rule(g, out, a):
-    return (g * (1.0 - out * out),)
-
-
-@forward(_sigmoid)
-def _sigmoid_rule(g, out, a):
-    return (g * out * (1.0 - out),)
-
-
-@forward(_exp)
-def _exp_rule(g, out, a):
-    return (g * out,)
-
-
-@forward(_log)
-def _log_rule(g, out, a):
-    return (g / a,)
-
-
-@forward(_sqrt)
-def _sqrt_rule(g, out, a):
-    return (g * 0.5 / out if out > 0.0 else g * _INF,)
-
-
-@forward(_sin)
-def _sin_rule(g, out, a):
-    return (g * cos(a),)
-
-
-@forward(_cos)
-def _cos_rule(g, out, a):
-    return (-g * sin(a),)
-
-
-def _data(x):
-    """The float of a rule's operand, which is a float or (under create_graph) a Value.
-
-    Rules never test `x == 0.0` on an operand: on a Value `==` is identity, not a comparison
-    of data. They compare by order (`x >= 0.0 and x <= 0.0`) or through this function.
+    Make one with the `operation` decorator. Calling it on Values records a node (on numbers it
+    just computes). What the stepper, `explain` and `engine.compile` need is read off the rule
+    by running it once on symbols (see `engine.symbolic`); a rule that branches on its operands
+    cannot be read so, and then `formula` (what `explain` shows) and `code` (what a compiled
+    kernel runs) may be given by hand. Without them the stepper shows `d out/d a` and the
+    kernel calls the rule, with the same numbers.
     """
-    return x.data if type(x) is Value else x
+
+    def __init__(
+        self,
+        name: str,
+        forward: Callable[..., float],
+        rule: Rule,
+        *,
+        formula: Sequence[str] | None = None,
+        code: Sequence[str] | None = None,
+        forward_code: str | None = None,
+        zero_safe: bool = False,
+        params: dict[str, float] | None = None,
+    ) -> None:
+        self.name = name
+        self.forward = forward
+        self.rule = rule
+        self.arity = _arity(rule, name)
+        self.params = dict(params or {})  # the numbers that make it this operation (n of a ** n)
+        self.zero_safe = zero_safe  # g = 0 gives all-zero shares for finite operands
+        self.__doc__ = rule.__doc__ or f"The operation {name}."
+        self._given = (formula, code, forward_code)
+        self._read: tuple | None = None  # (formula, code, forward code, functions they call), once read
+
+    def __repr__(self) -> str:
+        params = "".join(f", {k}={v!r}" for k, v in self.params.items())
+        return f"Operation({self.name!r}{params})"
+
+    def __call__(self, *inputs: Any) -> Any:
+        """Apply the operation: to Values it records a node and returns a Value; to numbers, a float."""
+        for x in inputs:
+            if type(x) is Value:
+                return self.apply(*inputs)
+            if type(x) is Symbol:  # inside another operation's rule, which is being read as a formula
+                return call(self.name, self.forward, *inputs)
+        return self.compute(*[_number(x, self.name) for x in inputs])
+
+    def compute(self, *inputs: float) -> float:
+        """The forward on floats, with an error that names the operation and the inputs."""
+        if len(inputs) != self.arity:
+            raise TypeError(f"{self.name}: takes {self.arity} input(s), got {len(inputs)}")
+        try:
+            r = self.forward(*inputs)
+        except (ArithmeticError, ValueError) as error:
+            if str(error).startswith(f"{self.name}:"):
+                raise
+            shown = ", ".join(map(repr, inputs))
+            raise type(error)(f"{self.name}: {error} at {self.name}({shown})") from None
+        if type(r) is not float:
+            r = _number(r, f"{self.name}'s forward")
+        if r - r:
+            _overflow(self.name, *inputs)
+        return r
+
+    def apply(self, *inputs: Operand) -> Value:
+        """Record a node: the result of this operation on `inputs` (numbers become constants)."""
+        parents = tuple(x if type(x) is Value else Value(_number(x, self.name)) for x in inputs)
+        return _make(self.compute(*[p.data for p in parents]), parents, self)
+
+    # ---------------------------------------------------------------- read off the rule
+
+    def formula(self) -> tuple[str, ...] | None:
+        """d out / d input for each input, as text with `{out}`, `{a}`, `{b}` for the names (or None)."""
+        return self._reading()[0]
+
+    def code(self) -> tuple[str, ...] | None:
+        """Each share as code of `{g}`, `{o}`, `{a}`, `{b}`: the rule's arithmetic, step for step (or None)."""
+        return self._reading()[1]
+
+    def forward_code(self) -> str | None:
+        """The forward as code of `{a}`, `{b}` (or None: a kernel then calls `forward`)."""
+        return self._reading()[2]
+
+    def functions(self) -> dict[str, Callable]:
+        """The functions of floats that `code()` and `forward_code()` call, by name."""
+        return self._reading()[3]
+
+    def _reading(self) -> tuple:
+        """Run the rule and the forward once on symbols (`engine.symbolic`), unless given by hand."""
+        if self._read is None:
+            from .symbolic import trace_forward, trace_rule
+
+            formula, code, forward_code = self._given
+            functions: dict[str, Callable] = {}
+            rule = trace_rule(self.rule, self.arity) if formula is None or code is None else None
+            if formula is None and rule is not None:
+                formula = tuple(s.shown for s in rule[0])
+            if code is None and rule is not None:
+                code = tuple(s.code for s in rule[1])
+                for s in rule[1]:
+                    functions.update(s.env)
+            if forward_code is None:
+                forward = trace_forward(self.forward, self.arity)
+                if forward is not None:
+                    forward_code = forward.code
+                    functions.update(forward.env)
+            self._read = (tuple(formula) if formula else None, tuple(code) if code else None, forward_code, functions)
+        return self._read
+
+    # ---------------------------------------------------------------- as methods of Value
+
+    def method(self) -> Callable[..., Value]:
+        """The operation as a method of Value: `a.tanh()`, or `a * b` for two inputs."""
+        if self.arity == 1:
+            return _unary_method(self)
+        if self.arity == 2:
+            return _binary_method(self)
+        return self.apply
+
+    def reflected(self) -> Callable[[Value, Number], Value]:
+        """The operation as the method for `2 * v`, where the number comes first."""
+        return _reflected_method(self)
 
 
-@forward(lambda a, b: _power(a, b, "**"))
-def _pow_rule(g, out, a, b):
-    """a ** b with both Values: d/da = b * a**(b-1), d/db = out * log(a)."""
-    if a > 0.0:
-        db = g * out * log(a)
-    elif a >= 0.0 and b >= 0.0:  # a == 0 here
-        db = g * 0.0  # the limit of a**b * log(a) as a -> 0+ (and 0 at 0 ** 0, as in PyTorch)
-    else:
-        db = g * math.nan  # no real derivative in b for a negative base
-    if b < 1.0 and a >= 0.0 and a <= 0.0:  # a == 0, by order: cheap on floats, and right on Values
-        da = g * (0.0 if _data(b) == 0.0 else _INF)
-    else:
-        da = g * b * a ** (b - 1.0)
-    return da, db
+def operation(
+    name: str,
+    forward: Callable[..., float],
+    *,
+    formula: Sequence[str] | None = None,
+    code: Sequence[str] | None = None,
+    forward_code: str | None = None,
+    zero_safe: bool = False,
+    params: dict[str, float] | None = None,
+) -> Callable[[Rule], Operation]:
+    """Decorate a derivative rule `rule(g, out, *inputs)` to make it an `Operation` named `name`.
+
+    `forward` computes the result from floats. The rule returns, for each input, its share of
+    the gradient: `g` times d out / d input. Write it with operators (and the engine's functions,
+    such as `engine.exp`) so that it also works on Values, and derivatives of derivatives follow.
+    """
+
+    def define(rule: Rule) -> Operation:
+        return Operation(
+            name, forward, rule,
+            formula=formula, code=code, forward_code=forward_code, zero_safe=zero_safe, params=params,
+        )  # fmt: skip
+
+    return define
 
 
-@lru_cache(maxsize=256)
-def _power_rule(n: float) -> Callable:
-    """The rule of a ** n for one number n: d/da = n * a**(n-1)."""
-    op = f"**{n:g}"
-    if n == 0.0:
-        rule = lambda g, out, a: (g * 0.0,)
-    elif n == 1.0:
-        rule = lambda g, out, a: (g,)
-    elif n == 2.0:
-        rule = lambda g, out, a: (g * 2.0 * a,)
-    else:
-        m = n - 1.0
+def _arity(rule: Callable, name: str) -> int:
+    """How many inputs a rule takes: its parameters after (g, out)."""
+    import inspect
 
-        def rule(g, out, a):
-            if m < 0.0 and a >= 0.0 and a <= 0.0:  # a == 0, by order as in _pow_rule
-                return (g * _INF,)
-            return (g * n * a**m,)
-
-    return forward(lambda a: _power(a, n, op))(rule)
+    try:
+        parameters = list(inspect.signature(rule).parameters.values())
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: the rule must be a function rule(g, out, *inputs)") from None
+    if any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters) or len(parameters) < 3:
+        raise TypeError(f"{name}: the rule must take (g, out, input, ...), got {len(parameters)} parameter(s)")
+    return len(parameters) - 2
 
 
-@lru_cache(maxsize=256)
-def _leaky_rule(slope: float) -> Callable:
-    """The rule of leaky_relu for one slope: d/da = 1 if a > 0 else slope."""
-    rule = lambda g, out, a: (g if a > 0.0 else g * slope,)
-    return forward(lambda x: _leaky(x, slope))(rule)
+def _unary_method(op: Operation) -> Callable[[Value], Value]:
+    forward, name = op.forward, op.name
+
+    def method(self: Value) -> Value:
+        x = self.data
+        r = forward(x)
+        if r - r:
+            _overflow(name, x)
+        return _make(r, (self,), op)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = op.__doc__
+    return method
 
 
-# ---------------------------------------------------------------- module functions
-# Each accepts a Value (and returns a Value) or a number (and returns a float).
+def _binary_method(op: Operation) -> Callable[[Value, Operand], Value]:
+    forward, name = op.forward, op.name
+
+    def method(self: Value, other: Operand) -> Value:
+        if type(other) is not Value:
+            if not isinstance(other, Real):
+                return _refuse(name, other)
+            other = Value(other)
+        r = forward(self.data, other.data)
+        if r - r:
+            _overflow(name, self.data, other.data)
+        return _make(r, (self, other), op)
+
+    method.__doc__ = op.__doc__
+    return method
 
 
-def _unary(name: str, on_float: Callable[[float], float]) -> Callable:
-    method = getattr(Value, name)
+def _reflected_method(op: Operation) -> Callable[[Value, Number], Value]:
+    forward, name = op.forward, op.name
 
-    def apply(x):
-        if type(x) is Value:
-            return method(x)
-        return on_float(_number(x, name))
+    def method(self: Value, other: Number) -> Value:
+        if not isinstance(other, Real):
+            return _refuse(name, other)
+        first = Value(other)
+        r = forward(first.data, self.data)
+        if r - r:
+            _overflow(name, first.data, self.data)
+        return _make(r, (first, self), op)
 
-    apply.__name__ = apply.__qualname__ = name
-    apply.__doc__ = method.__doc__
-    apply.__annotations__ = {"x": "Value | float", "return": "Value | float"}
-    return apply
-
-
-relu = _unary("relu", lambda x: x if x > 0.0 else 0.0)
-tanh = _unary("tanh", math.tanh)
-sigmoid = _unary("sigmoid", _sigmoid)
-exp = _unary("exp", _exp)
-log = _unary("log", _log)
-sqrt = _unary("sqrt", _sqrt)
-sin = _unary("sin", _sin)
-cos = _unary("cos", _cos)
+    method.__doc__ = op.__doc__
+    return method
 
 
-def leaky_relu(x: Operand, slope: float = 0.01) -> Operand:
-    """a if a > 0 else slope * a, for a Value or a number."""
-    if type(x) is Value:
-        return x.leaky_relu(slope)
-    return _leaky(_number(x, "leaky_relu"), _number(slope, "leaky_relu slope"))
+from . import ops  # noqa: E402,F401  (defines every operation and sets Value's methods)

@@ -417,7 +417,12 @@ def _textbook(
 
     z, a, fp, dL_da, dg, dt, ds = (table() for _ in range(7))
     # [layer]: flat lists over examples and neurons of the forward checks (graph, textbook, scale)
-    zg, zt, zsc, ag, at, asc = ([[] for _ in range(L)] for _ in range(6))
+    zg: list[list[float]] = [[] for _ in range(L)]
+    zt: list[list[float]] = [[] for _ in range(L)]
+    zsc: list[list[float]] = [[] for _ in range(L)]
+    ag: list[list[float]] = [[] for _ in range(L)]
+    at: list[list[float]] = [[] for _ in range(L)]
+    asc: list[list[float]] = [[] for _ in range(L)]
     a_prev = [[x] for x in trace.inputs]  # [example][layer] the input of layer l, a(l-1), as floats
     for i in range(n_examples):
         for li in range(L):

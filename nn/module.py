@@ -123,7 +123,8 @@ class Module:
         folder synced, so a crash or a full disk leaves the old file whole. A symlink is written
         through to its target; an existing file keeps its permission bits (and its owner, when we
         may set it); a new file gets the mode `open()` would give. A path that exists and is not a
-        regular file (a folder, a device such as os.devnull, a pipe) raises `SaveError`.
+        regular file (a folder, a device such as os.devnull, a pipe) raises `SaveError`. The file is
+        replaced, not rewritten in place: another hard link to it keeps the old parameters.
         """
         name = os.fsdecode(path)
         problems, values = [], {}

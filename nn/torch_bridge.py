@@ -95,8 +95,8 @@ def from_torch(module: Any) -> MLP:
     for i, (linear, _) in enumerate(layers):
         if linear.bias is None:
             raise ValueError(f"from_torch: Linear layer {i} has no bias (bias=False); every nn.Neuron has one")
-        if not linear.weight.dtype.is_floating_point or linear.weight.dtype.itemsize > 8:
-            raise TypeError(f"from_torch: Linear layer {i} has {linear.weight.dtype} weights; expected float64 or less")
+        if not linear.weight.dtype.is_floating_point:  # torch's floats are at most 64 bits: widening is exact
+            raise TypeError(f"from_torch: Linear layer {i} has {linear.weight.dtype} weights; expected floats")
         if i and linear.in_features != layers[i - 1][0].out_features:
             raise ValueError(
                 f"from_torch: Linear layer {i} takes {linear.in_features} inputs but layer {i - 1} "

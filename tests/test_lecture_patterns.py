@@ -121,3 +121,28 @@ def test_micrograds_demo_model_built_after_random_seed_gets_micrograds_draw_orde
         for n, m in zip(layer.neurons, their_layer.neurons, strict=True):
             assert [w.data for w in n.w] == pytest.approx([scale * w.data for w in m.w], rel=1e-14, abs=1e-15)
             assert n.b.data == m.b.data == 0.0
+
+
+def test_micrograds_demo_loss_written_over_numpy_arrays_equals_nn_losses():
+    """The demo's loss cell: Values made from numpy rows, numpy int labels, sum() and relu over Values."""
+    np = pytest.importorskip("numpy")
+    points, labels = nn.make_moons(20, noise=0.1, seed=3)
+    X, y = np.array(points), np.array(labels, dtype=np.int64)
+    model = nn.MLP(2, [16, 16, 1], seed=1)
+    inputs = [list(map(Value, xrow)) for xrow in X]
+    scores = list(map(model, inputs))
+    losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores, strict=True)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    reg_loss = 1e-4 * sum(p * p for p in model.parameters())
+    total = data_loss + reg_loss
+    assert type(total) is Value and type(total.data) is float
+    reference = nn.hinge_loss([model(x) for x in points], labels) + nn.l2_penalty(model.parameters(), 1e-4)
+    assert total.data == pytest.approx(reference.data, rel=1e-12)
+    accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(y, scores, strict=True)]
+    assert 0 <= sum(accuracy) <= len(accuracy)
+    model.zero_grad()
+    total.backward()
+    ours = [p.grad for p in model.parameters()]
+    model.zero_grad()
+    reference.backward()
+    assert ours == pytest.approx([p.grad for p in model.parameters()], rel=1e-9, abs=1e-15)

@@ -1,0 +1,330 @@
+"""Every operation of the engine, each defined once: its forward on floats and its derivative.
+
+Each block is one operation, made with the public `operation` decorator (the way you add your
+own): the decorated function is the derivative rule
+
+    rule(g, out, *inputs) -> one share of the gradient per input, g * d out / d input
+
+and `forward` computes the result from floats, raising an error that names the operation and
+the value where the result does not exist. The last line of a block makes it a method of
+`Value`. The stepper's formulas and the compiled kernels' code are read off the rules (see
+`engine.symbolic`); a rule that branches on its operands gives them in its block instead.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from functools import lru_cache
+from numbers import Real
+from typing import Any
+
+from .value import Operand, Operation, Value, _make, _number, _overflow, operation
+
+_INF = math.inf
+
+# ---------------------------------------------------------------- a + b, a - b, a * b, a / b
+
+
+@operation("+", operator.add, zero_safe=True)
+def add(g, out, a, b):
+    """a + b.   d/da = 1, d/db = 1."""
+    return g, g
+
+
+Value.__add__, Value.__radd__ = add.method(), add.reflected()
+
+
+@operation("-", operator.sub, zero_safe=True)
+def sub(g, out, a, b):
+    """a - b.   d/da = 1, d/db = -1."""
+    return g, -g
+
+
+Value.__sub__, Value.__rsub__ = sub.method(), sub.reflected()
+
+
+@operation("*", operator.mul, zero_safe=True)
+def mul(g, out, a, b):
+    """a * b.   d/da = b, d/db = a."""
+    return g * b, g * a
+
+
+Value.__mul__, Value.__rmul__ = mul.method(), mul.reflected()
+
+
+def _divide(a: float, b: float) -> float:
+    if b == 0.0:
+        raise ZeroDivisionError(f"/: division by zero in {a!r} / {b!r}")
+    return a / b
+
+
+@operation("/", _divide, forward_code="{a} / {b}", zero_safe=True)
+def div(g, out, a, b):
+    """a / b.   d/da = 1/b, d/db = -a/b**2 = -out/b."""
+    gb = g / b
+    return gb, -gb * out
+
+
+Value.__truediv__, Value.__rtruediv__ = div.method(), div.reflected()
+
+# ---------------------------------------------------------------- -a, |a|
+
+
+@operation("neg", operator.neg, zero_safe=True)
+def neg(g, out, a):
+    """-a.   d/da = -1."""
+    return (-g,)
+
+
+Value.__neg__ = neg.method()
+
+
+@operation(
+    "abs", abs, formula=["sign({a}.data)"], code=["({g} if {a} > 0.0 else -{g} if {a} < 0.0 else 0.0)"], zero_safe=True
+)
+def absolute(g, out, a):
+    """|a|.   d/da = sign(a), 0 at a = 0."""
+    return (g if a > 0.0 else -g if a < 0.0 else 0.0,)
+
+
+Value.__abs__ = absolute.method()
+
+# ---------------------------------------------------------------- a ** b (two Values), a ** n (a number n)
+
+
+def _power(a: float, n: float, op: str) -> float:
+    if a < 0.0 and not n.is_integer():  # also inf and nan, which int() cannot take
+        raise ValueError(f"{op}: a negative base {a!r} to a non-integer power {n!r} has no real value")
+    if a == 0.0 and n < 0.0:
+        raise ZeroDivisionError(f"{op}: 0.0 cannot be raised to the negative power {n!r}")
+    try:
+        r = a**n
+    except OverflowError:
+        raise OverflowError(f"{op}: {a!r} ** {n!r} is too large for a float") from None
+    if r - r:
+        _overflow(op, a, n)
+    return r
+
+
+def _data(x: Any) -> float:
+    """The float of a rule's operand, which is a float or (under create_graph) a Value.
+
+    Rules never test `x == 0.0` on an operand: on a Value `==` is identity, not a comparison
+    of data. They compare by order (`x >= 0.0 and x <= 0.0`) or through this function.
+    """
+    return x.data if type(x) is Value else x
+
+
+@operation(
+    "**",
+    lambda a, b: _power(a, b, "**"),
+    formula=["{b}.data * {a}.data**({b}.data - 1)", "{out}.data * log({a}.data)"],
+)
+def pow_(g, out, a, b):
+    """a ** b with both Values: d/da = b * a**(b-1), d/db = out * log(a)."""
+    if a > 0.0:
+        db = g * out * log(a)
+    elif a >= 0.0 and b >= 0.0:  # a == 0 here
+        db = g * 0.0  # the limit of a**b * log(a) as a -> 0+ (and 0 at 0 ** 0, as in PyTorch)
+    else:
+        db = g * math.nan  # no real derivative in b for a negative base
+    if b < 1.0 and a >= 0.0 and a <= 0.0:  # a == 0, by order: cheap on floats, and right on Values
+        da = g * (0.0 if _data(b) == 0.0 else _INF)
+    else:
+        da = g * b * a ** (b - 1.0)
+    return da, db
+
+
+@lru_cache(maxsize=256)
+def power(n: float) -> Operation:
+    """The operation a ** n for one number n (its name is '**n'):  d/da = n * a**(n-1)."""
+    name = f"**{n:g}"
+    m = n - 1.0
+    formula = None
+    if n == 0.0:
+        rule = lambda g, out, a: (g * 0.0,)  # noqa: E731
+    elif n == 1.0:
+        rule = lambda g, out, a: (g,)  # noqa: E731
+    elif n == 2.0:
+        rule = lambda g, out, a: (g * 2.0 * a,)  # noqa: E731
+    else:
+        formula = [f"{n:g} * {{a}}.data**{m:g}"]
+
+        def rule(g, out, a):
+            if m < 0.0 and a >= 0.0 and a <= 0.0:  # a == 0, by order as in pow_
+                return (g * _INF,)
+            return (g * n * a**m,)
+
+    rule.__doc__ = f"a ** {n:g}.   d/da = {n:g} * a**{m:g}."
+    return operation(
+        name, lambda a: _power(a, n, name), formula=formula, zero_safe=n in (0.0, 1.0, 2.0), params={"n": n}
+    )(rule)
+
+
+def _pow_method(self: Value, other: Operand) -> Value:
+    """a ** n (n a number): d/da = n * a**(n-1).  a ** b (b a Value): also d/db = out * log(a)."""
+    if type(other) is Value:
+        return _make(_power(self.data, other.data, "**"), (self, other), pow_)
+    if not isinstance(other, Real):
+        return NotImplemented
+    n = _number(other, "**")
+    op = power(n)
+    return _make(_power(self.data, n, op.name), (self,), op)
+
+
+Value.__pow__, Value.__rpow__ = _pow_method, pow_.reflected()
+
+# ---------------------------------------------------------------- activations
+
+
+@operation(
+    "relu",
+    lambda x: x if x > 0.0 else 0.0,
+    forward_code="({a} if {a} > 0.0 else 0.0)",
+    formula=["({a}.data > 0)"],
+    code=["({g} if {a} > 0.0 else 0.0)"],
+    zero_safe=True,
+)
+def relu(g, out, a):
+    """max(a, 0).   d/da = 1 if a > 0 else 0."""
+    return (g if a > 0.0 else 0.0,)
+
+
+Value.relu = relu.method()
+
+
+def _leaky(x: float, slope: float) -> float:
+    r = x if x > 0.0 else slope * x
+    if r - r:
+        _overflow("leaky_relu", x, slope)
+    return r
+
+
+@lru_cache(maxsize=256)
+def leaky(slope: float) -> Operation:
+    """The operation leaky_relu for one slope:  d/da = 1 if a > 0 else slope."""
+    from .naming import number
+
+    return operation(
+        "leaky_relu",
+        lambda x: _leaky(x, slope),
+        formula=[f"(1 if {{a}}.data > 0 else {number(slope)})"],
+        code=[f"({{g}} if {{a}} > 0.0 else {{g}} * {slope!r})"],
+        zero_safe=math.isfinite(slope),
+        params={"slope": slope},
+    )(lambda g, out, a: (g if a > 0.0 else g * slope,))
+
+
+def leaky_relu(x: Operand, slope: float = 0.01) -> Any:
+    """a if a > 0 else slope * a.   d/da = 1 if a > 0 else slope.  A Value gives a Value, a number a float."""
+    slope = _number(slope, "leaky_relu slope")
+    if type(x) is Value:
+        return _make(_leaky(x.data, slope), (x,), leaky(slope))
+    return _leaky(_number(x, "leaky_relu"), slope)
+
+
+Value.leaky_relu = leaky_relu
+
+
+@operation("tanh", math.tanh, zero_safe=True)
+def tanh(g, out, a):
+    """tanh(a).   d/da = 1 - tanh(a)**2."""
+    return (g * (1.0 - out * out),)
+
+
+Value.tanh = tanh.method()
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+@operation("sigmoid", _sigmoid, zero_safe=True)
+def sigmoid(g, out, a):
+    """1 / (1 + exp(-a)), computed without overflow.   d/da = out * (1 - out)."""
+    return (g * out * (1.0 - out),)
+
+
+Value.sigmoid = sigmoid.method()
+
+# ---------------------------------------------------------------- exp, log, sqrt, sin, cos
+
+
+def _exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        raise OverflowError(f"exp: exp({x!r}) is too large for a float") from None
+
+
+@operation("exp", _exp, zero_safe=True)
+def exp(g, out, a):
+    """e**a.   d/da = e**a = out."""
+    return (g * out,)
+
+
+Value.exp = exp.method()
+
+
+def _log(x: float) -> float:
+    if x <= 0.0:
+        raise ValueError(f"log: log({x!r}) is undefined; log needs a value > 0")
+    return math.log(x)
+
+
+@operation("log", _log, zero_safe=True)
+def log(g, out, a):
+    """Natural log, a > 0.   d/da = 1/a."""
+    return (g / a,)
+
+
+Value.log = log.method()
+
+
+def _sqrt(x: float) -> float:
+    if x < 0.0:
+        raise ValueError(f"sqrt: sqrt({x!r}) is undefined; sqrt needs a value >= 0")
+    return math.sqrt(x)
+
+
+@operation("sqrt", _sqrt, formula=["0.5 / {out}.data"])
+def sqrt(g, out, a):
+    """Square root, a >= 0.   d/da = 1 / (2 * sqrt(a)) = 0.5 / out."""
+    return (g * 0.5 / out if out > 0.0 else g * _INF,)
+
+
+Value.sqrt = sqrt.method()
+
+
+def _sin(x: float) -> float:
+    if math.isinf(x):
+        raise ValueError(f"sin: sin({x!r}) is undefined; sin needs a finite value")
+    return math.sin(x)
+
+
+@operation("sin", _sin, zero_safe=True)
+def sin(g, out, a):
+    """sin(a).   d/da = cos(a)."""
+    return (g * cos(a),)
+
+
+Value.sin = sin.method()
+
+
+def _cos(x: float) -> float:
+    if math.isinf(x):
+        raise ValueError(f"cos: cos({x!r}) is undefined; cos needs a finite value")
+    return math.cos(x)
+
+
+@operation("cos", _cos, zero_safe=True)
+def cos(g, out, a):
+    """cos(a).   d/da = -sin(a)."""
+    return (-g * sin(a),)
+
+
+Value.cos = cos.method()

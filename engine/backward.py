@@ -47,6 +47,7 @@ def graph_order(roots: list[Value], reset: bool = False) -> list[Value]:
 
 def run_backward(root: Value, grad: Any, create_graph: bool) -> None:
     """Reset the non-leaf gradients of root's graph, seed root with `grad`, accumulate."""
+    seed: Any
     if create_graph:
         seed = grad if type(grad) is Value else Value(_number(grad, "backward grad"))
     else:
@@ -56,9 +57,12 @@ def run_backward(root: Value, grad: Any, create_graph: bool) -> None:
     order = graph_order([root], reset=True)
     if create_graph or live_hooks[0] or _mode[0] == 2:
         with enable_grad():
-            _accumulate_general(order, root, seed, create_graph, check=_mode[0] == 2)
+            chain = ChainRule("backward", create_graph=create_graph, check=_mode[0] == 2)
+            chain.seed(order, [(root, seed)])
+            for node in reversed(order):
+                chain.step(node)
         return
-    root.grad += seed
+    root.grad += seed  # the fast path: floats, no hooks, no checks
     for node in reversed(order):
         rule = node._rule
         if rule is None:
@@ -74,44 +78,115 @@ def run_backward(root: Value, grad: Any, create_graph: bool) -> None:
             a.grad += rule(node.grad, node.data, a.data)[0]
 
 
-def _accumulate_general(order: list[Value], root: Value, seed: Any, create_graph: bool, check: bool) -> None:
-    """The same pass, plus hooks, Value gradients (create_graph) and NaN checks (anomaly)."""
-    saved = {}  # a hooked leaf's gradient from before this pass, added back after its hooks
-    for node in order:
-        if node._hooks and node._rule is None:
-            saved[node] = node.grad
-            node.grad = 0.0
-    if check and debug.is_bad(seed):
-        raise FloatingPointError(f"backward: the seed gradient is {seed!r}")
-    root.grad = root.grad + seed
-    for node in reversed(order):
-        g = node.grad
+def _shown(x: Any) -> Any:
+    return getattr(x, "data", x)
+
+
+class ChainRule:
+    """The chain rule with everything the fast path leaves out: hooks, Value gradients, NaN checks.
+
+    One mechanism behind backward()'s general path, engine.grad(), backward_steps() and
+    apply_chain_rule(). `seed` starts a pass; `step(node)` is one node's turn:
+
+        g = node's gradient, passed through its hooks
+        input.grad += rule(g, ...)[i]    for each input i
+
+    Gradients live in each node's `.grad`, or, when `grads` is given, in that dict (engine.grad
+    touches no `.grad`); then only inputs in `needed` get one. `check` (anomaly mode) raises
+    FloatingPointError where a finite gradient first turns NaN or infinite, naming the operation
+    and the line that made it; `where` starts each message.
+    """
+
+    def __init__(
+        self,
+        where: str,
+        *,
+        create_graph: bool = False,
+        check: bool = False,
+        grads: dict[Value, Any] | None = None,
+        needed: set[Value] | None = None,
+    ) -> None:
+        self.where = where
+        self.create_graph = create_graph
+        self.check = check
+        self.grads = grads
+        self.needed = needed
+        self.saved: dict[Value, Any] = {}  # a hooked leaf's gradient from before, added back after its hooks
+
+    def seed(self, order: list[Value], seeds: list[tuple[Value, Any]]) -> None:
+        """Start a pass over `order`: set hooked leaves' gradients aside, then add each seed."""
+        grads = self.grads
+        if grads is None:
+            for node in order:
+                if node._hooks and node._rule is None:
+                    self.saved[node] = node.grad
+                    node.grad = 0.0
+        for root, seed in seeds:
+            if self.check and debug.is_bad(seed):
+                raise FloatingPointError(f"{self.where}: the seed gradient is {seed!r}")
+            if grads is None:
+                root.grad = root.grad + seed
+            else:
+                grads[root] = grads[root] + seed if root in grads else seed
+
+    def step(self, node: Value) -> tuple[Any, tuple[Any, ...]] | None:
+        """Apply the chain rule at `node`; return (its gradient, the shares it gave), None if it gave none."""
+        grads = self.grads
+        if grads is None:
+            g = node.grad
+        elif node in grads:
+            g = grads[node]
+        else:
+            return None  # nothing reaches this node from the outputs
         if node._hooks:
-            hooked = run_hooks(node, g)
-            if check and debug.is_bad(hooked) and not debug.is_bad(g):
-                raise FloatingPointError(
-                    f"a hook on {debug.describe(node)} turned its gradient {getattr(g, 'data', g)!r} "
-                    f"into {getattr(hooked, 'data', hooked)!r}"
-                )
-            g = hooked
-            node.grad = saved.pop(node) + g if node in saved else g
+            g = self._hooked(node, g)
         rule = node._rule
         if rule is None:
-            continue
+            return None
         parents = node.parents
-        if create_graph:
+        if self.create_graph:
             shares = rule(g, node, *parents)
         else:
             shares = rule(g, node.data, *[p.data for p in parents])
+        needed = self.needed
         for i, (parent, share) in enumerate(zip(parents, shares, strict=True)):
-            if check and debug.is_bad(share) and not debug.is_bad(g):
+            if needed is not None and parent not in needed:
+                continue  # engine.grad: no path from here to an input asked for
+            if self.check and debug.is_bad(share) and not debug.is_bad(g):
                 raise FloatingPointError(
-                    f"backward of {debug.describe(node)} gave the gradient {getattr(share, 'data', share)!r} "
-                    f"to its input {i} (data={parent.data!r}, incoming gradient {getattr(g, 'data', g)!r})"
+                    f"{self.where}: backward of {debug.describe(node)} gave the gradient {_shown(share)!r} "
+                    f"to its input {i} (data={parent.data!r}, incoming gradient {_shown(g)!r})"
                 )
-            if type(share) is float and share == 0.0 and type(parent.grad) is Value:
+            if grads is None:
+                old = parent.grad
+            elif parent not in grads:
+                grads[parent] = share
+                continue
+            else:
+                old = grads[parent]
+            if type(share) is float and share == 0.0 and type(old) is Value:
                 continue  # adding a zero float would only lengthen the gradient's graph
-            total = parent.grad + share
-            if check:  # finite shares can still add up to inf where paths meet
-                debug.check_sum("backward", node, i, parent, parent.grad, share, total)
-            parent.grad = total
+            total = old + share
+            if self.check:  # finite shares can still add up to inf where paths meet
+                debug.check_sum(self.where, node, i, parent, old, share, total)
+            if grads is None:
+                parent.grad = total
+            else:
+                grads[parent] = total
+        return g, shares
+
+    def _hooked(self, node: Value, g: Any) -> Any:
+        """The node's gradient passed through its hooks, stored back where the pass keeps it."""
+        hooked = run_hooks(node, g)
+        if self.check and debug.is_bad(hooked) and not debug.is_bad(g):
+            raise FloatingPointError(
+                f"{self.where}: a hook on {debug.describe(node)} turned its gradient {_shown(g)!r} "
+                f"into {_shown(hooked)!r}"
+            )
+        if self.grads is not None:
+            self.grads[node] = hooked
+        elif node in self.saved:
+            node.grad = self.saved.pop(node) + hooked
+        else:
+            node.grad = hooked
+        return hooked

@@ -12,32 +12,18 @@ as micrograd's per-node closure does. Calling it on every node in the reverse of
 
 from __future__ import annotations
 
-from . import debug
-from .hooks import run_hooks
+from contextlib import nullcontext
+
+from .backward import ChainRule
 from .mode import enable_grad, is_anomaly_enabled
 from .value import Value
 
 
 def apply_chain_rule(node: Value) -> None:
     """Add each input's share of node.grad to the input's .grad.   input.grad += d node/d input * node.grad."""
-    rule = node._rule
-    if rule is None:
+    if node._rule is None:
         return
-    g = node.grad
-    if node._hooks:  # as backward() does when it reaches the node: the hooks may replace its gradient
-        g = run_hooks(node, g)
-        node.grad = g
-    parents = node.parents
-    if type(g) is Value:  # gradients with a graph of their own (create_graph): the shares get one too
-        with enable_grad():
-            shares = rule(g, node, *parents)
-    else:
-        shares = rule(g, node.data, *[p.data for p in parents])
-    check = is_anomaly_enabled()
-    for i, (parent, share) in enumerate(zip(parents, shares, strict=True)):
-        if check and debug.is_bad(share) and not debug.is_bad(g):
-            raise FloatingPointError(
-                f"chain-rule step of {debug.describe(node)} gave the gradient {getattr(share, 'data', share)!r} "
-                f"to its input {i} (data={parent.data!r}, incoming gradient {getattr(g, 'data', g)!r})"
-            )
-        parent.grad = parent.grad + share
+    create_graph = type(node.grad) is Value  # gradients with a graph of their own: the shares get one too
+    chain = ChainRule("apply_chain_rule", create_graph=create_graph, check=is_anomaly_enabled())
+    with enable_grad() if create_graph else nullcontext():
+        chain.step(node)  # the hooks, the rule and the checks of backward(), for this one node

@@ -6,6 +6,7 @@ import linecache
 import math
 import os
 import sys
+from types import FrameType
 from typing import Any
 
 _ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -13,7 +14,7 @@ _ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 def where_created() -> str:
     """'file:line: code' of the first caller outside the engine package."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _ENGINE_DIR:
         frame = frame.f_back
     if frame is None:

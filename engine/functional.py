@@ -18,9 +18,7 @@ from contextlib import nullcontext
 from numbers import Real
 from typing import Any
 
-from . import debug
-from .backward import graph_order
-from .hooks import run_hooks
+from .backward import ChainRule, graph_order
 from .mode import enable_grad, is_anomaly_enabled
 from .value import Value
 
@@ -58,12 +56,12 @@ def grad(
                     needed.add(node)
                     break
     grads: dict[Value, Any] = {}
-    for out, seed in zip(outputs, seeds, strict=True):
-        if out in needed:
-            grads[out] = grads[out] + seed if out in grads else seed
+    chain = ChainRule("grad", create_graph=create_graph, check=is_anomaly_enabled(), grads=grads, needed=needed)
+    chain.seed(order, [(out, seed) for out, seed in zip(outputs, seeds, strict=True) if out in needed])
     with enable_grad() if create_graph else nullcontext():
-        _accumulate(order, needed, grads, create_graph, is_anomaly_enabled())
-    result = []
+        for node in reversed(order):
+            chain.step(node)
+    result: list[Any] = []
     for i, x in enumerate(inputs):
         if x in grads:
             g = grads[x]
@@ -80,44 +78,6 @@ def grad(
         else:
             result.append(float(g.data if type(g) is Value else g))
     return tuple(result)
-
-
-def _accumulate(order: list[Value], needed: set, grads: dict, create_graph: bool, check: bool) -> None:
-    """Reverse-mode accumulation into `grads` over the needed nodes, outputs first."""
-    for node in reversed(order):
-        if node not in grads:
-            continue
-        g = grads[node]
-        if node._hooks:
-            hooked = run_hooks(node, g)
-            if check and debug.is_bad(hooked) and not debug.is_bad(g):
-                raise FloatingPointError(f"grad: a hook on {debug.describe(node)} turned its gradient into {hooked!r}")
-            g = grads[node] = hooked
-        rule = node._rule
-        if rule is None:
-            continue
-        parents = node.parents
-        if create_graph:
-            shares = rule(g, node, *parents)
-        elif len(parents) == 2:
-            shares = rule(g, node.data, parents[0].data, parents[1].data)
-        else:
-            shares = rule(g, node.data, parents[0].data)
-        for i, (parent, share) in enumerate(zip(parents, shares, strict=True)):
-            if parent not in needed:
-                continue
-            if check and debug.is_bad(share) and not debug.is_bad(g):
-                raise FloatingPointError(
-                    f"grad: backward of {debug.describe(node)} gave the gradient {getattr(share, 'data', share)!r} "
-                    f"to its input {i} (data={parent.data!r}, incoming gradient {getattr(g, 'data', g)!r})"
-                )
-            if parent not in grads:
-                grads[parent] = share
-            elif not (type(share) is float and share == 0.0):  # adding 0.0 would only lengthen a graph
-                total = grads[parent] + share
-                if check:  # finite shares can still add up to inf where paths meet
-                    debug.check_sum("grad", node, i, parent, grads[parent], share, total)
-                grads[parent] = total
 
 
 def _values(xs: Any, what: str) -> list[Value]:

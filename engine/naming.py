@@ -18,7 +18,7 @@ from .value import Value
 
 def node_names(graph: Value | Sequence[Value]) -> dict[Value, str]:
     """{node: name} for every node of a graph (a root `Value`, or its topological order)."""
-    order = topological_order(graph) if type(graph) is Value else list(graph)
+    order = topological_order(graph) if isinstance(graph, Value) else list(graph)
     taken = {node.label for node in order if node.label}
     names: dict[Value, str] = {}
     counter = 0

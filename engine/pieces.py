@@ -14,9 +14,10 @@ numbers are the same: each operation's code is read off its forward and its rule
 from __future__ import annotations
 
 import builtins
+import linecache
 from collections import Counter
 from collections.abc import Callable
-from itertools import chain
+from itertools import chain, count
 from operator import attrgetter
 from typing import Any
 
@@ -24,6 +25,7 @@ from .value import Operation, Value
 
 MIN_NODES = 8  # smaller repeated pieces stay with the rest of the graph
 MAX_NODES = 5000  # larger ones would cost more to compile than they save
+_kernel_ids = count(1)
 
 
 class Piece:
@@ -142,8 +144,10 @@ def find_pieces(order: list[Value]) -> list[Piece]:
     return pieces
 
 
-def batch_code(piece: Piece, shared: list[int], summed: list[int], exposed: list[int]) -> tuple[Callable, Callable]:
-    """Generate `forward(SH, count, *columns)` and `backward(...)` for every copy shaped like `piece`.
+def batch_code(
+    piece: Piece, shared: list[int], summed: list[int], exposed: list[int]
+) -> tuple[Callable, Callable, str]:
+    """Generate `forward(SH, count, *columns)` and `backward(...)` for every copy shaped like `piece`, and their source.
 
     shared: the leaves (by argument number) that are the same Value in every copy; their values
     come in the tuple SH. The other leaves come as one column per argument, a value per copy.
@@ -161,7 +165,7 @@ def batch_code(piece: Piece, shared: list[int], summed: list[int], exposed: list
     varying = [k for k in range(n_args) if k not in is_shared]
     args = [f"a{k}" for k in range(n_args)]
     nodes = [f"n{j}" for j in range(len(piece.inner))]
-    ops = [n.operation for n in piece.inner]
+    ops = [n.operation for n in piece.inner if n.operation is not None]  # inner nodes: never leaves
     zero_safe = all(op.zero_safe for op in ops)
 
     def operand(k: int) -> str:
@@ -240,10 +244,13 @@ def batch_code(piece: Piece, shared: list[int], summed: list[int], exposed: list
         *lines,
         f"    return [{', '.join(sums[k] for k in summed)}]",
     ]
-    source = "\n".join(forward + [""] + backward)
-    where = f"<loop over copies of a {len(ops)}-node piece>"
+    source = "\n".join(forward + [""] + backward) + "\n"
+    # A name of its own, and the lines in linecache: a traceback inside the kernel shows its
+    # lines, and inspect.getsource() finds them.
+    where = f"<chainrule kernel {next(_kernel_ids)}: a loop over copies of a {len(ops)}-node piece>"
+    linecache.cache[where] = (len(source), None, source.splitlines(True), where)
     exec(builtins.compile(source, where, "exec"), names)  # noqa: S102 (our own generated code)
-    return names["forward"], names["backward"]
+    return names["forward"], names["backward"], source
 
 
 def _functions_fit(op: Operation, names: dict[str, Any]) -> bool:

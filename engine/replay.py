@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import sys
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import reduce
 from itertools import chain, repeat
@@ -73,7 +73,7 @@ def _flatten(obj: Any, out: list) -> list:
     return out
 
 
-def _rebuild(obj: Any, values: Iterable) -> Any:
+def _rebuild(obj: Any, values: Iterator[Any]) -> Any:
     """The nested structure of `obj` with its leaves taken in turn from `values`."""
     if isinstance(obj, (list, tuple)):
         return type(obj)([_rebuild(item, values) for item in obj])
@@ -150,7 +150,7 @@ class _Batch:
     """All copies of one repeated piece, run by one generated loop (see `engine.pieces`)."""
 
     def __init__(self, pieces: list[Piece], slot: dict[Value, int], start: int, first_edge: int) -> None:
-        self.pieces: list[Piece] | None = pieces  # while the plan is built
+        self.pieces: list[Piece] = pieces  # while the plan is built
         self.count = len(pieces)
         self.start, self.stop = start, start + len(pieces)
         self.first_edge = first_edge
@@ -167,13 +167,15 @@ class _Batch:
         self.summed_leaves: list[tuple[int, Callable, Callable]] = []  # (leaf, before-gather, after-gather)
         self.exposed: list[int] = []  # inner nodes that are extra outputs
         self.exposed_start: list[int] = []
-        self.forward = self.backward = None
+        self.forward: Any = None  # the generated loops, once made
+        self.backward: Any = None
+        self.source = ""  # the generated code of the kernel
 
     def generate(self, cache: dict[tuple, tuple]) -> None:
         key = (self.pieces[0].signature, tuple(self.shared), tuple(self.summed), tuple(self.exposed))
         if key not in cache:
             cache[key] = batch_code(self.pieces[0], self.shared, self.summed, self.exposed)
-        self.forward, self.backward = cache[key]
+        self.forward, self.backward, self.source = cache[key]
 
 
 class _Plan:
@@ -255,15 +257,15 @@ class _Plan:
         # shares reach each node in the order backward() adds them: consumers in reverse order
         incoming: dict[Value, list[int]] = {loss: [0]}
         for node in reversed(nodes):
-            piece = piece_of.get(node)
-            if piece is None:
-                base = edge_base.get(node)
-                for i, p in enumerate(node.parents):
-                    incoming.setdefault(p, []).append(base + i)
+            copy = piece_of.get(node)
+            if copy is None:
+                base = edge_base.get(node, 0)  # a leaf has no parents, so no edges
+                for i, parent in enumerate(node.parents):
+                    incoming.setdefault(parent, []).append(base + i)
             else:
                 base = edge_base[node]
-                for i, k in enumerate(piece.edge_args()):
-                    incoming.setdefault(piece.leaves[k], []).append(base + i)
+                for i, k in enumerate(copy.edge_args()):
+                    incoming.setdefault(copy.leaves[k], []).append(base + i)
 
         # a shared leaf's gradient is summed inside the loop when the loop's shares to it arrive in
         # one run, and everything else it receives comes from outside any batch
@@ -296,7 +298,7 @@ class _Plan:
             b.generate(cache)
         self.batch_inputs = [_incoming_gather([p.root for p in b.pieces], incoming) for b in batches]
         for b in batches:
-            b.pieces = None  # the plan keeps no node of the graph, only its leaves
+            b.pieces = []  # the plan keeps no node of the graph, only its leaves
         self.batches = batches
         self.size = len(slot)
 
@@ -506,6 +508,24 @@ class Compiled:
         if self._extras_shape is None:
             return loss
         return loss, _rebuild(self._extras_shape, iter(outs))
+
+    @property
+    def code(self) -> str:
+        """The Python source of the generated kernels (one forward and one backward loop per shape)."""
+        name = getattr(self.fn, "__name__", "fn")
+        if self.uncompiled:
+            return f"# {name} runs uncompiled, since {self.uncompiled}\n"
+        if self.plan is None:
+            return f"# {name} is not recorded yet: call it once\n"
+        kernels: list[str] = []
+        seen: set[str] = set()
+        for b in self.plan.batches:
+            if b.source not in seen:
+                seen.add(b.source)
+                kernels.append(f"# kernel {len(kernels) + 1}: {b.count} copies\n{b.source}")
+        if not kernels:
+            return f"# {name}: no repeated pieces, so no kernel; its groups run as maps of each operation\n"
+        return "\n\n".join(kernels)
 
     def __repr__(self) -> str:
         name = getattr(self.fn, "__name__", "fn")

@@ -16,13 +16,10 @@ Printing a step shows the rule with its formula and numbers:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
-from . import debug
-from .backward import topological_order
-from .hooks import run_hooks
+from .backward import ChainRule, topological_order
 from .naming import expression, node_names, number
 from .value import Value, _mode, _number
 
@@ -99,7 +96,7 @@ class BackwardSteps(Iterator[Step]):
         self.names = names if names is not None else node_names(self.order)
         self._todo = [node for node in reversed(self.order) if node._rule is not None]
         self._pending = iter(reversed(self.order))
-        self._saved: dict[Value, Any] = {}
+        self._chain = ChainRule("backward", check=_mode[0] == 2)
         self._started = False
         self.taken = 0
 
@@ -117,43 +114,27 @@ class BackwardSteps(Iterator[Step]):
         for node in self.order:
             if node._rule is not None:
                 node.grad = 0.0
-            elif node._hooks:  # a hooked leaf gets this pass's gradient through its hooks, as in backward()
-                self._saved[node] = node.grad
-                node.grad = 0.0
-        if _mode[0] == 2 and debug.is_bad(self.seed):
-            raise FloatingPointError(f"backward: the seed gradient is {self.seed!r}")
-        self.root.grad += self.seed
+        self._chain.seed(self.order, [(self.root, self.seed)])
 
     def __next__(self) -> Step:
         self.start()
         for node in self._pending:
-            g = node.grad
-            if node._hooks:
-                g = run_hooks(node, g)
-                node.grad = self._saved.pop(node) + g if node in self._saved else g
-            if node._rule is None:
+            applied = self._chain.step(node)  # hooks, adding the shares and anomaly checks, as backward()
+            if applied is None:
                 continue
             self.taken += 1
-            return self._apply(node, g)
+            return self._step(node, *applied)
         raise StopIteration
 
-    def _apply(self, node: Value, g: float) -> Step:
-        rule: Callable = node._rule
+    def _step(self, node: Value, g: float, amounts: tuple[float, ...]) -> Step:
+        """The step just taken at `node`, with the formula and the numbers of each share."""
         parents = node.parents
-        inputs = [p.data for p in parents]
-        locals_ = rule(1.0, node.data, *inputs)
-        amounts = rule(g, node.data, *inputs)
+        locals_ = node._rule(1.0, node.data, *[p.data for p in parents])  # type: ignore[misc]
         formulas = local_formula(node, self.names)
-        shares = []
-        for i, parent in enumerate(parents):
-            if _mode[0] == 2 and debug.is_bad(amounts[i]) and not debug.is_bad(g):
-                raise FloatingPointError(
-                    f"backward of {debug.describe(node)} gave a {amounts[i]!r} gradient to its input {i} "
-                    f"(data={parent.data!r}, incoming gradient {g!r})"
-                )
-            parent.grad += amounts[i]
-            shares.append(Share(parent, self.names[parent], formulas[i], locals_[i], amounts[i]))
-        return Step(self.taken, len(self), node, self.names[node], expression(node, self.names), g, tuple(shares))
+        shares = tuple(
+            Share(parent, self.names[parent], formulas[i], locals_[i], amounts[i]) for i, parent in enumerate(parents)
+        )
+        return Step(self.taken, len(self), node, self.names[node], expression(node, self.names), g, shares)
 
 
 def backward_steps(root: Value, grad: float = 1.0) -> BackwardSteps:

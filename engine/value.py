@@ -47,7 +47,7 @@ class Value:
 
     __slots__ = ("data", "grad", "parents", "operation", "label", "_rule", "_hooks", "_origin")
 
-    def __init__(self, data: Number, label: str = "") -> None:
+    def __init__(self, data: Number | Real, label: str = "") -> None:
         self.data = _number(data, "Value")
         self.grad: Any = 0.0
         self.parents: tuple[Value, ...] = ()

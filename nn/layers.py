@@ -98,12 +98,18 @@ class Neuron(Module):
 
     def forward(self, x: list[Value]) -> Value:
         """The output for inputs already checked and made Values (what a Layer passes on)."""
-        z = self.preactivation(x)
-        return z if self._apply is None else self._apply(z)
+        total = self.b  # start from the bias: no extra constant node in the sum
+        for wi, xi in zip(self.w, x, strict=True):
+            total = total + wi * xi
+        return total if self._apply is None else self._apply(total)
 
     def preactivation(self, x: list[Value]) -> Value:
-        """z = b + w[0]*x[0] + ... + w[nin-1]*x[nin-1], the node before the activation (d z/d w[i] = x[i])."""
-        total = self.b  # start from the bias: no extra constant node in the sum
+        """z = b + w[0]*x[0] + ... + w[nin-1]*x[nin-1], the node before the activation (d z/d w[i] = x[i]).
+
+        The same nodes as `forward` builds before its activation; forward repeats these lines
+        instead of calling this, to keep a training step free of one call per neuron.
+        """
+        total = self.b
         for wi, xi in zip(self.w, x, strict=True):
             total = total + wi * xi
         return total

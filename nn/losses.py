@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from numbers import Integral, Real
-from typing import Union
+from typing import Any, Union
 
 from engine import Value
 
@@ -24,7 +24,7 @@ def _as_value(x: Scalar, who: str, what: str) -> Value:
 
 
 def _as_list(x: Sequence[Scalar] | Scalar) -> list:
-    return [x] if isinstance(x, (Value, Real)) else list(x)
+    return [x] if isinstance(x, (Value, int, float, Real)) else list(x)
 
 
 def _pairs(predictions, targets, who: str) -> tuple[list, list]:
@@ -113,15 +113,14 @@ def cross_entropy(logits: Sequence[Scalar] | Sequence[Sequence[Scalar]], targets
     exactly. Its gradient cancels (d/dm = 1 - sum_j softmax_j = 0), and a logit below the maximum
     gets no share of that rounding (d max(a, b) / db = 0 for b < a), so tiny probabilities stay exact.
     """
-    if isinstance(targets, Integral):
-        logits, targets = [logits], [targets]
-    logits, targets = _pairs(logits, targets, "cross_entropy")
+    batch: tuple[Any, Any] = ([logits], [targets]) if isinstance(targets, Integral) else (logits, targets)
+    logits, targets = _pairs(*batch, "cross_entropy")
     terms = []
     for i, (z, k) in enumerate(zip(logits, targets, strict=True)):
         if isinstance(z, (Value, Real)) or not z:
             raise ValueError(f"cross_entropy: example {i} must be a non-empty list of logits, got {z!r}")
         z = [_as_value(zj, "cross_entropy", f"logit {j} of example {i}") for j, zj in enumerate(z)]
-        if isinstance(k, bool) or not isinstance(k, Integral) or not 0 <= k < len(z):
+        if isinstance(k, bool) or not isinstance(k, Integral) or not 0 <= int(k) < len(z):
             raise ValueError(f"cross_entropy: target {i} is {k!r}; it must be a class index in 0..{len(z) - 1}")
         m = z[0]
         for zj in z[1:]:

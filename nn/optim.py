@@ -131,10 +131,10 @@ class Adam(Optimizer):
         )
         if isinstance(eps, bool) or not isinstance(eps, Real) or not eps > 0.0:
             raise ValueError(f"Adam: eps must be a number > 0, got {eps!r}")
-        self.eps = float(eps)
-        self.weight_decay = _check(weight_decay, 0.0, math.inf, "weight_decay", "Adam")
-        self.m = [0.0] * len(self.params)
-        self.v = [0.0] * len(self.params)
+        self.eps: float = float(eps)
+        self.weight_decay: float = _check(weight_decay, 0.0, math.inf, "weight_decay", "Adam")
+        self.m: list[float] = [0.0] * len(self.params)
+        self.v: list[float] = [0.0] * len(self.params)
 
     def _begin(self, lr: float) -> None:
         t = self.steps + 1

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import examples
 
+import engine
 import nn
 from engine import Value
 from nn import layerview
@@ -39,6 +40,10 @@ def test_forward_with_preactivations_builds_the_graph_forward_builds():
     zs, outs = layer.forward_with_preactivations(x)
     plain = layer.forward(x)
     assert [a.data for a in outs] == [a.data for a in plain]
+    for a, b in zip(outs, plain, strict=True):  # node for node: the same operations on the same inputs
+        mine, theirs = engine.topological_order(a), engine.topological_order(b)
+        assert [(n.op, n.data) for n in mine] == [(n.op, n.data) for n in theirs]
+        assert [n for n in mine if not n.parents] == [n for n in theirs if not n.parents]
     for z, a in zip(zs, outs, strict=True):
         assert a.op == "tanh" and a.parents == (z,)
     (sum(outs, Value(0.0)) * 1.0).backward()

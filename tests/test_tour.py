@@ -2,6 +2,7 @@
 real browser after an export to HTML, as a reader of the exported notebook would see it."""
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -55,6 +56,10 @@ def test_every_cell_runs_and_shows_what_the_text_promises(executed):
     assert "step 3/3: e = a * b, e.grad = -2.0" in shown and "(6.0, -4.0, -2.0, 4.0)" in shown
     assert shown.count("(6.0, -4.0, -2.0, 4.0)") == 2  # by backward_steps(), then by hand with apply_chain_rule()
     assert "337 parameters" in shown and "step  99" in shown and "accuracy 100%" in shown.split("step  99")[1]
+    # the operation defined in the notebook: its step shows the rule's formula, its gradient is 3 * sigmoid(2.1)
+    assert "v2.grad += sigmoid(v2.data) * s.grad" in shown
+    (line,) = [row for row in shown.splitlines() if row.startswith("x.grad = ")]
+    assert line.split(" = ")[1] == line.split(" = ")[3] == repr(3.0 / (1.0 + math.exp(-2.1)))
     assert len(outputs(executed, "image/svg+xml")) == 2  # the expression's picture and the neuron's
     assert len(outputs(executed, "image/png")) == 1  # the decision boundary
     (stepper,) = outputs(executed, "text/html")

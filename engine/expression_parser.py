@@ -22,7 +22,7 @@ import ast
 import keyword
 import math
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from .ops import cos, exp, leaky_relu, log, relu, sigmoid, sin, sqrt, tanh
 from .value import Value
@@ -231,7 +231,7 @@ class _Builder:
     def apply(self, node: ast.expr, args: list[Value | float]) -> Value | float:
         try:
             if isinstance(node, ast.Constant):
-                return float(node.value)
+                return float(cast(float, node.value))  # operands() let only int and float through
             if isinstance(node, ast.Name):
                 return self.leaves[node.id]
             if isinstance(node, ast.UnaryOp):
@@ -239,14 +239,15 @@ class _Builder:
                 return -a if isinstance(node.op, ast.USub) else a
             if isinstance(node, ast.BinOp):
                 a, b = args
-                if type(a) is not Value and type(b) is not Value:
+                if not isinstance(a, Value) and not isinstance(b, Value):
                     a = Value(a)  # two numbers: the engine's checked arithmetic, then the number again
                     return _number(_BINARY_FUNCTIONS[type(node.op)](a, b))
                 return _BINARY_FUNCTIONS[type(node.op)](a, b)
             name = node.func.id  # type: ignore[attr-defined]
             function = UNARY_FUNCTIONS.get(name, leaky_relu)
-            if type(args[0]) is not Value:
-                return _number(function(Value(args[0]), *args[1:]))
+            first = args[0]
+            if not isinstance(first, Value):
+                return _number(function(Value(first), *args[1:]))
             return function(*args)
         except (ArithmeticError, ValueError, TypeError) as error:
             raise ExpressionError(f"cannot compute {self.where(node)}: {error}") from None

@@ -252,3 +252,19 @@ def test_the_parser_builds_the_graph_python_builds(text, x, y):
         return
     assert not isinstance(expected, Exception), (text, expected)
     assert to_dot(built) == to_dot(expected)
+
+
+def test_the_console_script_is_the_same_command():
+    tomllib = pytest.importorskip("tomllib")
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    module, function = scripts["chainrule-draw"].split(":")
+    # what the installed script does: import the function and call it with the command's arguments
+    code = f"from {module} import {function}; {function}()"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "x+", "x=1"],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
+    assert refused(done, r"syntax").startswith("chainrule-draw: ")

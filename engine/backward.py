@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import debug
+from . import anomaly
 from .hooks import live_hooks, run_hooks
 from .mode import enable_grad
 from .value import Value, _mode, _number
@@ -122,7 +122,7 @@ class ChainRule:
                     self.saved[node] = node.grad
                     node.grad = 0.0
         for root, seed in seeds:
-            if self.check and debug.is_bad(seed):
+            if self.check and anomaly.is_bad(seed):
                 raise FloatingPointError(f"{self.where}: the seed gradient is {seed!r}")
             if grads is None:
                 root.grad = root.grad + seed
@@ -152,9 +152,9 @@ class ChainRule:
         for i, (parent, share) in enumerate(zip(parents, shares, strict=True)):
             if needed is not None and parent not in needed:
                 continue  # engine.grad: no path from here to an input asked for
-            if self.check and debug.is_bad(share) and not debug.is_bad(g):
+            if self.check and anomaly.is_bad(share) and not anomaly.is_bad(g):
                 raise FloatingPointError(
-                    f"{self.where}: backward of {debug.describe(node)} gave the gradient {_shown(share)!r} "
+                    f"{self.where}: backward of {anomaly.describe(node)} gave the gradient {_shown(share)!r} "
                     f"to its input {i} (data={parent.data!r}, incoming gradient {_shown(g)!r})"
                 )
             if grads is None:
@@ -168,7 +168,7 @@ class ChainRule:
                 continue  # adding a zero float would only lengthen the gradient's graph
             total = old + share
             if self.check:  # finite shares can still add up to inf where paths meet
-                debug.check_sum(self.where, node, i, parent, old, share, total)
+                anomaly.check_sum(self.where, node, i, parent, old, share, total)
             if grads is None:
                 parent.grad = total
             else:
@@ -178,9 +178,9 @@ class ChainRule:
     def _hooked(self, node: Value, g: Any) -> Any:
         """The node's gradient passed through its hooks, stored back where the pass keeps it."""
         hooked = run_hooks(node, g)
-        if self.check and debug.is_bad(hooked) and not debug.is_bad(g):
+        if self.check and anomaly.is_bad(hooked) and not anomaly.is_bad(g):
             raise FloatingPointError(
-                f"{self.where}: a hook on {debug.describe(node)} turned its gradient {_shown(g)!r} "
+                f"{self.where}: a hook on {anomaly.describe(node)} turned its gradient {_shown(g)!r} "
                 f"into {_shown(hooked)!r}"
             )
         if self.grads is not None:

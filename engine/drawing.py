@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .backward_steps import BackwardSteps, Step
 from .naming import expression, number
-from .steps import BackwardSteps, Step
 from .value import Value
 
 DEFAULT_MAX_NODES = 1000

@@ -1,7 +1,7 @@
 """`explain(v)`: the forward and backward passes of a graph as tables a person can read.
 
 The forward table lists every node, inputs first, with the operation that made it and its
-value. The backward table runs the backward pass step by step (see `engine.steps`) and
+value. The backward table runs the backward pass step by step (see `engine.backward_steps`) and
 lists, for each node and each of its inputs, the chain rule
 
     input.grad += (d node / d input) * node.grad
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from .backward_steps import BackwardSteps
 from .naming import expression, number
-from .steps import BackwardSteps
 from .value import Value
 
 

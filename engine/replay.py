@@ -5,7 +5,7 @@ A training loop rebuilds the same graph every step with new numbers in it. `comp
 
 1. Repeated pieces become kernels. A network applied to 100 examples makes 100 copies of one
    sub-graph, each reading only leaves (parameters, inputs, constants) and used only through
-   its top node (`engine.pieces` finds them). Each distinct shape gets one generated kernel: a
+   its top node (`engine.kernels` finds them). Each distinct shape gets one generated kernel: a
    forward loop and a backward loop over all its copies, straight-line code on local variables,
    with the shared parameters' gradients summed in locals as a hand-written step would.
 2. The rest of the graph (the sums and the penalty around the kernels) is grouped by depth and
@@ -40,8 +40,8 @@ from typing import Any
 from . import value as _value
 from .backward import topological_order
 from .hooks import live_hooks
+from .kernels import Piece, batch_code, find_pieces
 from .mode import is_anomaly_enabled, is_grad_enabled
-from .pieces import Piece, batch_code, find_pieces
 from .value import Value
 
 _data = attrgetter("data")
@@ -147,7 +147,7 @@ class _NoGain(Exception):
 
 
 class _Batch:
-    """All copies of one repeated piece, run by one generated loop (see `engine.pieces`)."""
+    """All copies of one repeated piece, run by one generated loop (see `engine.kernels`)."""
 
     def __init__(self, pieces: list[Piece], slot: dict[Value, int], start: int, first_edge: int) -> None:
         self.pieces: list[Piece] = pieces  # while the plan is built

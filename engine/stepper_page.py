@@ -20,9 +20,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
+from .backward_steps import BackwardSteps
 from .drawing import check_size, prepare, render, source, write_atomically
 from .naming import number
-from .steps import BackwardSteps
 from .value import Value
 
 DEFAULT_MAX_NODES = 150  # one frame per non-leaf node, each a picture of the whole graph

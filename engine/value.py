@@ -136,7 +136,7 @@ class Value:
 
     def backward_steps(self, grad: float = 1.0) -> Any:
         """backward() one node at a time: an iterator of chain-rule steps, each applied as taken."""
-        from .steps import backward_steps
+        from .backward_steps import backward_steps
 
         return backward_steps(self, grad)
 
@@ -194,7 +194,7 @@ def _make(data: float, parents: tuple, operation: Operation) -> Value:
         v.operation = operation
         v._rule = operation.rule
         if mode == 2:
-            from .debug import where_created
+            from .anomaly import where_created
 
             v._origin = where_created()
         else:

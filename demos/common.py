@@ -1,38 +1,56 @@
-"""What the demos share: command-line options, the training loop with its progress bar, accuracy, pictures.
+"""What the demos share: command-line options, progress and timing, accuracy, pictures, the summary.
 
-A demo builds its data, its model, a loss function and an optimizer, then calls `train`,
-draws with `plot_boundary` / `plot_curves` and ends with `report`. Pictures are written with
-matplotlib's Agg canvas (no display needed) as PNG and SVG; the SVGs are byte-identical from
-run to run, so a changed picture means changed numbers.
+A training demo builds its data, its model, a loss function and an optimizer, and runs its own
+training loop (forward, loss, zero_grad, backward, step) inside `Run`, which shows the progress
+bar, times the steps and stops with one line when the training goes wrong. It then draws with
+`plot_boundary` / `plot_curves`, writes the pictures all or none with `save_pictures` and ends
+with `report`. Pictures are rendered with matplotlib's Agg canvas (no display needed) as PNG and
+SVG; the SVGs are byte-identical from run to run, so a changed picture means changed numbers.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
+import io
 import math
+import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, NoReturn
 
 import matplotlib
+import numpy
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
-import engine
 from engine import Value, no_grad
 
 matplotlib.rcParams["svg.hashsalt"] = "chainrule"  # fixed ids inside the SVG instead of random ones
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]  # class 0, 1, 2, ...
 GRID = 60  # the decision boundary is evaluated on GRID x GRID points
+MAX_STEPS = 1_000_000  # more steps than a demo needs by far; a typo such as 10**20 is refused instead
+SEEDS = 2**32  # seeds are 0 .. SEEDS - 1 (random.Random would treat -5 as 5)
+DIVERGED = 1e6  # a loss this many times the first step's (or above this, for a first loss under 1) means divergence
+FAILURES = (ArithmeticError, ValueError)  # what the engine raises for a number it cannot compute
 
 
 # ---------------------------------------------------------------- command line
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr (`--help` still shows the usage), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
 
 
 def make_parser(
@@ -47,18 +65,23 @@ def make_parser(
     steps_help: str = "number of training steps",
 ) -> argparse.ArgumentParser:
     """The demo's parser: --steps/--lr/--seed when given a default, --no-compile if asked, always --out and --quiet."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog=f"python demos/{name}.py",
         description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     if steps is not None:
-        parser.add_argument("--steps", type=int, default=steps, help=f"{steps_help} (default %(default)s)")
+        parser.add_argument(
+            "--steps", type=int, default=steps, help=f"{steps_help}, at most {MAX_STEPS:,} (default %(default)s)"
+        )
     if lr is not None:
         parser.add_argument("--lr", type=float, default=lr, help=f"{lr_help} (default %(default)s)")
     if seed is not None:
         parser.add_argument(
-            "--seed", type=int, default=seed, help="seed for the data and the initial weights (default %(default)s)"
+            "--seed",
+            type=int,
+            default=seed,
+            help=f"seed for the data and the initial weights, 0 to {SEEDS - 1} (default %(default)s)",
         )
     if compiled:
         parser.add_argument(
@@ -80,8 +103,10 @@ def make_parser(
 def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse and check the options; a bad one ends the program with a one-line error (exit status 2)."""
     args = parser.parse_args(argv)
-    if getattr(args, "steps", 1) < 1:
-        parser.error(f"--steps must be at least 1, got {args.steps}")
+    if not 1 <= getattr(args, "steps", 1) <= MAX_STEPS:
+        parser.error(f"--steps must be from 1 to {MAX_STEPS:,}, got {args.steps}")
+    if not 0 <= getattr(args, "seed", 0) < SEEDS:
+        parser.error(f"--seed must be from 0 to {SEEDS - 1}, got {args.seed}")
     lr = getattr(args, "lr", 1.0)
     if not (math.isfinite(lr) and lr > 0.0):
         parser.error(f"--lr must be a number > 0, got {lr}")
@@ -92,6 +117,26 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) ->
     except OSError as error:
         parser.error(f"--out {args.out}: cannot write pictures there ({error.strerror or error})")
     return args
+
+
+def finite(text: str) -> float:
+    """An option's value as a float that is neither infinite nor NaN (for argparse's `type=`)."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(x):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return x
+
+
+def script(name: str, main: Callable[[], Any]) -> None:
+    """Run a demo's main() from the command line: Ctrl-C ends it with one line and exit status 130."""
+    try:
+        main()
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
 
 
 def settle_heap() -> None:
@@ -109,7 +154,7 @@ def settle_heap() -> None:
 
 @dataclass
 class Training:
-    """What `train` measured: the loss and accuracy at every step, the time and how the steps ran."""
+    """What a `Run` measured: the loss and accuracy at every step, the time and how the steps ran."""
 
     losses: list[float]
     accuracies: list[float]
@@ -128,69 +173,95 @@ def floats(x: Any) -> Any:
     return x.data if isinstance(x, Value) else float(x)
 
 
-def make_step(loss_fn: Callable[[], tuple[Value, Any]], compiled: bool = True) -> tuple[Callable, str]:
-    """A function that runs loss_fn's forward and backward pass and returns (loss, outputs) as floats.
+def first_not_finite(numbers: Sequence[float]) -> tuple[int, float] | None:
+    """(index, number) of the first inf or NaN in `numbers`, else None."""
+    if math.isfinite(sum(numbers)):  # one sum: an inf or NaN anywhere shows in it
+        return None
+    return next(((i, x) for i, x in enumerate(numbers) if not math.isfinite(x)), None)
 
-    The one place that picks how: engine.compile's recorded replay, or building the graph of
-    Values again each time. Either way the gradients are added to the parameters' `.grad`, so
-    zero them before each call.
+
+class Run:
+    """The bookkeeping around a demo's own training loop; the loop itself stays in the demo.
+
+    `with Run(name, args, model) as run: for k in run: ...` counts the steps with a progress bar
+    (unless --quiet) and times them with the garbage collector off (a step's graph has no cycles:
+    reference counting frees it). `run.log(loss, accuracy)` records a step. The run stops with
+    one line naming the step (exit status 1) when the loss, a gradient or an updated parameter
+    is inf or NaN, when the loss grows past DIVERGED times the first step's, or when the engine
+    raises (overflow, log(0), ...) inside the loop; Ctrl-C stops it with one line and exit status
+    130. Nothing is drawn after a stop. `run.training` holds the result.
     """
-    if compiled:
-        return engine.compile(loss_fn), "compiled replay"
 
-    def rebuild() -> tuple[float, Any]:
-        loss, outputs = loss_fn()
-        loss.backward()
-        return loss.data, floats(outputs)
+    def __init__(self, name: str, args: argparse.Namespace, model: Any) -> None:
+        self.name, self.total, self.quiet = name, args.steps, args.quiet
+        self.model = model
+        self.parameters: list[Value] = model.parameters()
+        self.mode = "compiled replay" if getattr(args, "compiled", False) else "graph of Values"
+        self.step = 0
+        self.limit = math.inf
+        self.losses: list[float] = []
+        self.accuracies: list[float] = []
+        self.bar: Any = None
+        self.training: Training | None = None
 
-    return rebuild, "graph of Values"
+    def __enter__(self) -> Run:
+        settle_heap()
+        self.collecting = gc.isenabled()
+        quiet = True if self.quiet else None  # None: a bar only on a terminal
+        self.bar = tqdm(total=self.total, desc=self.name, unit="step", disable=quiet, file=sys.stderr)
+        gc.disable()
+        self.start = time.perf_counter()
+        return self
 
+    def __iter__(self) -> Iterator[int]:
+        for k in range(1, self.total + 1):
+            self.step = k
+            yield k
 
-def train(
-    name: str,
-    loss_fn: Callable[[], tuple[Value, Any]],
-    optimizer: Any,
-    steps: int,
-    labels: Sequence[int] | None = None,
-    *,
-    compiled: bool = True,
-    quiet: bool = False,
-) -> Training:
-    """Run `steps` optimizer steps on loss_fn() -> (loss, outputs), with a progress bar.
+    def log(self, loss: float, accuracy: float | None = None) -> None:
+        """Record this step's loss (and accuracy); stop if it, a gradient or an updated parameter is inf or NaN."""
+        if not math.isfinite(loss):
+            self.stop(f"the loss is {loss}")
+        if loss > self.limit:
+            first = self.losses[0]
+            self.stop(f"the loss is {loss:.3g}, up from {first:.3g} at step 1: the training diverged")
+        bad = first_not_finite([p.data for p in self.parameters])  # a bad gradient makes a bad parameter too
+        if bad is not None:
+            gradient = first_not_finite([float(p.grad) for p in self.parameters])
+            if gradient is not None:
+                self.stop(f"the gradient of parameter {self.parameter_name(gradient[0])} is {gradient[1]}")
+            self.stop(f"the update made parameter {self.parameter_name(bad[0])} {bad[1]}")
+        self.losses.append(loss)
+        if self.step == 1:
+            self.limit = DIVERGED * max(loss, 1.0)
+        postfix = {"loss": f"{loss:.4f}"}
+        if accuracy is not None:
+            self.accuracies.append(accuracy)
+            postfix["acc"] = f"{accuracy:.0%}"
+        self.bar.set_postfix(postfix, refresh=False)
+        self.bar.update()
 
-    loss_fn must be a pure function of the parameters and fixed data (no `if` on `.data`), so a
-    recorded graph can replay it. The loss and accuracy recorded for a step are those of the
-    weights the step started from; with `labels` the accuracy is of `outputs` against them.
-    """
-    step, mode = make_step(loss_fn, compiled)
-    losses: list[float] = []
-    accuracies: list[float] = []
-    bar = tqdm(range(steps), desc=name, unit="step", disable=True if quiet else None, file=sys.stderr)
-    collecting = gc.isenabled()
-    gc.disable()  # a step's graph has no cycles: reference counting frees it, the collector would only rescan it
-    start = time.perf_counter()
-    try:
-        for k in bar:
-            optimizer.zero_grad()
-            try:
-                loss, outputs = step()
-            except ArithmeticError as error:
-                raise SystemExit(f"{name}: training failed at step {k + 1} ({error}); try a smaller --lr") from None
-            if not math.isfinite(loss):
-                raise SystemExit(f"{name}: the loss became {loss} at step {k + 1}; try a smaller --lr")
-            optimizer.step()
-            losses.append(loss)
-            postfix = {"loss": f"{loss:.4f}"}
-            if labels is not None:
-                accuracies.append(accuracy(outputs, labels))
-                postfix["acc"] = f"{accuracies[-1]:.0%}"
-            bar.set_postfix(postfix, refresh=False)
-        seconds = time.perf_counter() - start
-    finally:
-        bar.close()
-        if collecting:
+    def parameter_name(self, i: int) -> str:
+        named = getattr(self.model, "named_parameters", None)
+        return named()[i][0] if named is not None else str(i)
+
+    def stop(self, what: str) -> None:
+        raise SystemExit(f"{self.name}: step {self.step} of {self.total}: {what}; try a smaller --lr")
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _: TracebackType | None) -> None:
+        seconds = time.perf_counter() - self.start
+        self.bar.close()
+        if self.collecting:
             gc.enable()
-    return Training(losses, accuracies, seconds, mode)
+        if error is None:
+            self.training = Training(self.losses, self.accuracies, seconds, self.mode)
+        elif isinstance(error, KeyboardInterrupt):
+            print(f"{self.name}: interrupted at step {self.step} of {self.total}; no pictures written", file=sys.stderr)
+            raise SystemExit(130) from None
+        elif isinstance(error, FAILURES):
+            more = " (run with --no-compile to see the operation)" if self.mode == "compiled replay" else ""
+            message = " ".join(str(error).split())  # one line, whatever the error's text
+            self.stop(f"{type(error).__name__}: {message}{more}")
 
 
 # ---------------------------------------------------------------- predictions
@@ -237,15 +308,75 @@ def new_figure(width: float = 6.0, height: float = 5.0) -> Figure:
     return figure
 
 
-def save_figure(figure: Figure, out: Path, stem: str) -> list[Path]:
-    """Write the figure as out/stem.png and out/stem.svg (the SVG without a date, so runs compare equal)."""
-    paths = [out / f"{stem}.png", out / f"{stem}.svg"]
+def render(figure: Figure) -> dict[str, bytes]:
+    """The figure as PNG and SVG bytes, by suffix (the PNG without the software tag, the SVG without a date)."""
+    png, svg = io.BytesIO(), io.BytesIO()
+    with warnings.catch_warnings(), numpy.errstate(all="ignore"):  # an overflow then raises below, in one line
+        warnings.simplefilter("ignore", RuntimeWarning)
+        figure.savefig(png, format="png", dpi=120, metadata={"Software": None})
+        figure.savefig(svg, format="svg", metadata={"Date": None})
+    return {".png": png.getvalue(), ".svg": svg.getvalue()}
+
+
+def save_pictures(name: str, out: Path, figures: Mapping[str, Figure]) -> list[Path]:
+    """Render each figure as out/<stem>.png and out/<stem>.svg and write them all, or none (see write_files)."""
+    files: dict[str, bytes] = {}
+    for stem, figure in figures.items():
+        try:
+            pictures = render(figure)
+        except FAILURES as error:  # matplotlib cannot lay out some numbers (say 1e300 on a log axis)
+            raise SystemExit(f"{name}: cannot draw {stem}: {type(error).__name__}: {error}") from None
+        files.update({stem + suffix: data for suffix, data in pictures.items()})
+    return write_files(name, out, files)
+
+
+def write_files(name: str, out: Path, files: Mapping[str, bytes]) -> list[Path]:
+    """Write every file into `out`, or none, and return their paths.
+
+    Each file goes first to a temporary file in the same folder, flushed to disk; only when all
+    are written are they renamed over the final names (a rename within a folder is atomic). A
+    disk that fills up, or Ctrl-C, part way leaves the previous files as they were and no
+    temporary file behind. A new file gets the permissions `open()` would give it; a replaced
+    one keeps its own.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    staged: list[tuple[str, Path]] = []
     try:
-        figure.savefig(paths[0], dpi=120, metadata={"Software": None})
-        figure.savefig(paths[1], metadata={"Date": None})
-    except OSError as error:
-        raise SystemExit(f"cannot write {paths[0].parent}: {error.strerror or error}") from None
-    return paths
+        for filename, data in files.items():
+            final = out / filename
+            fd, temp = tempfile.mkstemp(dir=out, prefix=f".{filename}.", suffix=".part")
+            staged.append((temp, final))
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                try:
+                    mode = os.stat(final).st_mode & 0o7777
+                except FileNotFoundError:
+                    mode = 0o666 & ~umask
+                if hasattr(os, "fchmod"):
+                    os.fchmod(fd, mode)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        for temp, final in staged:
+            os.replace(temp, final)
+    except BaseException as error:
+        for temp, _ in staged:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+        if isinstance(error, OSError):
+            why = error.strerror or str(error)
+            raise SystemExit(f"{name}: cannot write the pictures to {out}: {why}; the folder is as it was") from None
+        raise
+    with contextlib.suppress(OSError):  # make the renames durable too (not every system can open a folder)
+        folder = os.open(out, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+    return [final for _, final in staged]
 
 
 def _limits(values: list[float]) -> tuple[float, float]:
@@ -255,15 +386,13 @@ def _limits(values: list[float]) -> tuple[float, float]:
 
 
 def plot_boundary(
-    out: Path,
     model: Callable,
     X: Sequence[Sequence[float]],
     y: Sequence[int],
     title: str,
     X_test: Sequence[Sequence[float]] = (),
     y_test: Sequence[int] = (),
-    stem: str = "boundary",
-) -> list[Path]:
+) -> Figure:
     """The model's predicted class over the plane (evaluated without a graph), with the points on top."""
     points = list(X) + list(X_test)
     (x0, x1), (y0, y1) = _limits([p[0] for p in points]), _limits([p[1] for p in points])
@@ -304,10 +433,10 @@ def plot_boundary(
             )
     ax.set(xlim=(x0, x1), ylim=(y0, y1), title=title, xlabel="x0", ylabel="x1")
     ax.legend(loc="best", fontsize="small", framealpha=0.8)
-    return save_figure(figure, out, stem)
+    return figure
 
 
-def plot_curves(out: Path, training: Training, title: str, stem: str = "curves") -> list[Path]:
+def plot_curves(training: Training, title: str) -> Figure:
     """Loss per step (log scale when it stays positive) and, if measured, accuracy per step."""
     panels = 2 if training.accuracies else 1
     figure = new_figure(5.0 * panels, 3.6)
@@ -323,7 +452,7 @@ def plot_curves(out: Path, training: Training, title: str, stem: str = "curves")
         ax.plot(steps, [100.0 * a for a in training.accuracies], color=COLOURS[2])
         ax.set(title=f"{title}: training accuracy", xlabel="step", ylabel="accuracy (%)", ylim=(0, 101))
         ax.grid(alpha=0.3)
-    return save_figure(figure, out, stem)
+    return figure
 
 
 # ---------------------------------------------------------------- summary
@@ -359,24 +488,21 @@ def percent(fraction: float) -> str:
     return f"{fraction:.1%}".replace(".0%", "%")
 
 
-def fit_classifier(
+def finish_classifier(
     name: str,
     title: str,
     args: argparse.Namespace,
     model: Callable,
-    optimizer: Any,
-    loss_fn: Callable[[], tuple[Value, Any]],
+    training: Training,
     data: tuple[Sequence[Any], Sequence[int], Sequence[Any], Sequence[int]],
 ) -> dict[str, Any]:
-    """Train, score on the training and test sets, draw the boundary and the curves, and report."""
+    """After training: score on the training and test sets, draw the boundary and the curves, and report."""
     X, y, X_test, y_test = data
-    settle_heap()
-    training = train(name, loss_fn, optimizer, args.steps, y, compiled=args.compiled, quiet=args.quiet)
     train_accuracy = accuracy(outputs(model, X), y)
     test_accuracy = accuracy(outputs(model, X_test), y_test)
     heading = f"{title}, {training.steps} steps: train {percent(train_accuracy)}, test {percent(test_accuracy)}"
-    pictures = plot_boundary(args.out, model, X, y, heading, X_test, y_test)
-    pictures += plot_curves(args.out, training, title)
+    boundary = plot_boundary(model, X, y, heading, X_test, y_test)
+    pictures = save_pictures(name, args.out, {"boundary": boundary, "curves": plot_curves(training, title)})
     return report(
         name,
         training,

@@ -3,8 +3,8 @@
 The neuron is nn.Neuron(1, "tanh"): out = tanh(b + w.0 * x), with readable numbers (by default
 micrograd's, chosen so that out = 0.7071 and the tanh's local derivative is 0.5). The script
 prints engine.explain's forward and backward tables, then writes the graph with its gradients
-as SVG (engine.draw, needs Graphviz's `dot`) and a self-contained HTML page that steps through
-the backward pass one node at a time (engine.stepper): open it in any browser.
+as SVG (engine.drawing, needs Graphviz's `dot`) and a self-contained HTML page that steps through
+the backward pass one node at a time (engine.stepper_page): open it in any browser.
 
     python demos/graph.py                 # files in out/graph/
     python demos/graph.py --x 1 --w 0.5 --b 0
@@ -13,6 +13,7 @@ the backward pass one node at a time (engine.stepper): open it in any browser.
 from __future__ import annotations
 
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,38 +23,45 @@ if __package__ in (None, ""):  # run as a script: make `demos`, `engine` and `nn
 import nn
 from demos import common
 from engine import Value, explain
-from engine.draw import DotNotFound, save
-from engine.stepper import write_stepper
+from engine.drawing import DotNotFound, save
+from engine.stepper_page import write_stepper
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
     parser = common.make_parser("graph", __doc__)
-    parser.add_argument("--x", type=float, default=2.0, help="the input (default %(default)s)")
-    parser.add_argument("--w", type=float, default=-3.0, help="the weight (default %(default)s)")
-    parser.add_argument("--b", type=float, default=6.881373587019543, help="the bias (default %(default)s)")
+    parser.add_argument("--x", type=common.finite, default=2.0, help="the input (default %(default)s)")
+    parser.add_argument("--w", type=common.finite, default=-3.0, help="the weight (default %(default)s)")
+    parser.add_argument("--b", type=common.finite, default=6.881373587019543, help="the bias (default %(default)s)")
     args = common.parse(parser, argv)
 
     neuron = nn.Neuron(1, activation="tanh")
     neuron.w[0].data, neuron.b.data = args.w, args.b
     x = Value(args.x, label="x")
-    out = neuron([x])
-    out.label = "out"
-    out.parents[0].label = "n"  # the weighted sum b + w.0 * x, before the tanh
-    if args.quiet:
-        out.backward()
-    else:
-        explain(out)  # prints both tables; runs the backward pass like out.backward()
-        print()
     try:
-        svg = save(out, args.out / "neuron.svg", parameters=neuron)
-        dot = save(out, args.out / "neuron.dot", parameters=neuron)
-        for leaf in (x, *neuron.parameters()):  # leaves accumulate: the page's pass would double them
-            leaf.grad = 0.0
-        page = write_stepper(out, args.out / "backward.html", parameters=neuron, title="one neuron, backward")
-    except DotNotFound as error:
-        raise SystemExit(f"graph: {error}") from None
-    except OSError as error:
-        raise SystemExit(f"graph: cannot write to {args.out}: {error.strerror or error}") from None
+        out = neuron([x])
+        out.label = "out"
+        out.parents[0].label = "n"  # the weighted sum b + w.0 * x, before the tanh
+        if args.quiet:
+            out.backward()
+        else:
+            explain(out)  # prints both tables; runs the backward pass like out.backward()
+            print()
+    except common.FAILURES as error:  # say, w * x beyond the largest float
+        raise SystemExit(f"graph: {type(error).__name__}: {error}") from None
+    names = ("neuron.svg", "neuron.dot", "backward.html")
+    with tempfile.TemporaryDirectory() as scratch:  # drawn here first, then written to --out all at once
+        drawn = Path(scratch)
+        try:
+            save(out, drawn / "neuron.svg", parameters=neuron)
+            save(out, drawn / "neuron.dot", parameters=neuron)
+            for leaf in (x, *neuron.parameters()):  # leaves accumulate: the page's pass would double them
+                leaf.grad = 0.0
+            write_stepper(out, drawn / "backward.html", parameters=neuron, title="one neuron, backward")
+        except DotNotFound as error:
+            raise SystemExit(f"graph: {error}") from None
+        except OSError as error:
+            raise SystemExit(f"graph: cannot draw in {scratch}: {error.strerror or error}") from None
+        svg, dot, page = common.write_files("graph", args.out, {name: (drawn / name).read_bytes() for name in names})
     grads = {"x": x.grad, "w.0": neuron.w[0].grad, "b": neuron.b.grad}
     print(
         f"graph: out = tanh(b + w.0 * x) = {out.data:.6g}; "
@@ -64,4 +72,4 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    common.script("graph", main)

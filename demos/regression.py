@@ -14,9 +14,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from matplotlib.figure import Figure
+
 if __package__ in (None, ""):  # run as a script: make `demos`, `engine` and `nn` importable from the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import engine
 import nn
 from demos import common
 
@@ -34,7 +37,7 @@ def mse(predictions: Sequence[float], targets: Sequence[float]) -> float:
     return sum((p - t) ** 2 for p, t in zip(predictions, targets, strict=True)) / len(targets)
 
 
-def plot_fit(out: Path, model, xs: list[float], ys: list[float], grid: list[float], title: str) -> list[Path]:
+def plot_fit(model, xs: list[float], ys: list[float], grid: list[float], title: str) -> Figure:
     figure = common.new_figure(6.0, 4.0)
     ax = figure.add_subplot()
     ax.plot(grid, [math.sin(x) for x in grid], color="gray", linestyle="--", label="sin(x)")
@@ -43,7 +46,7 @@ def plot_fit(out: Path, model, xs: list[float], ys: list[float], grid: list[floa
     ax.set(title=title, xlabel="x", ylabel="y")
     ax.legend(loc="upper left", fontsize="small")
     ax.grid(alpha=0.3)
-    return common.save_figure(figure, out, "fit")
+    return figure
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
@@ -55,15 +58,29 @@ def main(argv: Sequence[str] | None = None) -> dict:
     optimizer = nn.Adam(model.parameters(), lr=args.lr)
 
     def loss_fn():
-        predictions = [model(x) for x in xs]
-        return nn.mse_loss(predictions, ys), predictions
+        predictions = [model(x) for x in xs]  # forward: the model over the whole batch
+        loss = nn.mse_loss(predictions, ys)
+        return loss, predictions
 
-    common.settle_heap()
-    training = common.train("regression", loss_fn, optimizer, args.steps, compiled=args.compiled, quiet=args.quiet)
+    step = engine.compile(loss_fn)  # records loss_fn's graph on the first call, then replays it
+
+    with common.Run("regression", args, model) as run:  # progress bar, timing, one line if a number blows up
+        for _ in run:
+            optimizer.zero_grad()  # leaf gradients accumulate: start every step from 0
+            if args.compiled:
+                loss, predictions = step()  # forward + backward as floats, exactly as loss_fn() then loss.backward()
+            else:
+                loss, predictions = loss_fn()  # forward: builds the graph of Values
+                loss.backward()  # backward: d loss / d p into every parameter's .grad
+                loss, predictions = loss.data, common.floats(predictions)
+            optimizer.step()  # Adam: p.data -= lr * (running mean of p.grad) / (its running root mean square)
+            run.log(loss)
+    training = run.training
     train_error = mse(common.outputs(model, xs), ys)
     test_error = mse(common.outputs(model, grid), [math.sin(x) for x in grid])
     title = f"fitting sin(x), {training.steps} steps: test MSE {test_error:.4f}"
-    pictures = plot_fit(args.out, model, xs, ys, grid, title) + common.plot_curves(args.out, training, "sin(x)")
+    figures = {"fit": plot_fit(model, xs, ys, grid, title), "curves": common.plot_curves(training, "sin(x)")}
+    pictures = common.save_pictures("regression", args.out, figures)
     return common.report(
         "regression",
         training,
@@ -74,4 +91,4 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    common.script("regression", main)

@@ -17,6 +17,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `demos`, `engine` and `nn` importable from the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import engine
 import nn
 from demos import common
 
@@ -32,11 +33,25 @@ def main(argv: Sequence[str] | None = None) -> dict:
     optimizer = nn.Adam(model.parameters(), lr=args.lr)
 
     def loss_fn():
-        scores = [model(x) for x in X]
-        return nn.cross_entropy(scores, y), scores
+        scores = [model(x) for x in X]  # forward: the model over the whole batch, three scores per point
+        loss = nn.cross_entropy(scores, y)
+        return loss, scores
 
-    return common.fit_classifier("spiral", "three spirals", args, model, optimizer, loss_fn, (X, y, X_test, y_test))
+    step = engine.compile(loss_fn)  # records loss_fn's graph on the first call, then replays it
+
+    with common.Run("spiral", args, model) as run:  # progress bar, timing, one line if a number blows up
+        for _ in run:
+            optimizer.zero_grad()  # leaf gradients accumulate: start every step from 0
+            if args.compiled:
+                loss, scores = step()  # forward + backward as floats, exactly as loss_fn() then loss.backward()
+            else:
+                loss, scores = loss_fn()  # forward: builds the graph of Values
+                loss.backward()  # backward: d loss / d p into every parameter's .grad
+                loss, scores = loss.data, common.floats(scores)
+            optimizer.step()  # Adam: p.data -= lr * (running mean of p.grad) / (its running root mean square)
+            run.log(loss, common.accuracy(scores, y))
+    return common.finish_classifier("spiral", "three spirals", args, model, run.training, (X, y, X_test, y_test))
 
 
 if __name__ == "__main__":
-    main()
+    common.script("spiral", main)

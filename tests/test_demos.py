@@ -5,13 +5,20 @@ the scripts find their imports); the full training runs are imported and called 
 to read their numbers.
 """
 
+import argparse
+import ast
+import errno
 import gc
 import importlib
 import io
 import math
+import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -118,7 +125,15 @@ def test_progress_bar_shows_loss_and_accuracy_on_a_terminal(monkeypatch, heap):
     for quiet in (False, True):
         terminal = Terminal()
         monkeypatch.setattr(sys, "stderr", terminal)
-        training = common.train("bar", loss_fn, nn.SGD(model.parameters(), lr=0.1), 3, y, quiet=quiet)
+        optimizer = nn.SGD(model.parameters(), lr=0.1)
+        with common.Run("bar", argparse.Namespace(steps=3, quiet=quiet, compiled=False), model) as run:
+            for _ in run:
+                optimizer.zero_grad()
+                loss, scores = loss_fn()
+                loss.backward()
+                optimizer.step()
+                run.log(loss.data, common.accuracy(common.floats(scores), y))
+        training = run.training
         shown = terminal.getvalue()
         assert training.steps == 3 and len(training.accuracies) == 3
         if quiet:
@@ -225,3 +240,241 @@ def test_bad_arguments_give_a_one_line_error_and_no_traceback(name, args, names,
     assert errors[0].startswith(f"python demos/{name}.py: error:") and names in errors[0]
     assert done.stdout == ""
     assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------- the loop is in the demo's own file
+
+
+def calls_in(tree: ast.AST) -> set[str]:
+    """'optimizer.step', 'loss.backward', 'model', ... for every call made under `tree`."""
+    return {ast.unparse(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+
+
+@pytest.mark.parametrize("name", TRAINED)
+def test_each_training_demo_spells_out_forward_loss_zero_grad_backward_and_step(name):
+    tree = ast.parse((ROOT / "demos" / f"{name}.py").read_text())
+    loops = [node for node in ast.walk(tree) if isinstance(node, ast.For)]
+    assert loops, f"{name}.py has no training loop"
+    body = max(loops, key=lambda loop: len(calls_in(loop)))
+    called = calls_in(body)
+    assert {"optimizer.zero_grad", "loss.backward", "optimizer.step"} <= called, called
+    assert "step" in called  # the compiled replay of the same forward and backward
+    assert "loss_fn" in called
+    forward = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef) and node.name == "loss_fn"]
+    assert len(forward) == 1 and "model" in calls_in(forward[0]), "the forward pass: the model over the batch"
+
+
+def test_common_runs_no_training_step_itself():
+    called = calls_in(ast.parse((ROOT / "demos" / "common.py").read_text()))
+    for hidden in ("optimizer.zero_grad", "optimizer.step", "loss.backward", "engine.compile", "fit_classifier"):
+        assert hidden not in called, hidden
+    assert not any(name.endswith(".backward") or name.endswith("zero_grad") for name in called), called
+
+
+# ---------------------------------------------------------------- failures end in one line
+
+
+def one_line_failure(done: subprocess.CompletedProcess, status: int) -> str:
+    """The single line a failed run printed on stderr (it must be exactly one, and no traceback)."""
+    assert done.returncode == status, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
+
+
+def previous_run(out: Path, name: str) -> dict[str, bytes]:
+    """Pictures a previous run left in `out`: they must survive a run that fails."""
+    out.mkdir(parents=True)
+    old = {picture: f"previous {picture}".encode() for picture in PICTURES[name]}
+    for picture, data in old.items():
+        (out / picture).write_bytes(data)
+    return old
+
+
+def unchanged(out: Path, old: dict[str, bytes]) -> bool:
+    return {p.name: p.read_bytes() for p in out.iterdir()} == old
+
+
+DIVERGING = [
+    ("spiral", ["--lr", "1e20"]),
+    ("spiral", ["--lr", "1e20", "--no-compile"]),
+    ("regression", ["--lr", "1e140"]),
+    ("regression", ["--lr", "1e140", "--no-compile"]),
+    ("regression", ["--lr", "1e300"]),
+    ("moons", ["--lr", "1e20"]),
+    ("moons", ["--lr", "1e308", "--no-compile"]),
+    ("circles", ["--lr", "1e20"]),
+    ("circles", ["--lr", "1e300"]),
+    ("circles", ["--lr", "1e308", "--no-compile"]),
+]
+
+
+@pytest.mark.parametrize(("name", "args"), DIVERGING)
+def test_a_diverging_run_stops_with_one_line_naming_the_step_and_draws_nothing(name, args, tmp_path):
+    out = tmp_path / "out"
+    old = previous_run(out, name)
+    done = run(name, *args, "--steps", "30", "--quiet", "--out", str(out), cwd=tmp_path)
+    line = one_line_failure(done, 1)
+    assert re.match(rf"{name}: step \d+ of 30: ", line), line
+    assert "--lr" in line  # says what to try
+    assert unchanged(out, old)
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "names"),
+    [
+        ("spiral", ["--lr", "inf"], "--lr"),
+        ("moons", ["--lr", "-1e20"], "--lr"),
+        ("regression", ["--lr", "0"], "--lr"),
+        ("circles", ["--lr", "1e400"], "--lr"),
+        ("moons", ["--steps", "100000000000000000000"], "--steps"),
+        ("regression", ["--steps", "1000000000"], "--steps"),
+        ("newton", ["--steps", "1000000000"], "--steps"),
+        ("moons", ["--seed", "-1"], "--seed"),
+        ("spiral", ["--seed", str(2**32)], "--seed"),
+        ("newton", ["--x0", "nan"], "--x0"),
+        ("newton", ["--x0", "inf"], "--x0"),
+        ("newton", ["--x0", "-inf"], "--x0"),
+        ("graph", ["--x", "nan"], "--x"),
+        ("graph", ["--w", "inf"], "--w"),
+        ("graph", ["--b", "-inf"], "--b"),
+    ],
+)
+def test_bad_numbers_are_refused_in_one_line(name, args, names, tmp_path):
+    done = run(name, *args, "--quiet", cwd=tmp_path)
+    line = one_line_failure(done, 2)
+    assert line.startswith(f"python demos/{name}.py: error:") and names in line, line
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "says"),
+    [
+        ("newton", ["--x0", "1e100"], "too large"),
+        ("newton", ["--x0=-1e78"], "too large"),
+        ("newton", ["--x0", "1e100", "--steps", "3"], "too large"),  # without --quiet: the table's first row
+        pytest.param("graph", ["--x", "1e308", "--w", "10"], "too large", marks=needs_dot),
+        pytest.param("graph", ["--x", "1e300", "--w=-1e300"], "too large", marks=needs_dot),
+    ],
+)
+def test_numbers_that_overflow_are_reported_in_one_line_and_draw_nothing(name, args, says, tmp_path):
+    out = tmp_path / "out"
+    old = previous_run(out, name)
+    done = run(name, *args, "--quiet", "--out", str(out), cwd=tmp_path)
+    line = one_line_failure(done, 1)
+    assert line.startswith(f"{name}: ") and says in line, line
+    assert unchanged(out, old)
+
+
+def test_newton_from_nan_never_calls_it_a_flat_point(tmp_path):
+    done = run("newton", "--x0", "nan", "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert done.returncode != 0 and "flat point" not in done.stdout + done.stderr
+
+
+def test_newton_stopped_by_steps_far_from_the_minimum_does_not_call_it_one(tmp_path):
+    done = run("newton", "--x0", "1e70", "--quiet", "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "a minimum" not in done.stdout and "not yet where f'(x) = 0" in done.stdout
+
+
+# ---------------------------------------------------------------- pictures are written whole or not at all
+
+
+class FullDisk:
+    """`os` as demos.common sees it, whose write() puts some bytes on disk and then runs out of space."""
+
+    def __init__(self, error: BaseException, after: int):
+        self.error, self.calls, self.after = error, 0, after
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    def write(self, fd, data):
+        self.calls += 1
+        if self.calls > self.after:
+            os.write(fd, bytes(data[: len(data) // 2]))
+            raise self.error
+        return os.write(fd, data)
+
+
+ENOSPC = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+WRITE_FAILURES = [
+    *[("newton", error, which) for error in (ENOSPC, KeyboardInterrupt()) for which in ("first", "second", "last")],
+    ("moons", ENOSPC, "second"),
+    pytest.param("graph", ENOSPC, "last", marks=needs_dot),
+    pytest.param("graph", KeyboardInterrupt(), "first", marks=needs_dot),
+]
+
+
+@pytest.mark.parametrize(("name", "error", "which"), WRITE_FAILURES)  # which: the picture during which it fails
+def test_a_disk_that_fills_mid_write_leaves_the_previous_pictures_and_no_temp_file(
+    name, error, which, tmp_path, monkeypatch, heap, capsys
+):
+    common = demo("common")
+    after = {"first": 0, "second": 1, "last": len(PICTURES[name]) - 1}[which]
+    out = tmp_path / "out"
+    old = previous_run(out, name)
+    monkeypatch.setattr(common, "os", FullDisk(error, after))
+    steps = ["--steps", "2"] if name in TRAINED else []
+    with pytest.raises(KeyboardInterrupt if isinstance(error, KeyboardInterrupt) else SystemExit) as stopped:
+        demo(name).main([*steps, "--quiet", "--out", str(out)])
+    if isinstance(error, OSError):
+        message = str(stopped.value.code)
+        assert "\n" not in message and "No space left on device" in message and str(out) in message, message
+    assert unchanged(out, old)  # no truncated picture under a final name, no temp file beside them
+    monkeypatch.undo()
+    demo(name).main([*steps, "--quiet", "--out", str(out)])  # with space again, every picture is replaced
+    for picture in PICTURES[name]:
+        check_picture(out / picture)
+    assert sorted(p.name for p in out.iterdir()) == sorted(PICTURES[name])
+
+
+def test_new_pictures_get_the_usual_permissions(tmp_path, heap):
+    out = tmp_path / "out"
+    umask = os.umask(0)
+    os.umask(umask)
+    demo("newton").main(["--quiet", "--out", str(out)])
+    for picture in PICTURES["newton"]:
+        assert (out / picture).stat().st_mode & 0o777 == 0o666 & ~umask, picture
+
+
+# ---------------------------------------------------------------- Ctrl-C
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")
+@pytest.mark.parametrize("args", [[], ["--no-compile"]])
+def test_ctrl_c_during_training_ends_with_one_line_and_status_130(args, tmp_path):
+    out = tmp_path / "out"
+    script = ROOT / "demos" / "regression.py"
+    command = [sys.executable, str(script), "--steps", "900000", "--quiet", "--out", str(out), *args]
+    process = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a terminal, even if we ignore it
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not out.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)  # the folder is made once the options are read, just before training starts
+        time.sleep(1.0)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+    line = one_line_failure(done, 130)
+    assert re.fullmatch(r"regression: interrupted at step \d+ of 900000; no pictures written", line), line
+    assert list(out.iterdir()) == []
+
+
+def test_the_loop_shown_in_the_readme_is_the_one_moons_runs():
+    readme = (ROOT / "README.md").read_text()
+    shown = readme.split("From `demos/moons.py`", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    source = [line.strip() for line in (ROOT / "demos" / "moons.py").read_text().splitlines()]
+    lines = [line.strip() for line in shown.splitlines()]
+    start = source.index(lines[0])
+    assert source[start : start + len(lines)] == lines

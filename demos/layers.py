@@ -27,7 +27,7 @@ if __package__ in (None, ""):  # run as a script: make `demos`, `engine` and `nn
 
 import nn
 from demos import common
-from engine.draw import DotNotFound
+from engine.drawing import DotNotFound
 
 LOSSES = {
     "hinge": nn.hinge_loss,

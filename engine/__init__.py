@@ -8,11 +8,9 @@
 (-3.0, 2.0)
 """
 
-import warnings
-
 from .backward import topological_order
 from .check import GradcheckError, gradcheck, gradgradcheck
-from .draw import draw, to_dot
+from .drawing import draw, to_dot
 from .explain import explain
 from .functional import derivative, grad, grad_fn, hessian, jacobian, value_and_grad
 from .mode import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad
@@ -20,10 +18,6 @@ from .notebook import Stepper, step_through
 from .ops import cos, exp, leaky_relu, log, relu, sigmoid, sin, sqrt, tanh
 from .replay import Compiled, CompileWarning, GraphChanged, compile
 from .value import Operation, Value, operation  # first: it defines every operation (engine.ops)
-
-# `engine.draw` is both the drawing function and the module behind `python -m engine.draw`;
-# importing this package first makes runpy warn about that, harmlessly.
-warnings.filterwarnings("ignore", message="'engine.draw' found in sys.modules", category=RuntimeWarning)
 
 __all__ = [
     "Value",

@@ -44,3 +44,11 @@ def check_sum(where: str, node: Any, i: int, parent: Any, old: Any, share: Any, 
             f"{where}: adding the gradient {value(share)!r} from {describe(node)} to the {value(old)!r} "
             f"its input {i} (data={parent.data!r}) already had gives {value(total)!r}"
         )
+
+
+def named(error: Exception, where: str, node: Any) -> Exception:
+    """The same kind of error, its message led by the operation (and, under anomaly mode, its line)."""
+    try:
+        return type(error)(f"{where} of {describe(node)}: {error}")
+    except Exception:  # an exception class that takes other arguments: keep it as it is
+        return error

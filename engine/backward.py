@@ -54,15 +54,27 @@ def run_backward(root: Value, grad: Any, create_graph: bool) -> None:
         if type(grad) is Value:
             raise TypeError("backward: a Value seed needs create_graph=True")
         seed = _number(grad, "backward grad")
-    order = graph_order([root], reset=True)
     if create_graph or live_hooks[0] or _mode[0] == 2:
-        with enable_grad():
-            chain = ChainRule("backward", create_graph=create_graph, check=_mode[0] == 2)
-            chain.seed(order, [(root, seed)])
-            for node in reversed(order):
-                chain.step(node)
+        # Hooks, Value gradients and anomaly checks can raise half-way: then every .grad
+        # of the graph gets back what it had before the call.
+        order = graph_order([root])
+        before = [node.grad for node in order]
+        try:
+            for node in order:
+                if node._rule is not None:
+                    node.grad = 0.0
+            with enable_grad():
+                chain = ChainRule("backward", create_graph=create_graph, check=_mode[0] == 2)
+                chain.seed(order, [(root, seed)])
+                for node in reversed(order):
+                    chain.step(node)
+        except BaseException:
+            for node, g in zip(order, before, strict=True):
+                node.grad = g
+            raise
         return
-    root.grad += seed  # the fast path: floats, no hooks, no checks
+    order = graph_order([root], reset=True)
+    root.grad += seed  # the fast path: floats, no hooks, no checks; no rule raises on floats
     for node in reversed(order):
         rule = node._rule
         if rule is None:
@@ -144,10 +156,13 @@ class ChainRule:
         if rule is None:
             return None
         parents = node.parents
-        if self.create_graph:
-            shares = rule(g, node, *parents)
-        else:
-            shares = rule(g, node.data, *[p.data for p in parents])
+        try:
+            if self.create_graph:
+                shares = rule(g, node, *parents)
+            else:
+                shares = rule(g, node.data, *[p.data for p in parents])
+        except (ArithmeticError, ValueError, TypeError) as e:
+            raise anomaly.named(e, f"{self.where}: backward", node) from e
         needed = self.needed
         for i, (parent, share) in enumerate(zip(parents, shares, strict=True)):
             if needed is not None and parent not in needed:

@@ -13,7 +13,7 @@ from typing import Any
 
 from .functional import grad
 from .mode import enable_grad
-from .value import Value
+from .value import Value, _number
 
 
 class GradcheckError(RuntimeError):
@@ -78,7 +78,7 @@ def _points(inputs: Sequence[Any], where: str) -> tuple[list[float], list[str]]:
             points.append(x.data)
             names.append(f"input {j} {x.label!r}" if x.label else f"input {j}")
         elif isinstance(x, Real):
-            points.append(float(x))
+            points.append(_number(x, f"{where}: input {j}"))
             names.append(f"input {j}")
         else:
             raise TypeError(f"{where}: input {j} must be a number or a Value, got {type(x).__name__} {x!r}")

@@ -20,7 +20,7 @@ from typing import Any
 
 from .backward import ChainRule, graph_order
 from .mode import enable_grad, is_anomaly_enabled
-from .value import Value
+from .value import Value, _number
 
 # ---------------------------------------------------------------- grad over a graph
 
@@ -101,7 +101,7 @@ def _seeds(grad_outputs: Any, n: int, create_graph: bool) -> list[Any]:
         if type(s) is Value:
             checked.append(s if create_graph else s.data)
         elif isinstance(s, Real):
-            checked.append(float(s))
+            checked.append(_number(s, f"grad: grad_outputs[{i}]"))
         else:
             raise TypeError(f"grad: grad_outputs[{i}] must be a number or a Value, got {type(s).__name__} {s!r}")
     return checked

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from itertools import count
+from numbers import Real
 from typing import Any
 
 # How many hooks exist: while none do, backward() takes its fast path. Changed under a lock:
@@ -56,5 +57,11 @@ def run_hooks(node: Any, grad: Any) -> Any:
     for fn in list(node._hooks.values()):
         result = fn(grad)
         if result is not None:
+            if not isinstance(result, Real) and type(result) is not type(node):
+                name = f" {node.label!r}" if node.label else ""
+                raise TypeError(
+                    f"a hook on '{node.op or 'leaf'}'{name} returned {type(result).__name__} {result!r}; "
+                    "a hook returns None or a gradient (a number or a Value)"
+                )
             grad = result
     return grad

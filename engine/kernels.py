@@ -14,7 +14,9 @@ numbers are the same: each operation's code is read off its forward and its rule
 from __future__ import annotations
 
 import builtins
+import keyword
 import linecache
+import re
 from collections import Counter
 from collections.abc import Callable
 from itertools import chain, count
@@ -270,10 +272,21 @@ def batch_code(
     return names["forward"], names["backward"], source
 
 
+# Names the generated code uses itself: a function an operation's code calls may not take one.
+_OWN_NAMES = re.compile(r"[anwgsVXFR]\d+(_\d+)?|[gbS]|G|B|OUT|SAVED|SH|ACC|count|zip|range|forward|backward")
+
+
 def _functions_fit(op: Operation, names: dict[str, Any]) -> bool:
-    """Add the functions op's code calls to the kernel's names; False if a name means another function."""
+    """Add the functions op's code calls to the kernel's names.
+
+    False (the kernel then calls the operation's forward or rule instead) if a name is not a
+    plain identifier, is one the generated code uses itself, or already means another function.
+    """
     functions = op.functions()
-    if any(names.get(name, f) is not f for name, f in functions.items()):
-        return False
+    for name, f in functions.items():
+        if not name.isidentifier() or keyword.iskeyword(name) or _OWN_NAMES.fullmatch(name):
+            return False
+        if names.get(name, f) is not f:
+            return False
     names.update(functions)
     return True

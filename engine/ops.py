@@ -19,6 +19,7 @@ from functools import lru_cache
 from numbers import Real
 from typing import Any
 
+from .symbolic import Symbol, call
 from .value import Operand, Operation, Value, _make, _number, _overflow, operation
 
 _INF = math.inf
@@ -85,7 +86,7 @@ Value.__neg__ = neg.method()
 )
 def absolute(g, out, a):
     """|a|.   d/da = sign(a), 0 at a = 0."""
-    return (g if a > 0.0 else -g if a < 0.0 else 0.0,)
+    return (g if a > 0.0 else -g if a < 0.0 else 0.0 if type(g) is not Value else g * 0.0,)
 
 
 Value.__abs__ = absolute.method()
@@ -116,6 +117,23 @@ def _data(x: Any) -> float:
     return x.data if type(x) is Value else x
 
 
+def _pow_or_inf(a: Any, m: Any) -> Any:
+    """a ** m in a rule: where the float overflows (or a = +-0, m < 0), inf of the sign C's pow gives.
+
+    Python's float ** raises OverflowError instead, which would stop a backward pass half-way;
+    PyTorch gives the infinity. On Values (create_graph) it is the operation itself, which
+    raises naming itself; on Symbols it is a call, so a compiled kernel does the same.
+    """
+    if type(a) is Value:
+        return a**m
+    if type(a) is Symbol or type(m) is Symbol:
+        return call("_pow_or_inf", _pow_or_inf, a, m)
+    try:
+        return a**m
+    except (OverflowError, ZeroDivisionError):  # |a| ** m is beyond the floats, or 0.0 ** negative
+        return -_INF if math.copysign(1.0, a) < 0.0 and m % 2.0 == 1.0 else _INF
+
+
 @operation(
     "**",
     lambda a, b: _power(a, b, "**"),
@@ -129,10 +147,12 @@ def pow_(g, out, a, b):
         db = g * 0.0  # the limit of a**b * log(a) as a -> 0+ (and 0 at 0 ** 0, as in PyTorch)
     else:
         db = g * math.nan  # no real derivative in b for a negative base
-    if b < 1.0 and a >= 0.0 and a <= 0.0:  # a == 0, by order: cheap on floats, and right on Values
+    if type(b) is float and b == 0.0:  # no slope in a, whatever a is (NaN, 0, tiny), as in PyTorch
+        da = g * 0.0  # (on Values the full formula below keeps d/db of this share for higher orders)
+    elif type(a) is Value and b < 1.0 and a >= 0.0 and a <= 0.0:  # 0 ** negative: the Value op would refuse
         da = g * (0.0 if _data(b) == 0.0 else _INF)
     else:
-        da = g * b * a ** (b - 1.0)
+        da = g * b * _pow_or_inf(a, b - 1.0)
     return da, db
 
 
@@ -154,7 +174,7 @@ def power(n: float) -> Operation:
         def rule(g, out, a):
             if m < 0.0 and a >= 0.0 and a <= 0.0:  # a == 0, by order as in pow_
                 return (g * _INF,)
-            return (g * n * a**m,)
+            return (g * n * _pow_or_inf(a, m),)
 
     rule.__doc__ = f"a ** {n:g}.   d/da = {n:g} * a**{m:g}."
     return operation(
@@ -180,15 +200,17 @@ Value.__pow__, Value.__rpow__ = _pow_method, pow_.reflected()
 
 @operation(
     "relu",
-    lambda x: x if x > 0.0 else 0.0,
-    forward_code="({a} if {a} > 0.0 else 0.0)",
+    lambda x: 0.0 if x < 0.0 else x,
+    forward_code="(0.0 if {a} < 0.0 else {a})",
     formula=["({a}.data > 0)"],
-    code=["({g} if {a} > 0.0 else 0.0)"],
+    code=["(0.0 if {a} <= 0.0 else {g})"],
     zero_safe=True,
 )
 def relu(g, out, a):
-    """max(a, 0).   d/da = 1 if a > 0 else 0."""
-    return (g if a > 0.0 else 0.0,)
+    """max(a, 0), NaN stays NaN.   d/da = 0 if a <= 0 else 1 (so NaN's gradient goes through, as in PyTorch)."""
+    if a <= 0.0:  # on Values a zero share still reads g: whether a gradient is used depends on the graph
+        return (0.0 if type(g) is not Value else g * 0.0,)
+    return (g,)
 
 
 Value.relu = relu.method()
@@ -298,7 +320,9 @@ def _sqrt(x: float) -> float:
 @operation("sqrt", _sqrt, formula=["0.5 / {out}.data"])
 def sqrt(g, out, a):
     """Square root, a >= 0.   d/da = 1 / (2 * sqrt(a)) = 0.5 / out."""
-    return (g * 0.5 / out if out > 0.0 else g * _INF,)
+    if out <= 0.0:  # sqrt(+-0.0) = +-0.0: an infinite slope of that sign, as in PyTorch
+        return (g * math.copysign(_INF, _data(out)),)
+    return (g * 0.5 / out,)  # NaN stays NaN
 
 
 Value.sqrt = sqrt.method()

@@ -49,6 +49,8 @@ class Value:
 
     def __init__(self, data: Number | Real, label: str = "") -> None:
         self.data = _number(data, "Value")
+        if type(label) is not str:
+            raise TypeError(f"Value: label must be a str, got {type(label).__name__} {label!r}")
         self.grad: Any = 0.0
         self.parents: tuple[Value, ...] = ()
         self.operation: Operation | None = None  # what made this node; None for a leaf
@@ -117,6 +119,20 @@ class Value:
         return self.data >= (other.data if type(other) is Value else other)
 
     __hash__ = object.__hash__
+
+    # ---------------------------------------------------------------- conversions, as for a PyTorch scalar
+
+    def __float__(self) -> float:
+        """The data, as `float(t)` gives a 0-d tensor's."""
+        return self.data
+
+    def __int__(self) -> int:
+        """int(data), rounded toward 0 as `int(t)` of a 0-d tensor."""
+        return int(self.data)
+
+    def __bool__(self) -> bool:
+        """False for 0.0 and -0.0, True otherwise (NaN included), as `bool(t)` of a 0-d tensor."""
+        return self.data != 0.0
 
     # ---------------------------------------------------------------- graph
 
@@ -219,6 +235,14 @@ def _short(x: Any) -> str:
     except ValueError:  # an int beyond the interpreter's digit limit for str()
         return f"of {x.bit_length()} bits"
     return text if len(text) <= 40 else f"{text[:15]}...{text[-10:]} ({len(text)} characters)"
+
+
+def _constant(x: Any, op: str) -> Value:
+    """A leaf for a number operand of `op`; a number too large for a float is refused naming `op`."""
+    try:
+        return Value(x)
+    except OverflowError:
+        raise OverflowError(f"{op}: the {type(x).__name__} {_short(x)} is too large for a float") from None
 
 
 def _overflow(op: str, *inputs: float) -> None:
@@ -422,7 +446,7 @@ def _binary_method(op: Operation) -> Callable[[Value, Operand], Value]:
         if type(other) is not Value:
             if not isinstance(other, Real):
                 return _refuse(name, other)
-            other = Value(other)
+            other = _constant(other, name)
         r = forward(self.data, other.data)
         if r - r:
             _overflow(name, self.data, other.data)
@@ -438,7 +462,7 @@ def _reflected_method(op: Operation) -> Callable[[Value, Number], Value]:
     def method(self: Value, other: Number) -> Value:
         if not isinstance(other, Real):
             return _refuse(name, other)
-        first = Value(other)
+        first = _constant(other, name)
         r = forward(first.data, self.data)
         if r - r:
             _overflow(name, first.data, self.data)

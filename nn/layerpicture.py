@@ -16,7 +16,7 @@ import html
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.draw import quoted, render
+from engine.drawing import quoted, render
 
 if TYPE_CHECKING:
     from .layerview import LayerReport

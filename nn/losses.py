@@ -19,7 +19,7 @@ def _as_value(x: Scalar, who: str, what: str) -> Value:
     if type(x) is Value:
         return x
     if isinstance(x, Real) and not isinstance(x, bool):
-        return Value(x)
+        return Value(_number(x, who, what))
     raise TypeError(f"{who}: {what} must be a number or a Value, got {type(x).__name__} {x!r}")
 
 
@@ -54,7 +54,10 @@ def _number(t, who: str, what: str) -> float:
     t = t.data if type(t) is Value else t
     if isinstance(t, bool) or not isinstance(t, Real):
         raise TypeError(f"{who}: {what} must be a number, got {type(t).__name__} {t!r}")
-    return float(t)
+    try:
+        return float(t)
+    except OverflowError:
+        raise OverflowError(f"{who}: {what} is a {type(t).__name__} too large for a float") from None
 
 
 def mse_loss(predictions: Sequence[Scalar] | Scalar, targets: Sequence[Scalar] | Scalar) -> Value:
@@ -98,20 +101,47 @@ def bce_with_logits(logits: Sequence[Scalar] | Scalar, targets: Sequence[float] 
     return _mean(terms)
 
 
+_TINY = 5e-324  # the smallest float above 0
+
+
 def _max(a: Value, b: Value) -> Value:
-    """max(a, b) = (a + b + |a - b|) / 2, written without a Python branch on the data."""
-    return (a + b + abs(a - b)) * 0.5
+    """max(a, b) exactly, without a Python branch on the data and without overflow.
+
+    d = b/2 - a/2 has the sign of b - a and cannot overflow (b - a can). i = relu(d) / (|d| + 5e-324)
+    is then exactly 1 if b > a and 0 if b <= a (only a subnormal |d| gives a fraction, and then a and
+    b are within 1e-307 of each other), so b*i + a*(1 - i) is one of them, bit for bit. An arithmetic
+    max such as (a + b + |a - b|)/2 is off by a rounding, which at logits of 1e19 is already more than
+    the 709 that e**x can take.
+    """
+    d = b * 0.5 - a * 0.5
+    i = d.relu() / (abs(d) + _TINY)
+    return b * i + a * (1.0 - i)
+
+
+def _cross_entropy_one(z: list[Value], k: int) -> Value:
+    """log(sum_j e**z_j) - z_k = log(sum_j (e**h_j)**2) - 2 h_k, with h_j = z_j/2 - m/2, m = max_j z_j.
+
+    As PyTorch does, the logits are shifted by their maximum, so no exponential overflows and a
+    loss near 0 keeps its precision however large the logits. The halves cannot overflow, even at
+    +-1e308. m is built by `_max`, not by Python's max on the data: the graph is the same whatever
+    the logits, so a recorded graph (engine.compile) replays it exactly. m's slopes cancel
+    (d/dm = sum_j softmax_j - 1 = 0), and a logit below the maximum gets none of that rounding
+    (its slope in m is exactly 0), so tiny probabilities stay exact.
+    """
+    m = z[0]
+    for zj in z[1:]:
+        m = _max(m, zj)
+    half_m = m * 0.5
+    h = [zj * 0.5 - half_m for zj in z]
+    total = _total(e * e for e in (hj.exp() for hj in h))
+    return total.log() - (h[k] + h[k])
 
 
 def cross_entropy(logits: Sequence[Scalar] | Sequence[Sequence[Scalar]], targets: int | Sequence[int]) -> Value:
     """Softmax cross-entropy: mean_i logsumexp(z_i) - z_i[target_i], targets class indices.
 
     Takes one example (a list of logits and an int) or a batch (a list of such lists and a list of
-    ints). logsumexp(z) = m + log(sum_j e**(z_j - m)) with m = max_j z_j, so no exponential overflows
-    (z = +-1000 is fine). m is computed in the graph by `_max`, not by Python's max on the data: the
-    graph is then the same whatever the logits, so a recorded graph (engine.compile) replays it
-    exactly. Its gradient cancels (d/dm = 1 - sum_j softmax_j = 0), and a logit below the maximum
-    gets no share of that rounding (d max(a, b) / db = 0 for b < a), so tiny probabilities stay exact.
+    ints). Finite and PyTorch's for logits up to +-1e300; `_cross_entropy_one` says how.
     """
     batch: tuple[Any, Any] = ([logits], [targets]) if isinstance(targets, Integral) else (logits, targets)
     logits, targets = _pairs(*batch, "cross_entropy")
@@ -122,11 +152,7 @@ def cross_entropy(logits: Sequence[Scalar] | Sequence[Sequence[Scalar]], targets
         z = [_as_value(zj, "cross_entropy", f"logit {j} of example {i}") for j, zj in enumerate(z)]
         if isinstance(k, bool) or not isinstance(k, Integral) or not 0 <= int(k) < len(z):
             raise ValueError(f"cross_entropy: target {i} is {k!r}; it must be a class index in 0..{len(z) - 1}")
-        m = z[0]
-        for zj in z[1:]:
-            m = _max(m, zj)
-        log_sum_exp = _total((zj - m).exp() for zj in z).log() + m
-        terms.append(log_sum_exp - z[k])
+        terms.append(_cross_entropy_one(z, k))
     return _mean(terms)
 
 

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from engine import Value, topological_order
-from engine.draw import (
+from engine.draw_command import main
+from engine.drawing import (
     CURRENT,
     ROLE_COLOURS,
     DotNotFound,
     GraphTooLarge,
     count_nodes,
     draw,
-    main,
     render,
     save,
     to_dot,
@@ -306,7 +306,7 @@ def test_cli_draws_the_moons_demo_network_on_one_point(tmp_path):
     )
     root = Path(__file__).resolve().parents[1]
     done = subprocess.run(
-        [sys.executable, "-m", "engine.draw", "one_point:loss", "--backward", "-o", str(tmp_path / "net.svg")],
+        [sys.executable, "-m", "engine", "one_point:loss", "--backward", "-o", str(tmp_path / "net.svg")],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -320,7 +320,7 @@ def test_cli_draws_the_moons_demo_network_on_one_point(tmp_path):
 
 
 def test_stepper_frames_start_from_zero_and_leave_the_gradients_backward_would():
-    from engine.stepper import frames
+    from engine.stepper_page import frames
 
     x, w = Value(2.0, label="x"), Value(-3.0, label="w")
     out = (x * w).tanh()
@@ -330,3 +330,110 @@ def test_stepper_frames_start_from_zero_and_leave_the_gradients_backward_would()
     assert "every gradient of the graph at 0" in made[0].caption
     assert re.search(r"\{x\|data[\\ ]*2\.0\|grad[\\ ]*0\.0\}", made[0].dot), made[0].dot  # not the earlier pass's
     assert (x.grad, w.grad) == (2 * once[0], 2 * once[1])  # the page's pass accumulates like backward()
+
+
+@needs_dot
+def test_draw_renders_svg_unless_told_otherwise(tmp_path):
+    graphviz = pytest.importorskip("graphviz")
+    graph = draw(neuron())
+    assert graph.format == "svg"
+    written = Path(graph.render(tmp_path / "gout"))
+    assert written == tmp_path / "gout.svg"
+    assert ET.parse(written).getroot().tag == f"{SVG}svg"
+    png = Path(draw(neuron(), format="png").render(tmp_path / "gout"))
+    assert png == tmp_path / "gout.png" and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="draw: unknown picture format 'svgg'"):
+        draw(neuron(), format="svgg")
+    assert isinstance(graph, graphviz.Digraph)
+
+
+def test_engine_draw_is_only_the_function_and_needs_no_warning_filter():
+    import warnings
+
+    import engine
+
+    assert callable(engine.draw) and engine.draw is draw
+    assert not any("engine.draw" in str(f[1] and f[1].pattern) for f in warnings.filters)
+    # the page imports the pictures, the command line imports both, nothing imports back: no cycle
+    imports = {module: imported_modules(Path(engine.__file__).parent / f"{module}.py") for module in MODULES}
+    assert "drawing" in imports["stepper_page"] and {"drawing", "stepper_page"} <= imports["draw_command"]
+    assert not imports["drawing"] & {"stepper_page", "draw_command", "argparse"}
+    assert not imports["stepper_page"] & {"draw_command", "argparse"}
+
+
+MODULES = ("drawing", "stepper_page", "draw_command")
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The last part of every module path imports and `from . import x` names."""
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.rsplit(".", 1)[-1] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            names.add((node.module or "").rsplit(".", 1)[-1])
+            names |= {alias.name for alias in node.names}
+    return names
+
+
+def test_a_write_that_fails_midway_leaves_the_old_picture_and_no_temporary_file(tmp_path, monkeypatch):
+    picture = tmp_path / "g.dot"
+    picture.write_text("the good picture")
+    picture.chmod(0o640)
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        save(neuron(), picture)
+    assert picture.read_text() == "the good picture"
+    assert [p.name for p in tmp_path.iterdir()] == ["g.dot"]
+    monkeypatch.undo()
+    save(neuron(), picture)
+    assert picture.read_text() == to_dot(neuron())
+    assert picture.stat().st_mode & 0o777 == 0o640  # the file keeps its permission bits
+
+
+def test_save_writes_through_a_symlink_and_refuses_a_folder(tmp_path):
+    target = tmp_path / "real.dot"
+    link = tmp_path / "link.dot"
+    link.symlink_to(target)
+    save(neuron(), link)
+    assert link.is_symlink() and target.read_text() == to_dot(neuron())
+    with pytest.raises(IsADirectoryError, match="folder"):
+        save(neuron(), tmp_path, format="dot")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        save(neuron(), tmp_path / "missing" / "g.dot")
+
+
+HOSTILE_LABELS = [
+    'w{0}|<in> "q" \\ x',
+    "</template><img src=x onerror=\"document.body.dataset.pwned='1'\">",
+    "<script>document.body.dataset.pwned='1'</script>",
+    "a\nb\r\nc\\l\\N",
+    "]]><!-- & &amp; ' \"",
+    "\\",
+]
+
+
+@pytest.mark.parametrize("label", HOSTILE_LABELS)
+def test_hostile_labels_stay_text_in_dot(label):
+    x = Value(1.5, label=label)
+    dot = to_dot((x * x).tanh())
+    first = records(dot)["n0"]
+    # the record label holds the escaped text and nothing breaks out of the quoted attribute
+    quoted_text = r'"(?:[^"\\]|\\.)*"'
+    assert re.fullmatch(rf"\tn0 \[shape=record label={quoted_text} tooltip={quoted_text} style=filled.*", first)
+    assert "\n" not in first
+
+
+@needs_dot
+@pytest.mark.parametrize("label", HOSTILE_LABELS)
+def test_hostile_labels_render_as_their_own_text(label):
+    x = Value(1.5, label=label)
+    svg = render(to_dot((x * x).tanh()))
+    texts = [t.text for t in ET.fromstring(svg).iter(f"{SVG}text")]
+    assert " ".join(label.splitlines()) in texts

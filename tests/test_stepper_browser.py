@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine import Value, topological_order
-from engine.stepper import frames, stepper_html, write_stepper
+from engine.stepper_page import frames, stepper_html, write_stepper
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot program is not installed")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -118,3 +118,27 @@ def test_screenshot_of_the_page(tmp_path):
     run_chromium(page.resolve().as_uri() + "#step=2", tmp_path, f"--screenshot={shot}", "--window-size=1200,600")
     assert shot.exists(), "chromium wrote no screenshot: the page did not load"
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5000
+
+
+IMG = "<img src=x onerror=\"document.body.dataset.pwned='1'\">"
+HOSTILE = f"</template>{IMG}<script>document.body.dataset.pwned='2'</script>"
+
+
+@needs_dot
+@needs_browser
+def test_labels_cannot_inject_markup_or_script_into_the_page(tmp_path):
+    x = Value(2.0, label=HOSTILE)
+    w = Value(-3.0, label='w" onclick="x')
+    out = (x * w).tanh()
+    out.label = "&amp; <b>out</b>"
+    page = write_stepper(out, tmp_path / "steps.html", title="<script>document.body.dataset.pwned='3'</script>")
+    html_text = page.read_text()
+    assert html_text.count("<script>") == 1 and html_text.count("<template") == len(frames(out))
+    done = run_chromium(f"{page.resolve().as_uri()}#step=1", tmp_path, "--dump-dom")
+    assert "Uncaught" not in done.stderr, done.stderr
+    body = re.search(r"<body([^>]*)>", done.stdout).group(1)
+    assert "pwned" not in body and 'data-status="ready"' in body
+    step, _, view = shown(done.stdout)
+    assert step == "1" and "<img" not in view
+    caption = re.search(r'<pre id="caption">(.*?)</pre>', done.stdout, re.S).group(1)
+    assert "&amp;amp; &lt;b&gt;out&lt;/b&gt;" in caption  # the label as text, escaped once by the browser

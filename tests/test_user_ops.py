@@ -169,3 +169,31 @@ def test_compiled_kernels_can_be_read_and_tracebacks_show_their_lines():
     assert "<chainrule kernel" in shown
     failing = [line for line in code.splitlines() if "= F" in line and "log" not in line]
     assert any(line.strip() in shown for line in failing)  # the kernel's own line is in the traceback
+
+
+def test_operations_named_like_the_kernels_own_variables_still_replay_exactly():
+    # `zip` and `g` are names the generated loops use; `twice` is a user op with such a helper
+    zip_ = operation("zip", lambda x: 3.0 * x)(lambda g, out, x: (g * 3.0,))
+    g_op = operation("g", lambda x: x * x)(lambda g, out, x: (g * 2.0 * x,))
+    twice = operation("twice", lambda x: 2.0 * x * x)(lambda g, out, x: (g * g_op(x) / x * 2.0,))
+    w = [Value(0.3), Value(-0.7)]
+
+    def loss():
+        total = Value(0.0)
+        for i in range(30):
+            h = zip_(w[0] * (i + 0.5) + w[1]) * w[1]
+            total = total + twice(h * w[0] + 1.5) * g_op(h - w[0])
+        return total
+
+    expected = loss()
+    expected.backward()
+    want = [p.grad for p in w]
+    for p in w:
+        p.grad = 0.0
+    step = engine.compile(loss)
+    step()
+    for p in w:
+        p.grad = 0.0
+    assert step() == expected.data and [p.grad for p in w] == want
+    assert step.plan.n_kernels >= 1
+    assert "zip(" in step.code and "F" in step.code  # its own zip, and the clashing operations called

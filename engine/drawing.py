@@ -1,8 +1,8 @@
 """Pictures of a computation graph: DOT text, `graphviz.Digraph`s, SVG/PNG files.
 
     to_dot(v)            DOT text (needs neither the graphviz package nor the `dot` program)
-    draw(v)              a graphviz.Digraph (a Jupyter notebook shows it inline)
-    save(v, "g.svg")     an SVG, PNG or PDF file (runs `dot`), or the .dot text
+    draw(v)              a graphviz.Digraph (a Jupyter notebook shows it inline; .render() writes SVG)
+    save(v, "g.svg")     an SVG, PNG or PDF file (runs `dot`), or the .dot text, written atomically
 
 Every `Value` is one record `name | data | grad`; every operation is one small node
 between its inputs and its result. Node ids follow the topological order, so the same
@@ -20,18 +20,19 @@ Colours tell a node's role:
 `step=k` draws the graph as it is after step k of `v.backward_steps()` (this runs those
 steps, so it changes the gradients), with the node of step k and its edges in red.
 
-From the command line:  python -m engine.draw "tanh(x*w + b)" x=2 w=-3 b=6.88 --backward -o neuron.svg
+From the command line (engine/draw_command.py):
+    python -m engine "tanh(x*w + b)" x=2 w=-3 b=6.88 --backward -o neuron.svg
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
+import os
 import re
+import secrets
 import shutil
+import stat
 import subprocess
-import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,14 +157,15 @@ def prepare(
 
 
 def record_text(text: str) -> str:
-    """Escape text for a field of a DOT record label (braces, bars, angle brackets, quotes, spaces)."""
-    text = " ".join(text.splitlines())
+    """Escape text for a field of a DOT record label (braces, bars, angle brackets, quotes, spaces, &)."""
+    text = " ".join(text.splitlines()).replace("&", "&amp;")  # Graphviz reads &amp; &lt; ... as entities
     return re.sub(r'([\\{}|<>" ])', r"\\\1", text)
 
 
 def quoted(text: str) -> str:
     """A DOT double-quoted string (for attributes that are not record labels)."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+    text = " ".join(text.splitlines()).replace("&", "&amp;")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _field(x: Any) -> str:
@@ -277,8 +279,9 @@ def draw(
     parameters: Iterable[Value] | Any = (),
     step: int | None = None,
     legend: bool = True,
+    format: str = "svg",
 ) -> Any:
-    """v's graph as a graphviz.Digraph (shown inline by Jupyter; .render() / .pipe() to save)."""
+    """v's graph as a graphviz.Digraph (shown inline by Jupyter); `.render("g")` writes g.svg (or `format`)."""
     try:
         import graphviz
     except ImportError:
@@ -286,9 +289,11 @@ def draw(
             "draw() returns a graphviz.Digraph and needs the graphviz package: pip install graphviz "
             "(or pip install 'chainrule[graph]'); engine.to_dot(v) gives the DOT text without it"
         ) from None
+    if format not in graphviz.FORMATS:
+        raise ValueError(f"draw: unknown picture format {format!r}; use e.g. 'svg', 'png' or 'pdf'")
     text = to_dot(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, step=step, legend=legend)
     dot_program()  # fail now, with install hints, rather than when the notebook tries to show it
-    graph = graphviz.Digraph("chainrule")
+    graph = graphviz.Digraph("chainrule", format=format)
     graph.body.extend(line + "\n" for line in text.splitlines()[1:-1])
     return graph
 
@@ -314,93 +319,51 @@ def save(
         raise ValueError(f"save: unknown picture format {fmt!r} for {str(path)!r}; use one of {', '.join(FORMATS)}")
     text = to_dot(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, step=step, legend=legend)
     data = text.encode() if fmt == "dot" else render(text, fmt)
-    path.write_bytes(data)
+    return write_atomically(path, data)
+
+
+def write_atomically(path: str | Path, data: bytes) -> Path:
+    """Write data to path so that the file is either as before or complete, never half-written.
+
+    The bytes go to a new file beside the target, synced to disk, then renamed over it. A symlink
+    is written through to its target (the link stays); an existing file keeps its permission bits;
+    a target that is not a regular file (a device such as /dev/null, a pipe) is written in place.
+    """
+    path = Path(path)
+    target = Path(os.path.realpath(path))
+    if target.is_dir():
+        raise IsADirectoryError(21, f"{path} is a folder; give a file name, such as {path / 'graph.svg'}")
+    if not target.parent.is_dir():
+        raise FileNotFoundError(2, f"the folder {path.parent} does not exist (or is not a folder)")
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        with open(target, "wb") as out:
+            out.write(data)
+        return path
+    temporary = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if mode is None else stat.S_IMODE(mode))
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        if mode is not None:
+            os.chmod(temporary, stat.S_IMODE(mode))  # os.open's mode passes through the umask
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    try:
+        folder = os.open(target.parent, os.O_RDONLY)
+    except OSError:  # a folder that cannot be opened for syncing: the file is written all the same
+        return path
+    try:
+        os.fsync(folder)
+    except OSError:
+        pass
+    finally:
+        os.close(folder)
     return path
-
-
-# ---------------------------------------------------------------- command line
-
-FUNCTIONS = ("tanh", "relu", "leaky_relu", "sigmoid", "exp", "log", "sqrt", "sin", "cos")
-
-
-def build_target(target: str, assignments: Sequence[str]) -> Value:
-    """The Value to draw: `module:function` (called with no arguments) or an expression in named inputs."""
-    if re.fullmatch(r"[\w.]+:\w+", target):
-        module_name, function_name = target.split(":")
-        function = getattr(importlib.import_module(module_name), function_name)
-        result = function()
-        if type(result) is not Value:
-            raise TypeError(f"{target}() returned {type(result).__name__}; it must return one Value to draw")
-        return result
-    from . import ops as value_module
-
-    names: dict[str, Any] = {name: getattr(value_module, name) for name in FUNCTIONS}
-    names["abs"] = abs
-    for item in assignments:
-        name, sep, text = item.partition("=")
-        if not sep or not name.isidentifier():
-            raise ValueError(f"expected an input as name=number, got {item!r}")
-        names[name] = Value(float(text), label=name)
-    try:
-        result = eval(target, {"__builtins__": {}}, names)
-    except NameError as error:
-        raise ValueError(f"{error}; give every input a value, e.g. x=1.5") from None
-    if type(result) is not Value:
-        raise TypeError(f"the expression {target!r} gave {type(result).__name__}, not a Value; use some input in it")
-    return result
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """python -m engine.draw: write a picture (or a stepping HTML page) of a graph."""
-    parser = argparse.ArgumentParser(
-        prog="python -m engine.draw",
-        description="Draw a computation graph. TARGET is an expression such as 'tanh(x*w + b)' with its "
-        "inputs given as name=number, or module:function, a function returning the Value to draw.",
-    )
-    parser.add_argument("target")
-    parser.add_argument("inputs", nargs="*", help="name=number for each input of an expression")
-    parser.add_argument(
-        "-o",
-        "--output",
-        help=".svg .png .pdf .dot, or .html for a page stepping through "
-        "the backward pass; without it the DOT text goes to standard output",
-    )
-    parser.add_argument("--backward", action="store_true", help="run backward() first, to show gradients")
-    parser.add_argument("--step", type=int, help="show the graph after this step of the backward pass")
-    parser.add_argument("--rankdir", choices=("LR", "TB"), default="LR")
-    parser.add_argument(
-        "--max-nodes",
-        type=int,
-        help=f"refuse larger graphs (default {DEFAULT_MAX_NODES}, "
-        "150 for an .html page, which holds one picture of the whole graph per step)",
-    )
-    args = parser.parse_args(argv)
-    stepping = bool(args.output and args.output.endswith(".html"))
-    try:
-        v = build_target(args.target, args.inputs)
-        if args.max_nodes is None:
-            from . import stepper
-
-            args.max_nodes = stepper.DEFAULT_MAX_NODES if stepping else DEFAULT_MAX_NODES
-        check_size(v, args.max_nodes, "stepper" if stepping else "draw")
-        if args.backward:
-            v.backward()
-        options = {"rankdir": args.rankdir, "max_nodes": args.max_nodes}
-        if stepping:
-            from .stepper import write_stepper
-
-            written = write_stepper(v, args.output, **options)
-        elif args.output:
-            written = save(v, args.output, step=args.step, **options)
-        else:
-            sys.stdout.write(to_dot(v, step=args.step, **options))
-            return 0
-    except (ValueError, TypeError, DotNotFound, ImportError, AttributeError, RuntimeError) as error:
-        print(f"python -m engine.draw: {error}", file=sys.stderr)
-        return 2
-    print(f"wrote {written}", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

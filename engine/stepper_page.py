@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .backward_steps import BackwardSteps
-from .draw import check_size, prepare, render, source
+from .drawing import check_size, prepare, render, source, write_atomically
 from .naming import number
 from .value import Value
 
@@ -99,9 +99,7 @@ def stepper_html(
 
 def write_stepper(v: Value, path: str | Path, **options) -> Path:
     """Write the stepping page for v's backward pass to `path` (an .html file); return the path."""
-    path = Path(path)
-    path.write_text(stepper_html(v, **options), encoding="utf-8")
-    return path
+    return write_atomically(path, stepper_html(v, **options).encode("utf-8"))
 
 
 PAGE = """<!DOCTYPE html>

@@ -152,7 +152,7 @@ def cross_entropy(logits: Sequence[Scalar] | Sequence[Sequence[Scalar]], targets
         z = [_as_value(zj, "cross_entropy", f"logit {j} of example {i}") for j, zj in enumerate(z)]
         if isinstance(k, bool) or not isinstance(k, Integral) or not 0 <= int(k) < len(z):
             raise ValueError(f"cross_entropy: target {i} is {k!r}; it must be a class index in 0..{len(z) - 1}")
-        terms.append(_cross_entropy_one(z, k))
+        terms.append(_cross_entropy_one(z, int(k)))
     return _mean(terms)
 
 

@@ -8,7 +8,7 @@ repeated `backward(create_graph=True)`) and checked against a closed form writte
 import math
 
 import pytest
-from hypothesis import given, reject
+from hypothesis import assume, given, reject
 from hypothesis import strategies as st
 from strategies import KINKED, UNARY, away_from_zero, build_or_reject, examples, expressions, positives, reals
 
@@ -321,6 +321,11 @@ def test_hessian_of_random_graphs_matches_differences_of_the_gradient(expression
 def test_hessian_of_random_graphs_matches_pytorch(expression, point):
     torch = pytest.importorskip("torch")
     point = point[: expression.n_inputs]
+    # PyTorch sets d(a**b)/da to 0 where b == 0 by masking, so its second derivatives through that
+    # mask are not those of the function (its Hessian is not even symmetric there). Ours are,
+    # which the finite-difference test above checks; here such points are left out.
+    _, nodes = build_or_reject(expression, [Value(x) for x in point])
+    assume(not any(op == "pow" and nodes[b].data == 0.0 for op, (_, b) in _binary_steps(expression)))
     f = lambda *xs: build_or_reject(expression, list(xs))[0]  # noqa: E731
     want = torch.autograd.functional.hessian(
         lambda *ts: f(*ts), tuple(torch.tensor(x, dtype=torch.float64) for x in point)
@@ -329,6 +334,10 @@ def test_hessian_of_random_graphs_matches_pytorch(expression, point):
     for i in range(len(point)):
         for j in range(len(point)):
             assert got[i][j] == pytest.approx(float(want[i][j]), rel=1e-9, abs=1e-9)
+
+
+def _binary_steps(expression):
+    return [(op, operands) for op, operands in expression.steps if len(operands) == 2]
 
 
 # ---------------------------------------------------------------- any order

@@ -16,7 +16,7 @@ import html
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.drawing import quoted, render
+from engine.drawing import quoted, render, write_atomically
 
 if TYPE_CHECKING:
     from .layerview import LayerReport
@@ -127,12 +127,11 @@ def draw_layers(report: LayerReport, example: int = 0) -> Any:
 
 
 def save_layers(report: LayerReport, path: str | Path, example: int = 0, *, format: str | None = None) -> Path:
-    """Write the picture to `path` as SVG, PNG or PDF (runs Graphviz's `dot`) or DOT text, by format or suffix."""
+    """Write the picture to `path` as SVG, PNG or PDF (runs Graphviz's `dot`) or DOT text, atomically."""
     path = Path(path)
     fmt = (format or path.suffix.lstrip(".") or "svg").lower()
     if fmt not in FORMATS:
         raise ValueError(f"save: unknown picture format {fmt!r} for {str(path)!r}; use one of {', '.join(FORMATS)}")
     text = layers_to_dot(report, example)
     data = text.encode() if fmt == "dot" else render(text, fmt)
-    path.write_bytes(data)
-    return path
+    return write_atomically(path, data)

@@ -93,3 +93,20 @@ def test_draw_returns_a_digraph():
     g = report().draw()
     assert isinstance(g, graphviz.Digraph)
     assert "l3n0 -> loss" in g.source
+
+
+def test_a_save_that_fails_part_way_leaves_the_old_picture(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    path = tmp_path / "net.dot"
+    path.write_text("the old picture")
+
+    def disk_full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        report().save(path)
+    assert path.read_text() == "the old picture"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.dot"]

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from devtools import FLAGS
 
 from engine import Value, topological_order
 from engine.stepper_page import frames, stepper_html, write_stepper
@@ -55,18 +56,7 @@ def test_every_frame_is_an_inline_svg():
 def run_chromium(url: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
     profile = tmp_path / f"profile-{len(list(tmp_path.iterdir()))}"
     profile.mkdir()
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--enable-logging=stderr",
-        f"--user-data-dir={profile}",
-    ]
+    flags = [*FLAGS, "--enable-logging=stderr", f"--user-data-dir={profile}"]
     return subprocess.run([CHROMIUM, *flags, *extra, url], capture_output=True, text=True, timeout=120)
 
 

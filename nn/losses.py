@@ -226,9 +226,7 @@ def _class_target(k: Any, n: int, i: int) -> Value:
     return _target(k, _class_index(n), "cross_entropy", f"target {i}", _shown)
 
 
-def cross_entropy(
-    logits: Sequence[Scalar] | Sequence[Sequence[Scalar]], targets: Scalar | Sequence[Scalar]
-) -> Value:
+def cross_entropy(logits: Sequence[Scalar] | Sequence[Sequence[Scalar]], targets: Scalar | Sequence[Scalar]) -> Value:
     """Softmax cross-entropy: mean_i logsumexp(z_i) - z_i[target_i], targets class indices.
 
     Takes one example (a list of logits and an int) or a batch (a list of such lists and a list of

@@ -55,7 +55,7 @@ def _plain(order: list[Value]) -> list[Any] | None:
     that is no number) goes the general way, which gives every .grad back if it fails: then
     this returns None with every .grad as it was.
     """
-    before = []
+    before: list[Any] = []
     for node in order:
         g = node.grad
         if type(g) is not float and g is not None:

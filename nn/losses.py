@@ -9,7 +9,7 @@ so `engine.compile(lambda xb, yb: loss(...))` replays each call with that call's
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from functools import lru_cache
+from functools import cache
 from numbers import Real
 from typing import Any, Union
 
@@ -105,14 +105,14 @@ _HINGE_LABEL = _checker("hinge_loss", "labels must be -1 or +1", lambda y: y in 
 _BCE_TARGET = _checker("bce_with_logits", "targets must be in [0, 1]", lambda y: 0.0 <= y <= 1.0, 1.0)
 
 
-@lru_cache(maxsize=64)
+@cache  # one operation per number of classes, for good: a replay compares them
 def _class_index(n: int) -> Operation:
     """The operation that passes a class index k in 0..n-1 through (no gradient reaches k)."""
     requirement = f"it must be a class index in 0..{n - 1}"
     return _checker("cross_entropy", requirement, lambda k: k.is_integer() and 0.0 <= k < n, 0.0)
 
 
-@lru_cache(maxsize=256)
+@cache  # one operation per class, for good
 def _pick(j: int) -> Operation:
     """The operation x if k == j else 0: z_k is the sum over j of pick_j(k, z_j)."""
 

@@ -45,29 +45,46 @@ def graph_order(roots: list[Value], reset: bool = False) -> list[Value]:
     return order
 
 
-def _plain(order: list[Value]) -> list[Any] | None:
-    """Every gradient of the graph as it was, non-leaf ones then set to 0, if the fast path can take them.
+def _sorted_and_reset(root: Value) -> tuple[list[Value], list[Any] | None]:
+    """root's graph in topological order, and every gradient as it was if the fast path can take them.
 
-    The fast path adds floats, so it takes only float gradients, and a None gradient (PyTorch's
-    "no gradient yet", as `zero_grad(set_to_none=True)` leaves it), which it turns into -0.0,
-    the float that adding to leaves unchanged (-0.0 + x is x, -0.0 and 0.0 included): the
-    gradient is then the sum of the shares alone. Any other gradient (a Value, an int, something
-    that is no number) goes the general way, which gives every .grad back if it fails: then
-    this returns None with every .grad as it was.
+    One pass sorts, keeps each gradient and sets the non-leaf ones to 0. The fast path adds
+    floats, so it takes only float gradients, and a None gradient (PyTorch's "no gradient yet",
+    as `zero_grad(set_to_none=True)` leaves it), which it turns into -0.0, the float that adding
+    to leaves unchanged (-0.0 + x is x, -0.0 and 0.0 included): the gradient is then the sum of
+    the shares alone. Any other gradient (a Value, an int, something that is no number) goes the
+    general way, which gives every .grad back if it fails: then the list is None and every .grad
+    is as it was.
     """
+    order: list[Value] = []
     before: list[Any] = []
-    for node in order:
-        g = node.grad
-        if type(g) is not float and g is not None:
-            for done, old in zip(order, before, strict=False):
-                done.grad = old
-            return None
-        before.append(g)
-        if node._rule is not None:
-            node.grad = 0.0
-        elif g is None:
-            node.grad = -0.0
-    return before
+    seen = {root}
+    path = [root]
+    plain = True
+    while path:
+        node = path[-1]
+        for parent in node.parents:
+            if parent not in seen:
+                seen.add(parent)
+                path.append(parent)
+                break
+        else:  # every parent is finished: so is this node
+            path.pop()
+            order.append(node)
+            g = node.grad
+            before.append(g)
+            if not plain:
+                continue
+            if type(g) is float:
+                if node._rule is not None:
+                    node.grad = 0.0
+            elif g is None:
+                node.grad = 0.0 if node._rule is not None else -0.0
+            else:
+                plain = False
+                for done, old in zip(order, before, strict=True):
+                    done.grad = old
+    return order, before if plain else None
 
 
 def run_backward(root: Value, grad: Any, create_graph: bool) -> None:
@@ -84,8 +101,10 @@ def run_backward(root: Value, grad: Any, create_graph: bool) -> None:
         if type(grad) is Value:
             raise TypeError("backward: a Value seed needs create_graph=True")
         seed = _number(grad, "backward grad")
-    order = graph_order([root])
-    before = None if create_graph or live_hooks[0] or _mode[0] == 2 else _plain(order)
+    if create_graph or live_hooks[0] or _mode[0] == 2:
+        order, before = graph_order([root]), None
+    else:
+        order, before = _sorted_and_reset(root)
     if before is None:
         # Hooks, Value gradients and anomaly checks can raise half-way: then every .grad
         # of the graph gets back what it had before the call.

@@ -19,8 +19,8 @@ def topological_order(root: Value) -> list[Value]:
     return graph_order([root])
 
 
-def graph_order(roots: list[Value], reset: bool = False) -> list[Value]:
-    """Every node of the roots' graphs, each after its parents; with reset, non-leaf grads set to 0."""
+def graph_order(roots: list[Value]) -> list[Value]:
+    """Every node of the roots' graphs, each after its parents."""
     order: list[Value] = []
     seen: set[Value] = set()
     for root in roots:
@@ -40,8 +40,6 @@ def graph_order(roots: list[Value], reset: bool = False) -> list[Value]:
             else:  # every parent is finished: so is this node
                 path.pop()
                 order.append(node)
-                if reset and node._rule is not None:
-                    node.grad = 0.0
     return order
 
 

@@ -215,3 +215,26 @@ def test_pick_derivatives_of_derivatives_follow_the_class():
         total = sum(math.exp(x) for x in z)
         p = [math.exp(x) / total for x in z]
         assert h == pytest.approx([p[k] * ((j == k) - p[j]) for j in range(3)], rel=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(-5.0, 5.0).filter(lambda s: abs(s) > 1e-3), st.floats(0.0, 1.0)), min_size=1, max_size=4
+    )
+)
+def test_gradients_reaching_value_targets_match_central_differences(pairs):
+    """d loss / d target for BCE and MSE (targets in [0, 1]), checked against central differences."""
+    h = 1e-6
+    for loss in (nn.bce_with_logits, nn.mse_loss):
+        zs, ys = [z for z, _ in pairs], [y for _, y in pairs]
+        targets = [Value(y) for y in ys]
+        loss([Value(z) for z in zs], targets).backward()
+        for i in range(len(ys)):
+            if not h <= ys[i] <= 1.0 - h:
+                continue  # a step outside [0, 1] would be refused
+            up, down = list(ys), list(ys)
+            up[i] += h
+            down[i] -= h
+            numeric = (loss(zs, up).data - loss(zs, down).data) / (2 * h)
+            assert targets[i].grad == pytest.approx(numeric, rel=1e-5, abs=1e-7)

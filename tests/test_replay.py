@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from strategies import examples, expressions, reals
 
 import engine
-import engine.kernels as pieces
+import engine.replay.kernels as pieces
 import engine.replay as replay
 import nn
 from engine import GraphChanged, Value

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import engine
-import engine.kernels as pieces
+import engine.replay.kernels as pieces
 from engine import CompileWarning, GraphChanged, Value
 from engine.replay import _as_leaves
 

@@ -5,7 +5,7 @@ A training loop rebuilds the same graph every step with new numbers in it. `comp
 
 1. Repeated pieces become kernels. A network applied to 100 examples makes 100 copies of one
    sub-graph, each reading only leaves (parameters, inputs, constants) and used only through
-   its top node (`engine.kernels` finds them). Each distinct shape gets one generated kernel: a
+   its top node (`engine.replay.kernels` finds them). Each distinct shape gets one generated kernel: a
    forward loop and a backward loop over all its copies, straight-line code on local variables,
    with the shared parameters' gradients summed in locals as a hand-written step would.
 2. The rest of the graph (the sums and the penalty around the kernels) is grouped by depth and
@@ -17,7 +17,7 @@ A training loop rebuilds the same graph every step with new numbers in it. `comp
 
 A replay depends on more than the graph, and checks it (`compile`'s docstring is the contract):
 arguments stand in by position (`_structure`, `_Entry.fits`); what fn reads from outside is
-snapshotted (`engine.reads`); detach() and no_grad() results are recomputed (`_StopGradients`);
+snapshotted (`engine.replay.reads`); detach() and no_grad() results are recomputed (`_StopGradients`);
 and a call whose numbers leave the ground where a replay is known to equal backward() -- a NaN or
 an infinity anywhere, an error, a -0.0 gradient to add to -- runs uncompiled instead (`_Unsure`).
 A graph with too little repetition to gain anything (a long chain) runs uncompiled too, and its
@@ -38,14 +38,14 @@ from numbers import Real
 from operator import add, attrgetter, itemgetter
 from typing import Any
 
-from . import value as _value
-from .backward import topological_order
-from .hooks import live_hooks
+from .. import value as _value
+from ..backward import topological_order
+from ..hooks import live_hooks
 from .kernels import PROPAGATES_NON_FINITE, Piece, batch_code, find_pieces
-from .mode import is_anomaly_enabled, is_grad_enabled
+from ..mode import is_anomaly_enabled, is_grad_enabled
 from .reads import Reads
 from .recording import Recording
-from .value import Operation, Value
+from ..value import Operation, Value
 
 _data = attrgetter("data")
 _grad = attrgetter("grad")
@@ -134,7 +134,7 @@ class _NoGain(Exception):
 
 
 class _Batch:
-    """All copies of one repeated piece, run by one generated loop (see `engine.kernels`)."""
+    """All copies of one repeated piece, run by one generated loop (see `engine.replay.kernels`)."""
 
     def __init__(self, pieces: list[Piece], slot: dict[Value, int], start: int, first_edge: int) -> None:
         self.pieces: list[Piece] = pieces  # while the plan is built

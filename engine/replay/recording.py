@@ -22,9 +22,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from . import value as _value
-from .mode import no_grad
-from .value import Operation, Value
+from .. import value as _value
+from ..mode import no_grad
+from ..value import Operation, Value
 
 LOCK = threading.RLock()  # one recording at a time (the hooks are swapped into classes)
 

@@ -41,13 +41,14 @@ from typing import Any
 from .. import value as _value
 from ..backward import topological_order
 from ..hooks import live_hooks
-from .kernels import PROPAGATES_NON_FINITE, Piece, batch_code, find_pieces
 from ..mode import is_anomaly_enabled, is_grad_enabled
+from ..value import Value
+from .guards import Changed, Guards, Unsure, difference, structure
+from .kernels import PROPAGATES_NON_FINITE, Piece, batch_code, find_pieces
 from .reads import Reads
-from .recording import Recording
-from ..value import Operation, Value
+from .tape import Tape, shown_line
 
-_data = attrgetter("data")
+_data = attrgetter("_data")
 _grad = attrgetter("grad")
 _pack = struct.Struct("<d").pack
 _MINUS_ZERO = _pack(-0.0)
@@ -66,7 +67,7 @@ class GraphChanged(RuntimeError):
 
 
 class CompileWarning(UserWarning):
-    """Recording saw something a replay cannot follow (a comparison of Values)."""
+    """A replay cannot follow something fn did this call, which therefore runs uncompiled or is recorded again."""
 
 
 # ---------------------------------------------------------------- arguments
@@ -340,14 +341,18 @@ class _Plan:
         total = sum(data)
         if total - total:  # a NaN or an infinity among the leaves (or a sum that overflowed)
             raise _Unsure("a leaf of the recorded graph is NaN or infinite")
+        before = list(map(_grad, leaves))
+        if None in before:  # `p.grad = None`: no gradient yet; -0.0 + share == share, to the bit
+            before = [-0.0 if g is None else g for g in before]
         try:
-            grads = array("d", map(_grad, leaves)).tobytes()
+            grads = array("d", before).tobytes()
         except TypeError:  # a gradient that is a Value (from create_graph): let backward() add to it
             raise _Unsure("a gradient to add to is a Value") from None
+        minus_zero = []  # a -0.0 start: a skipped +0.0 share would have made a zero total +0.0
         at = grads.find(_MINUS_ZERO)
-        while at >= 0:  # a -0.0 gradient: adding a skipped +0.0 share to it would change its sign
+        while at >= 0:
             if at % 8 == 0:
-                raise _Unsure("a gradient to add to is -0.0")
+                minus_zero.append(at // 8)
             at = grads.find(_MINUS_ZERO, at + 1)
         values = [0.0] * self.size
         values[: len(leaves)] = data
@@ -384,7 +389,7 @@ class _Plan:
             for b, gather_in, (out, saved, shared, columns) in zip(
                 self.batches, self.batch_inputs, states, strict=True
             ):
-                acc = [_sum(before(shares), leaves[i].grad) for i, before, _ in b.summed_leaves]
+                acc = [_sum(earlier(shares), before[i]) for i, earlier, _ in b.summed_leaves]
                 sums = b.backward(
                     gather_in(shares)[::-1], out[::-1], saved[::-1], shared, acc, shares, b.bases,
                     *[c[::-1] for c in columns],
@@ -394,60 +399,38 @@ class _Plan:
             raise _Unsure("/: division by zero while replaying the recorded graph") from e
         except (ArithmeticError, ValueError) as e:
             raise _Unsure(f"{e} (while replaying the recorded graph)") from e
-        # nothing can fail from here on: the gradients are written
+        new = []
         for b, sums in zip(self.batches, summed, strict=True):
             for (i, _, after), total in zip(b.summed_leaves, sums, strict=True):
-                leaves[i].grad = _sum(after(shares), total)
+                new.append((i, _sum(after(shares), total)))
         for i, gather in self.leaf_edges:
-            leaf = leaves[i]
-            leaf.grad = _sum(gather(shares), leaf.grad)
+            new.append((i, _sum(gather(shares), before[i])))
+        if minus_zero:
+            ends = dict(new)
+            if any(_pack(ends.get(i, 0.0)) == _MINUS_ZERO for i in minus_zero):
+                raise _Unsure("a gradient to add to is -0.0, and the total stays -0.0")
+        # nothing can fail from here on: the gradients are written
+        for i, g in new:
+            leaves[i].grad = g
         return loss, [values[s] for s in self.output_slots]
 
-    def note_owners(self, outside: set[Value], held: dict[Value, int]) -> None:
-        """Remember which leaves read from outside something else holds (a model, an optimizer).
 
-        A leaf is held by this plan's list, the set `outside`, the snapshot of fn's reads
-        (`held` times) and getrefcount's argument; any reference beyond those is an owner's.
-        """
-        leaves = self.leaves
-        self.owned = []
-        for i in range(len(leaves)):
-            leaf = leaves[i]
-            if leaf in outside:
-                base = 3 + held.get(leaf, 0)
-                if sys.getrefcount(leaf) - 1 > base:  # -1: the local name `leaf`
-                    self.owned.append((i, base))
-
-    def check_owners(self) -> None:
-        """Raise if a leaf that had an owner is now held by the recording alone: its owner replaced it."""
-        leaves = self.leaves
-        for i, base in self.owned:
-            if sys.getrefcount(leaves[i]) <= base:
-                leaf = leaves[i]
-                name = f"{leaf.label!r} " if leaf.label else ""
-                raise GraphChanged(
-                    f"compile: the recorded graph reads the leaf {name}(data={leaf.data!r}), which nothing else holds "
-                    "any more: its model or optimizer replaced it with a new Value. Compile the function again."
-                )
-
-
-class _Unsure(Exception):
-    """A replay of these numbers might differ from backward(): run the function uncompiled."""
+_Unsure = Unsure
 
 
 class _Entry:
     """One recording: the plan for one structure of arguments, and what it depends on."""
 
-    def __init__(self, plan: _Plan, proxies: list[Value | None], pinned: dict[int, Value], stops: _StopGradients | None,
-                 extras: Any, signature: tuple) -> None:  # fmt: skip
+    def __init__(self, plan: _Plan, proxies: list[Value | None], pinned: dict[int, Value], guards: Guards,
+                 extras: Any, signature: tuple, tape: Tape) -> None:  # fmt: skip
         self.plan = plan
         self.proxies = proxies  # the leaf standing for each argument (None: the argument Value itself)
         self.pinned = pinned  # argument number -> the Value that must be passed there (fn reads it too)
-        self.stops = stops
+        self.guards = guards
         self.extras = extras
         self.signature = signature
+        self.tape = tape
         self.outside = {leaf for leaf in plan.leaves if leaf not in set(proxies)}
-        self.noted = False  # which leaves have owners outside is noted on the first replay
 
     def fits(self, given: list[Any]) -> bool:
         """True if the arguments stand in the same relation to the graph as when recorded."""
@@ -463,8 +446,7 @@ class _Entry:
                     proxy.data, proxy.grad = x.data, x.grad
                 else:
                     proxy.data, proxy.grad = _value._number(x, "compile input"), 0.0
-        if self.stops is not None:
-            self.stops.run()
+        self.guards.run()
         result = self.plan.run()
         _give_back(self.proxies, given)
         return result
@@ -475,104 +457,6 @@ def _give_back(proxies: list[Value | None], given: list[Any]) -> None:
     for proxy, x in zip(proxies, given, strict=True):
         if proxy is not None and type(x) is Value:
             x.grad = proxy.grad
-
-
-class _StopGradients:
-    """The leaves made by detach() or under no_grad() inside fn, computed again before each replay.
-
-    A stop-gradient leaf holds a number computed from the graph (its source), but passes no
-    gradient back. Each call recomputes the sources from the current leaves (forward only, each
-    operation's own float function) and writes the results into the leaves the plan reads.
-    """
-
-    def __init__(self, targets: list[Value], stops: dict[Value, tuple[Operation | None, tuple]]) -> None:
-        def sources(n: Value) -> tuple:
-            return stops[n][1] if n in stops else n.parents
-
-        order: list[Value] = []
-        seen: set[Value] = set()
-        for root in targets:
-            if root in seen:
-                continue
-            seen.add(root)
-            path = [root]
-            while path:
-                node = path[-1]
-                for p in sources(node):
-                    if p not in seen:
-                        seen.add(p)
-                        path.append(p)
-                        break
-                else:
-                    order.append(path.pop())
-        self.terminals = [n for n in order if n._rule is None and n not in stops]
-        slot = {n: i for i, n in enumerate(self.terminals)}
-        program = []
-        for n in order:
-            if n in slot:
-                continue
-            slot[n] = len(slot)
-            op = stops[n][0] if n in stops else n.operation
-            program.append((op.forward if op is not None else None, [slot[p] for p in sources(n)]))
-        self.program = program
-        self.size = len(slot)
-        self.targets = [(t, slot[t]) for t in targets]
-        self.signature = hash(tuple((f, tuple(ps)) for f, ps in program))
-
-    def run(self) -> None:
-        values = list(map(_data, self.terminals))
-        values.extend(repeat(0.0, self.size - len(values)))
-        i = len(self.terminals)
-        try:
-            for f, ps in self.program:
-                r = values[ps[0]] if f is None else f(*[values[p] for p in ps])
-                if r - r:  # NaN or infinite: let the object engine say whether it raises
-                    raise _Unsure("a detached or no_grad() value is NaN or infinite")
-                values[i] = r
-                i += 1
-        except (ArithmeticError, ValueError) as e:
-            raise _Unsure(f"{e} (while computing a detached or no_grad() value)") from e
-        for leaf, s in self.targets:
-            leaf.data = values[s]
-
-
-def _structure(obj: Any, classes: dict[int, int], given: list[Any], aliases: list[int]) -> Any:
-    """The argument structure (nesting, lengths, types), hashable; fills in the distinct arguments.
-
-    A Value and a number are both an input `x`. `given` gets each distinct Value once and every
-    number; `aliases` gets, for each input, the number of its Value in `given`, or -1 for a number
-    (so `(a, a)`, `(a, b)` and `(a, 1.0)` differ).
-    """
-    t = type(obj)
-    if t is list or t is tuple:
-        return (t is list, *[_structure(item, classes, given, aliases) for item in obj])
-    if t is Value:
-        i = classes.get(id(obj))
-        if i is None:
-            i = classes[id(obj)] = len(given)
-            given.append(obj)
-        aliases.append(i)
-        return "x"
-    if isinstance(obj, (list, tuple)):
-        return (type(obj), *[_structure(item, classes, given, aliases) for item in obj])
-    if isinstance(obj, Real) and not isinstance(obj, bool):
-        given.append(obj)
-        aliases.append(-1)
-        return "x"
-    raise TypeError(f"compile: arguments must be Values, numbers or lists of them, got {type(obj).__name__}")
-
-
-def _count(shape: Any) -> int:
-    """The number of inputs (Values and numbers) in a structure."""
-    return sum(map(_count, shape[1:])) if isinstance(shape, tuple) else 1
-
-
-def _describe(shape: Any) -> str:
-    """A structure as text: [x, [x, x]]."""
-    if isinstance(shape, tuple):
-        open_, close = ("[", "]") if shape[0] is True else ("(", ")")
-        return open_ + ", ".join(_describe(item) for item in shape[1:]) + close
-    return shape
 
 
 def _substitute(obj: Any, stand_ins: dict[int, Value], numbers: Iterator[Value]) -> Any:
@@ -597,6 +481,14 @@ def _everything(order: list[Value], stops: dict[Value, tuple]) -> list[Value]:
             stack.extend(n.parents)
             stack.extend(stops[n][1] if n in stops else ())
     return found
+
+
+def verifies(call: int, every: int) -> bool:
+    """Whether call number `call` is a verification: 2, 3, 5, 9, 17 ... up to `every`, then every `every`-th."""
+    if not every:
+        return False
+    gap = call - 1
+    return (call <= every and gap >= 1 and gap & (gap - 1) == 0) or call % every == 0
 
 
 def _signature(plan: _Plan, kinds: dict[Value, Any]) -> tuple:
@@ -636,6 +528,8 @@ class Compiled:
         self._reads: Reads | None = None
         self._shape: Any = None  # the structure of the arguments: fixed by the first call
         self._lock = threading.RLock()  # calls from several threads run one after the other
+        self._warned: set[Any] = set()  # the lines whose changed reads were warned about
+        self.tape: Tape | None = None  # the tape of the last recording: print(step.tape) shows it
         self.uncompiled = ""  # why `fn` runs uncompiled, when the recording found nothing to gain
 
     @property
@@ -672,21 +566,17 @@ class Compiled:
                 return self._uncompiled(args)
             given: list[Any] = []
             aliases: list[int] = []
-            shape = _structure(list(args), {}, given, aliases)
+            shape = structure(list(args), {}, given, aliases)
             if self._shape is None:
                 self._shape = shape
             elif shape != self._shape:
                 raise ValueError(
-                    f"compile: recorded with {_count(self._shape)} input(s) shaped {_describe(self._shape)[1:-1]}, "
-                    f"called with {_count(shape)} shaped {_describe(shape)[1:-1]}; compile a new function "
-                    "for a different shape"
+                    f"compile: {difference(self._shape, shape)}; compile a new function for a different shape"
                 )
             key = tuple(aliases)
             if any(type(x) is Value and x._rule is not None for x in given):
                 return self._uncompiled(args)  # a node of another graph: backward() must go through it
             entry = self._entries.get(key)
-            if entry is not None and entry.noted:
-                entry.plan.check_owners()
             if self._reads is not None:
                 changed = self._reads.changed()
                 if changed is not None:
@@ -699,20 +589,36 @@ class Compiled:
                     )
                     self._entries.clear()
                     entry = None
-            checking = entry is not None and self.check_every and self.calls % self.check_every == 0
-            if entry is None or checking or not entry.fits(given):
+            fits = entry is not None and entry.fits(given)
+            checking = fits and verifies(self.calls, self.check_every)
+            if entry is None or checking or not fits:
                 return self._record(args, key, given, entry if checking else None)
             plan = self.plan = entry.plan
-            if not entry.noted and hasattr(sys, "getrefcount"):
-                plan.note_owners(entry.outside, self._reads.held() if self._reads is not None else {})
-                entry.noted = True
             if live_hooks[0] and any(leaf._hooks for leaf in plan.leaves):
                 raise ValueError("compile: a leaf of the recorded graph has a gradient hook, which a replay cannot run")
             try:
                 loss, outs = entry.run(given)
+            except Changed as changed:
+                self._warn_changed(changed.read)
+                return self._fallback(args, changed)
             except _Unsure as why:
                 return self._fallback(args, why)
             return self._finish(loss, outs, entry.extras)
+
+    def _warn_changed(self, read: Any) -> None:
+        """Warn once per place that a number fn read now reads differently."""
+        where = read.where or ("?", 0)
+        if where in self._warned:
+            return
+        self._warned.add(where)
+        line = shown_line(read.where) or "a line of the engine's"
+        warnings.warn(
+            f"compile: {self._name} read the number of a Value while it was recorded ({read.how}, at {line}), "
+            "and would now read another: this call runs uncompiled (slow), as will every call where it changes. "
+            "Keep such choices inside the graph (relu, abs), or pass the number as an argument.",
+            CompileWarning,
+            stacklevel=3,
+        )
 
     def _fallback(self, args: tuple, why: _Unsure) -> Any:
         """This call, uncompiled: the replay met numbers where it might not equal backward()."""
@@ -732,30 +638,15 @@ class Compiled:
         numbers: list[Value] = []
         for x in given:
             if type(x) is Value:
-                proxy = stand_ins[id(x)] = Value(x.data, x.label)
+                proxy = stand_ins[id(x)] = Value(x._data, x.label)
             else:
                 proxy = Value(x)
                 numbers.append(proxy)
             proxies.append(proxy)
         leaf_args = _substitute(list(args), stand_ins, iter(numbers))
         self._reads = Reads(self.fn)  # what fn can read now, before it runs
-        with Recording() as rec:
-            loss, extras, outputs = self._results(self.fn(*leaf_args))
-        if rec.comparisons:
-            warnings.warn(
-                f"compile: {self._name} compared Values while it was recorded (as in `if v > 0` or "
-                "max(values)); the replay keeps the branches taken this time",
-                CompileWarning,
-                stacklevel=3,
-            )
-        if self._reads.data_reads:
-            warnings.warn(
-                f"compile: {self._name} reads `.data` ({self._reads.data_reads[0]}); when it reads the number of a "
-                "Value of the graph, Python uses it (as in `if v.data > 0:` or `w * v.data`) and the replay keeps "
-                "what it was this time. Keep such choices inside the graph (relu, abs).",
-                CompileWarning,
-                stacklevel=3,
-            )
+        tape = Tape(self._name)
+        loss, extras, outputs = self._results(tape.record(self.fn, *leaf_args))
         order = topological_order(loss)
         # an argument Value that fn also reads from outside (a parameter passed in): the graph
         # must use that Value itself in both places, as backward() would
@@ -767,16 +658,18 @@ class Compiled:
                 pinned[i] = x
                 swap[proxies[i]] = x
         if swap:
-            for n in _everything(order, rec.stops):
+            for n in _everything(order, tape.stops):
                 if any(p in swap for p in n.parents):
                     n.parents = tuple(swap.get(p, p) for p in n.parents)
-            for n, (rule, sources) in list(rec.stops.items()):
-                rec.stops[n] = (rule, tuple(swap.get(p, p) for p in sources))
+            tape.swap(swap)
             loss = swap.get(loss, loss)
             outputs = [swap.get(v, v) for v in outputs]
             for i in pinned:
                 proxies[i] = None
             order = topological_order(loss)
+        tape.arguments = proxies
+        tape.results = [loss, *outputs]
+        self.tape = tape
         for stand_in, x in zip(proxies, given, strict=True):
             if stand_in is not None and type(x) is Value:
                 stand_in.grad = x.grad
@@ -788,7 +681,7 @@ class Compiled:
 
         if any(n._hooks for n in order):
             raise ValueError("compile: the graph has node(s) with gradient hooks, which a replay cannot run")
-        made_before = [v for v in self._reads.held() if v._rule is not None and v in in_graph]
+        made_before = [v for v in order if v._rule is not None and v not in tape.nodes]
         if made_before:
             self.uncompiled = (
                 f"its graph uses {len(made_before)} node(s) made before the call (the first: {made_before[0].op!r}), "
@@ -798,12 +691,12 @@ class Compiled:
                 f"compile: {self._name} runs uncompiled, since {self.uncompiled}", CompileWarning, stacklevel=3
             )
             return by_backward()
-        kinds: dict[Value, Any] = {c: "constant" for c in rec.constants}
+        kinds: dict[Value, Any] = {c: "constant" for c in tape.constants}
         kinds.update((p, i) for i, p in enumerate(proxies) if p is not None)
-        stop_leaves = [n for n in order if n in rec.stops]
-        stops = _StopGradients(stop_leaves, rec.stops) if stop_leaves else None
+        stop_leaves = [n for n in order if n in tape.stops]
+        guards = Guards(tape, stop_leaves)
         for n in stop_leaves:
-            kinds[n] = ("stop", stops.signature if stops is not None else 0)
+            kinds[n] = ("stop", guards.signature)
         try:
             plan = _Plan(loss, outputs, order)
         except _NoGain as reason:
@@ -818,7 +711,7 @@ class Compiled:
                         "differ; a constant read from outside may have changed, or its Python control flow "
                         "depends on the data). Compile it again, or keep the branch inside the graph (relu, abs)."
                     )
-        entry = _Entry(plan, proxies, pinned, stops, extras, signature)
+        entry = _Entry(plan, proxies, pinned, guards, extras, signature, tape)
         if len(self._entries) >= MAX_RECORDINGS:
             self._entries.pop(next(iter(self._entries)))
         self._entries[key] = entry

@@ -41,7 +41,7 @@ from typing import Any
 from .. import value as _value
 from ..backward import topological_order
 from ..hooks import live_hooks
-from ..mode import is_anomaly_enabled, is_grad_enabled
+from ..mode import is_anomaly_enabled, is_grad_enabled, no_grad
 from ..value import Value
 from .guards import Changed, Guards, Unsure, difference, structure
 from .kernels import PROPAGATES_NON_FINITE, Piece, batch_code, find_pieces
@@ -483,6 +483,10 @@ def _everything(order: list[Value], stops: dict[Value, tuple]) -> list[Value]:
     return found
 
 
+def _bits(x: Any) -> Any:
+    return _pack(x) if type(x) is float else repr(x)
+
+
 def verifies(call: int, every: int) -> bool:
     """Whether call number `call` is a verification: 2, 3, 5, 9, 17 ... up to `every`, then every `every`-th."""
     if not every:
@@ -589,21 +593,47 @@ class Compiled:
                     )
                     self._entries.clear()
                     entry = None
-            fits = entry is not None and entry.fits(given)
-            checking = fits and verifies(self.calls, self.check_every)
-            if entry is None or checking or not fits:
-                return self._record(args, key, given, entry if checking else None)
+            if entry is None or not entry.fits(given):
+                return self._record(args, key, given, None)
             plan = self.plan = entry.plan
             if live_hooks[0] and any(leaf._hooks for leaf in plan.leaves):
                 raise ValueError("compile: a leaf of the recorded graph has a gradient hook, which a replay cannot run")
+            verifying = verifies(self.calls, self.check_every)
+            if verifying:
+                leaves = [*plan.leaves, *[x for x in given if type(x) is Value]]
+                before = [v.grad for v in leaves]
             try:
                 loss, outs = entry.run(given)
+                if verifying:
+                    self._verify(args, leaves, before, [loss, *outs])
             except Changed as changed:
                 self._warn_changed(changed.read)
                 return self._fallback(args, changed)
             except _Unsure as why:
                 return self._fallback(args, why)
             return self._finish(loss, outs, entry.extras)
+
+    def _verify(self, args: tuple, leaves: list[Value], before: list[Any], replayed: list[float]) -> None:
+        """A verification call: fn run again uncompiled (forward, under no_grad()), its loss and extra
+        outputs compared to the bit with the replay just made; GraphChanged (gradients as they were) if
+        they differ."""
+        try:
+            with no_grad():
+                loss, _, outputs = self._results(self.fn(*_as_leaves(list(args))))
+            now = [loss._data, *[v._data for v in outputs]]
+        except BaseException:
+            for v, g in zip(leaves, before, strict=True):
+                v.grad = g
+            raise
+        if list(map(_bits, now)) != list(map(_bits, replayed)):
+            for v, g in zip(leaves, before, strict=True):
+                v.grad = g
+            raise GraphChanged(
+                f"compile: {self._name} now computes another loss than the replay of its recording (a verification "
+                f"call, number {self.calls}, ran it uncompiled and compared): data it reads from a place no guard "
+                "watches changed, or its Python control flow depends on the data. Pass data that changes as an "
+                "argument, or compile it again."
+            )
 
     def _warn_changed(self, read: Any) -> None:
         """Warn once per place that a number fn read now reads differently."""

@@ -101,10 +101,22 @@ def _as_leaves(obj: Any) -> Any:
     raise TypeError(f"compile: arguments must be Values, numbers or lists of them, got {type(obj).__name__}")
 
 
-def _backward(loss: Value, outputs: list[Value]) -> tuple[float, list[float]]:
-    """loss.backward(), then the loss and the extra outputs as floats."""
-    loss.backward()
-    return loss.data, [v.data for v in outputs]
+def _backward(loss: Value, outputs: list[Value], fill: bool = False) -> tuple[float, list[float]]:
+    """loss.backward(), then the loss and the extra outputs as floats.
+
+    With `fill`, a gradient set to None (no gradient yet) starts from -0.0 first: -0.0 + share
+    is share to the bit, so the result is the new share, as in PyTorch; left None if it fails.
+    """
+    filled = [v for v in topological_order(loss) if v.grad is None] if fill else []
+    for v in filled:
+        v.grad = -0.0
+    try:
+        loss.backward()
+    except BaseException:
+        for v in filled:
+            v.grad = None
+        raise
+    return loss._data, [v._data for v in outputs]
 
 
 def _incoming_gather(nodes: list[Value], incoming: dict[Value, list[int]]) -> Callable[[list], list]:
@@ -555,10 +567,10 @@ class Compiled:
             return loss
         return loss, _rebuild(extras, iter(outs))
 
-    def _uncompiled(self, args: tuple) -> Any:
+    def _uncompiled(self, args: tuple, fill: bool = False) -> Any:
         """Build the graph and call backward(), as if `fn` were not compiled."""
         loss, extras, outputs = self._results(self.fn(*_as_leaves(list(args))))
-        return self._finish(*_backward(loss, outputs), extras)
+        return self._finish(*_backward(loss, outputs, fill), extras)
 
     def __call__(self, *args: Any) -> Any:
         with self._lock:
@@ -653,7 +665,7 @@ class Compiled:
     def _fallback(self, args: tuple, why: _Unsure) -> Any:
         """This call, uncompiled: the replay met numbers where it might not equal backward()."""
         try:
-            return self._uncompiled(args)
+            return self._uncompiled(args, fill=True)
         except (ArithmeticError, ValueError) as error:
             try:
                 wrapped = type(error)(f"compile: {why}; run uncompiled, the function raised: {error}")
@@ -705,7 +717,7 @@ class Compiled:
                 stand_in.grad = x.grad
 
         def by_backward() -> Any:
-            result = self._finish(*_backward(loss, outputs), extras)
+            result = self._finish(*_backward(loss, outputs, fill=True), extras)
             _give_back(proxies, given)
             return result
 

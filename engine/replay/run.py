@@ -30,7 +30,7 @@ from .tape import Tape, shown_line
 _pack = struct.Struct("<d").pack
 _Unsure = Unsure
 
-CHECK_EVERY = 1000  # by default every 1000th call runs fn again and compares its graph with the recording
+CHECK_EVERY = 1000  # verification calls: 2, 3, 5, 9 ... up to this, then every this-th
 MAX_RECORDINGS = 16  # recordings kept, one per structure of arguments
 
 
@@ -464,17 +464,23 @@ def compile(fn: Callable[..., Any], *, check_every: int = CHECK_EVERY) -> Compil
     lists of them) to read back as floats. Each call returns the loss (and extras) as floats and
     adds d loss / d leaf into every leaf's `.grad`, as backward() does: the same numbers, to the bit.
 
-    The contract. fn builds its loss from its arguments (Values or numbers, in lists or tuples,
-    taken by position: a fresh Value each call works and gets its gradient), from parameters it
-    reaches from outside (their `.data` is read on every call) and from constants it makes from
-    numbers (kept as recorded). Anything else that changes between calls must be an argument.
-    Checked on every call: the arguments' nesting and lengths (another shape: ValueError), which
-    of them are the same Value or also a parameter (another pattern is recorded again), the
-    lists, dicts, tuples and objects fn reaches from its closure, globals and defaults (changed:
-    CompileWarning, and recorded again), hooks, and that every number stays finite (else that
-    call runs uncompiled: the object engine's result or error). At recording, comparisons of
-    Values and `.data` in fn's code warn. Every `check_every`-th call (default 1000; 0: never)
-    runs fn again and raises GraphChanged if its operations, wiring, constants or the Values it
-    reads differ. Calls from several threads run one at a time.
+    The contract: a call replays exactly what fn would compute now, or runs fn uncompiled. fn
+    builds its loss from its arguments (Values or numbers, in lists or tuples, taken by position:
+    a fresh Value each call works and gets its gradient), from parameters it reaches from outside
+    (their current numbers are used) and from constants. The recording writes a tape
+    (`step.tape`): every operation, constant and stop-gradient, and every number Python read
+    (`.data`, float(), int(), bool(), round(), format, comparisons, wherever they happen).
+    Checked on every call: each read would read the same (else that call runs uncompiled, with a
+    CompileWarning naming the line, once); the data fn reaches from its closure, globals and
+    defaults (any mapping or sequence, object, class and module attributes) holds the same things
+    (else CompileWarning, and recorded again); the arguments' nesting and lengths (another shape:
+    ValueError); which arguments are the same Value or also a parameter (another pattern is
+    recorded again); hooks; and that every number is finite and every gradient a float other
+    than -0.0 (else, as for a gradient of None, the call runs uncompiled).
+
+    Verification calls run fn again uncompiled (forward) and compare its loss and extras with the
+    replay, to the bit: calls 2, 3, 5, 9, 17, 33 ... (doubling gaps) up to `check_every`, then
+    every `check_every`-th (default 1000; 0: never). A difference raises GraphChanged, with the
+    gradients as they were. Calls from several threads run one at a time.
     """
     return Compiled(fn, check_every=check_every)

@@ -323,3 +323,21 @@ def test_a_new_batch_size_is_summarised():
     message = str(error.value)
     assert "recorded with 1000 examples of 2 numbers, called with 999" in message
     assert len(message) < 400, len(message)
+
+
+# ---------------------------------------------------------------- Value.data
+
+
+def test_assigning_data_checks_the_number():
+    v = Value(1.0)
+    with pytest.raises(TypeError, match="Value.data"):
+        v.data = "x"
+    v.data = 3  # an int becomes a float, as Value(3) does
+    assert v.data == 3.0 and type(v.data) is float
+    assert v.data == 3.0 and repr(v) == "Value(data=3.0, grad=0.0)"
+
+
+def test_reads_outside_a_recording_go_nowhere():
+    v = Value(2.0)
+    assert (float(v), int(v), bool(v), round(v), f"{v:.1f}", v > 1.0) == (2.0, 2, True, 2, "2.0", True)
+    assert engine.value._watching == 0 and engine.value.recorders.tape is None

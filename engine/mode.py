@@ -28,12 +28,29 @@ class _ThreadState(threading.local):
 
 _local = _ThreadState()
 _lock = threading.Lock()
-_counts = {"no_grad_threads": 0, "anomaly": 0}  # threads with recording off; open detect_anomaly blocks
+# threads with recording off; open detect_anomaly blocks; open engine.compile recordings
+_counts = {"no_grad_threads": 0, "anomaly": 0, "recordings": 0}
 
 
 def _apply() -> None:
     """Set the process-wide fast flag from the counts (called with _lock held)."""
-    _mode[0] = 2 if _counts["anomaly"] else 3 if _counts["no_grad_threads"] else 1
+    _mode[0] = 2 if _counts["anomaly"] else 3 if _counts["no_grad_threads"] or _counts["recordings"] else 1
+
+
+def watch(tape: object) -> object:
+    """Make `tape` this thread's recorder (None: stop); return the one it replaces.
+
+    While any thread records, `_make` takes its slow path (so that it can tell the recorder
+    about each node) and Value's reads of numbers ask `value.recorders` (see engine.replay.tape).
+    """
+    with _lock:
+        old = value.recorders.tape
+        value.recorders.tape = tape
+        change = (tape is not None) - (old is not None)
+        _counts["recordings"] += change
+        value._watching = _counts["recordings"]
+        _apply()
+    return old
 
 
 def thread_mode() -> int:

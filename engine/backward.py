@@ -85,9 +85,16 @@ def run_backward(root: Value, grad: Any, create_graph: bool) -> None:
             ga, gb = rule(node.grad, node.data, a.data, b.data)
             a.grad += ga
             b.grad += gb
-        else:
+        elif len(parents) == 1:
             a = parents[0]
-            a.grad += rule(node.grad, node.data, a.data)[0]
+            (ga,) = rule(node.grad, node.data, a.data)
+            a.grad += ga
+        else:  # an operation of three or more inputs
+            shares = rule(node.grad, node.data, *[p.data for p in parents])
+            if len(shares) != len(parents):
+                raise ValueError(f"{node.op}: its rule gave {len(shares)} gradient share(s) for {len(parents)} inputs")
+            for p, share in zip(parents, shares, strict=True):
+                p.grad += share
 
 
 def _shown(x: Any) -> Any:

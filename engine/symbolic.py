@@ -52,7 +52,7 @@ class Symbol:
     the shown text as it does on paper.
     """
 
-    __slots__ = ("code", "binds", "shown", "shown_binds", "one", "env")
+    __slots__ = ("code", "binds", "shown", "shown_binds", "one", "env", "parts")
 
     def __init__(
         self,
@@ -62,8 +62,9 @@ class Symbol:
         shown_binds: int | None = None,
         one: int = 0,
         env: dict[str, tuple[str, Callable]] | None = None,
+        parts: tuple[Symbol, ...] = (),
     ) -> None:
-        self.code, self.binds, self.shown, self.one = code, binds, shown, one
+        self.code, self.binds, self.shown, self.one, self.parts = code, binds, shown, one, parts
         self.shown_binds = binds if shown_binds is None else shown_binds
         self.env: dict[str, tuple[str, Callable]] = env or {}  # placeholder -> (its name, the function called)
 
@@ -87,7 +88,7 @@ class Symbol:
             shown, shown_binds = _wrap(kept.shown, loose), _ATOM if loose else kept.shown_binds
             if seed.one < 0:
                 shown, shown_binds = f"-{_wrap(shown, shown_binds < _UNARY)}", _UNARY
-            return Symbol(code, shown, binds, shown_binds, env=env)
+            return _made(Symbol(code, shown, binds, shown_binds, env=env, parts=(a, b)), op)
         s_left = _wrap(a.shown, a.shown_binds < binds or (power and a.shown_binds <= binds))
         s_right = _wrap(b.shown, b.shown_binds < binds or (b.shown_binds == binds and op not in ("+", "*")))
         if op == "*" and a.shown == b.shown:  # x * x reads as x**2
@@ -96,7 +97,7 @@ class Symbol:
             shown, shown_binds = f"{s_left}**{_wrap(b.shown, b.shown_binds < _POWER)}", _POWER
         else:
             shown, shown_binds = f"{s_left} {op} {s_right}", binds
-        return Symbol(code, shown, binds, shown_binds, env=env)
+        return _made(Symbol(code, shown, binds, shown_binds, env=env, parts=(a, b)), op)
 
     def __add__(self, other: Any) -> Symbol:
         return self._binary(other, "+")
@@ -132,8 +133,8 @@ class Symbol:
         code = f"-{_wrap(self.code, self.binds < _UNARY)}"
         if self.one:
             shown, binds = ("1", _ATOM) if self.one < 0 else ("-1", _UNARY)
-            return Symbol(code, shown, _UNARY, binds, one=-self.one, env=self.env)
-        return Symbol(code, f"-{_wrap(self.shown, self.shown_binds < _UNARY)}", _UNARY, env=self.env)
+            return Symbol(code, shown, _UNARY, binds, one=-self.one, env=self.env, parts=(self,))
+        return Symbol(code, f"-{_wrap(self.shown, self.shown_binds < _UNARY)}", _UNARY, env=self.env, parts=(self,))
 
     def __pos__(self) -> Symbol:
         return self
@@ -157,6 +158,30 @@ class Symbol:
     __hash__ = object.__hash__
 
 
+# While a rule is read, the operations that can raise (a quotient, a power, a call) are noted
+# here: code that leaves one out, because the rule's result does not use it, would not raise
+# where the rule does, so such a rule is called instead of read.
+_raising: list[list[Symbol]] = []
+
+
+def _made(s: Symbol, op: str) -> Symbol:
+    if _raising and op in ("/", "**", "call"):
+        _raising[-1].append(s)
+    return s
+
+
+def _all_used(results: Sequence[Symbol], made: list[Symbol]) -> bool:
+    """True if every operation in `made` is part of the results' trees."""
+    seen: set[int] = set()
+    todo = list(results)
+    while todo:
+        s = todo.pop()
+        if id(s) not in seen:
+            seen.add(id(s))
+            todo.extend(s.parts)
+    return all(id(s) in seen for s in made)
+
+
 def _wrap(text: str, loose: bool) -> str:
     return f"({text})" if loose else text
 
@@ -173,6 +198,8 @@ def as_symbol(x: Any) -> Symbol:
         if math.isfinite(x):
             negative = repr(x).startswith("-")
             return Symbol(repr(x), f"{x:g}", _UNARY if negative else _ATOM)
+        key = f"k{id(x)}"  # inf or nan has no literal: the code reads it from a name, as a function
+        return Symbol(f"{{{key}}}", repr(x), env={key: (repr(x), x)})  # type: ignore[dict-item]
     raise Untraceable(f"the constant {x!r}")
 
 
@@ -187,11 +214,13 @@ def call(name: str, function: Callable[..., float], *args: Any) -> Symbol:
         env.update(s.env)
     key = f"f{id(function)}"  # one placeholder per function object: env keeps it alive
     env[key] = (name, function)
-    return Symbol(
+    made = Symbol(
         f"{{{key}}}({', '.join(s.code for s in symbols)})",
         f"{name}({', '.join(s.shown for s in symbols)})",
         env=env,
+        parts=tuple(symbols),
     )
+    return _made(made, "call")
 
 
 def input_names(arity: int) -> tuple[str, ...]:
@@ -317,21 +346,31 @@ def trace_rule(rule: Callable[..., Any], arity: int) -> tuple[tuple[Symbol, ...]
     traced (it branches on an operand, or calls something that needs a number).
     """
     inputs = input_names(arity)
+    made: list[Symbol] = []
+    _raising.append(made)
     try:
         one = Symbol("1.0", "1", one=1)
         shown = rule(one, Symbol("{o}", "{out}.data"), *[Symbol(f"{{{x}}}", f"{{{x}}}.data") for x in inputs])
+        made.clear()
         code = rule(Symbol("{g}", "g"), Symbol("{o}", "o"), *[Symbol(f"{{{x}}}", x) for x in inputs])
         shown, code = tuple(map(as_symbol, shown)), tuple(map(as_symbol, code))
     except Exception:  # whatever a rule does that a symbol cannot follow
         return None
-    if len(shown) != arity or len(code) != arity:
+    finally:
+        _raising.remove(made)
+    if len(shown) != arity or len(code) != arity or not _all_used(code, made):
         return None
     return shown, code
 
 
 def trace_forward(forward: Callable[..., float], arity: int) -> Symbol | None:
     """The forward function as code of `{a}`, `{b}` (one call on Symbols), or None if it cannot be traced."""
+    made: list[Symbol] = []
+    _raising.append(made)
     try:
-        return as_symbol(forward(*[Symbol(f"{{{x}}}", x) for x in input_names(arity)]))
+        result = as_symbol(forward(*[Symbol(f"{{{x}}}", x) for x in input_names(arity)]))
     except Exception:  # whatever a rule does that a symbol cannot follow
         return None
+    finally:
+        _raising.remove(made)
+    return result if _all_used([result], made) else None

@@ -170,6 +170,14 @@ def _made(s: Symbol, op: str) -> Symbol:
     return s
 
 
+def _forget(made: list[Symbol]) -> None:
+    """Stop noting into `made` (found by identity: == on Symbols builds an expression)."""
+    for i in range(len(_raising) - 1, -1, -1):
+        if _raising[i] is made:
+            del _raising[i]
+            return
+
+
 def _all_used(results: Sequence[Symbol], made: list[Symbol]) -> bool:
     """True if every operation in `made` is part of the results' trees."""
     seen: set[int] = set()
@@ -357,7 +365,7 @@ def trace_rule(rule: Callable[..., Any], arity: int) -> tuple[tuple[Symbol, ...]
     except Exception:  # whatever a rule does that a symbol cannot follow
         return None
     finally:
-        _raising.remove(made)
+        _forget(made)
     if len(shown) != arity or len(code) != arity or not _all_used(code, made):
         return None
     return shown, code
@@ -372,5 +380,5 @@ def trace_forward(forward: Callable[..., float], arity: int) -> Symbol | None:
     except Exception:  # whatever a rule does that a symbol cannot follow
         return None
     finally:
-        _raising.remove(made)
+        _forget(made)
     return result if _all_used([result], made) else None

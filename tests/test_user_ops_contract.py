@@ -20,6 +20,7 @@ from engine import CompileWarning, Value, operation
 from engine.draw_command import main as draw_main
 from engine.hooks import live_hooks
 from engine.stepper_page import stepper_html
+from engine.symbolic import outside_read
 
 # ---------------------------------------------------------------- operations of 1, 2, 3 and 5 inputs
 
@@ -291,6 +292,17 @@ def test_what_a_rule_reads_is_read_again_on_every_path(kind):
         set_value(2.0)
 
 
+def test_what_counts_as_reading_something_besides_the_operands():
+    box = [1.0]
+    assert outside_read(lambda x, k=box: k[0] * x) is not None  # a default argument
+    assert outside_read(lambda x: box[0] * x) == "box"  # a closure
+    assert outside_read(lambda x: T * x) == "T"  # a global number
+    assert outside_read(lambda x: SETTINGS.slope * x) == "SETTINGS.slope"  # an attribute
+    assert outside_read(lambda x: math.pi * engine.exp(x) + abs(x) * squash(x, x)) is None  # code and constants
+    helper = lambda x: x * T  # noqa: E731
+    assert outside_read(lambda x: helper(x) + 1.0) == "T"  # through a function of yours
+
+
 def test_pure_rules_are_still_read_into_code_and_readers_are_called():
     assert softsign.code() is not None and lerp.code() is not None
     assert scaled.code() is None and sloped.code() is None and BOXED.code() is None
@@ -354,6 +366,20 @@ def test_a_compiled_step_refuses_a_complex_result_as_the_object_engine_does():
         step()
     assert [p.grad for p in w] == before
     assert all(type(p.grad) is float and type(p.data) is float for p in w)
+
+    shift = Value(1.0)
+
+    def outside_pieces():  # the operation on the sum: the replay's per-operation map runs it
+        return pow15(loss() * 0.01 + shift)
+
+    w[1].data = 0.5
+    step = engine.compile(outside_pieces)
+    assert grads_and_loss(step, w) == grads_and_loss(outside_pieces, w)
+    shift.data = -50.0
+    before = [p.grad for p in w]
+    with pytest.raises(ValueError, match="pow15.*no real value"):
+        step()
+    assert [p.grad for p in w] == before
 
 
 @operation("nan_below", lambda x: math.nan if x < 0.0 else x)

@@ -4,7 +4,7 @@ Each example is a derivative rule a user could write, of 1, 2 or 3 inputs: a loc
 more than once (as softsign's `d` in `g / (d * d)`), nested sums, products, quotients and powers,
 unary minus and plus, abs(), constants (ints, -0.0, tiny and huge floats) and calls of the
 engine's functions. The rule is made an operation, its code is read off by running it on
-symbols, and the code is run the way a compiled kernel runs it (`engine.kernels.rule_function`).
+symbols, and the code is run the way a compiled kernel runs it (`engine.replay.kernels.rule_function`).
 On random inputs, including -0.0, subnormals, infinities and NaN, the code must give the rule's
 numbers to the bit (NaN equals NaN), complex results included, or raise the same error.
 
@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 import engine
 from engine import operation
-from engine.kernels import rule_function
+from engine.replay.kernels import rule_function
 
 LONG = os.environ.get("CHAINRULE_FUZZ") == "long"
 STATS: Counter = Counter()

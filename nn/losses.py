@@ -1,7 +1,8 @@
 """Loss functions on lists of `Value`s (numbers are accepted too); each returns one `Value`.
 
 A loss over several examples is the mean of the per-example losses. Sums start from their
-first term, so no constant 0 node is added to the graph.
+first term, so no constant 0 node is added to the graph. Each builds its graph inside
+`engine.pause_gc()` (the nodes make no reference cycle for the collector to find).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from numbers import Integral, Real
 from typing import Any, Union
 
-from engine import Value
+from engine import Value, pause_gc
 
 Scalar = Union[Value, float, int]  # noqa: UP007 (a runtime alias that must work on 3.10)
 
@@ -60,6 +61,7 @@ def _number(t, who: str, what: str) -> float:
         raise OverflowError(f"{who}: {what} is a {type(t).__name__} too large for a float") from None
 
 
+@pause_gc()
 def mse_loss(predictions: Sequence[Scalar] | Scalar, targets: Sequence[Scalar] | Scalar) -> Value:
     """Mean squared error: mean_i (p_i - t_i)**2."""
     predictions, targets = _pairs(predictions, targets, "mse_loss")
@@ -70,6 +72,7 @@ def mse_loss(predictions: Sequence[Scalar] | Scalar, targets: Sequence[Scalar] |
     return _mean(terms)
 
 
+@pause_gc()
 def hinge_loss(scores: Sequence[Scalar] | Scalar, labels: Sequence[int] | int) -> Value:
     """SVM max-margin loss, labels in {-1, +1}: mean_i max(0, 1 - y_i * s_i)."""
     scores, labels = _pairs(scores, labels, "hinge_loss")
@@ -82,6 +85,7 @@ def hinge_loss(scores: Sequence[Scalar] | Scalar, labels: Sequence[int] | int) -
     return _mean(terms)
 
 
+@pause_gc()
 def bce_with_logits(logits: Sequence[Scalar] | Scalar, targets: Sequence[float] | float) -> Value:
     """Binary cross-entropy on logits z, targets y in [0, 1]: mean_i softplus(z_i) - y_i * z_i.
 
@@ -137,6 +141,7 @@ def _cross_entropy_one(z: list[Value], k: int) -> Value:
     return total.log() - (h[k] + h[k])
 
 
+@pause_gc()
 def cross_entropy(logits: Sequence[Scalar] | Sequence[Sequence[Scalar]], targets: int | Sequence[int]) -> Value:
     """Softmax cross-entropy: mean_i logsumexp(z_i) - z_i[target_i], targets class indices.
 
@@ -156,6 +161,7 @@ def cross_entropy(logits: Sequence[Scalar] | Sequence[Sequence[Scalar]], targets
     return _mean(terms)
 
 
+@pause_gc()
 def l2_penalty(parameters: Iterable[Value], alpha: float = 1.0) -> Value:
     """Weight decay term: alpha * sum_p p**2 (add it to a loss)."""
     parameters = list(parameters)

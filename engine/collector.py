@@ -25,10 +25,11 @@ collector from walking them:
 The block leaves the process as it found it: the collector is back on at exit only if it was on
 at entry (also when the block raises); thresholds and `gc.callbacks` are never touched, and the
 move on exit is made only while nothing is frozen (`gc.get_freeze_count() == 0`), so no frozen
-object of the user's is thawed; with frozen objects the block only pauses collection. Blocks
-nest, in one thread or several: the outermost block does the work. A `gc.disable()` inside a
-block is undone when the block ends (the collector was on when it started); `gc.collect()`
-inside a block works as usual. nn's modules and losses build their graphs inside one.
+object of the user's is thawed; with frozen objects the block only pauses collection (and asks
+again only now and then: counting frozen objects walks them). Blocks nest, in one thread or
+several: the outermost block does the work. A `gc.disable()` inside a block is undone when the
+block ends (the collector was on when it started); `gc.collect()` inside a block works as
+usual. nn's modules and losses build their graphs inside one.
 
     with pause_gc():
         loss = model_loss(batch)
@@ -46,6 +47,8 @@ _open = [0]  # blocks open in any thread
 _restore = [False]  # whether the collector was on when the outermost open block started
 _moved = [0]  # objects moved to the oldest generation unwalked since the last full collection
 _budget = [0]  # how many may be moved before the next full collection (0: collect on the first exit)
+_frozen = [0]  # gc.get_freeze_count() when last asked
+_waited = [0]  # objects made by blocks since then, while it was not 0
 BUDGET_FACTOR = 8
 MINIMUM_BUDGET = 1_000_000
 
@@ -69,10 +72,27 @@ class pause_gc(ContextDecorator):  # noqa: N801 (a context manager, named as no_
             if _open[0] or not _restore[0]:
                 return
             try:
-                if gc.get_freeze_count() == 0:
+                if _nothing_frozen():
                     _settle()
             finally:
                 gc.enable()
+
+
+def _nothing_frozen() -> bool:
+    """Whether the permanent generation is empty, without walking it on every exit.
+
+    gc.get_freeze_count() walks the frozen objects (a program that froze its heap may have a
+    million). While the last answer was 0 it is asked on every exit (then it costs nothing).
+    Once it was n > 0, the blocks only pause collection until they have made about n more
+    objects, and then it is asked again: its cost stays in proportion to the graphs built.
+    """
+    if _frozen[0]:
+        _waited[0] += gc.get_count()[0]
+        if _waited[0] < _frozen[0]:
+            return False
+        _waited[0] = 0
+    _frozen[0] = gc.get_freeze_count()
+    return _frozen[0] == 0
 
 
 def _settle() -> None:

@@ -30,6 +30,13 @@ def make_cycle() -> weakref.ref:
     return weakref.ref(a)
 
 
+@pytest.fixture(autouse=True)
+def fresh_collector_state(monkeypatch):
+    """Each test starts as a fresh process would: nothing seen frozen yet."""
+    monkeypatch.setattr(collector, "_frozen", [0])
+    monkeypatch.setattr(collector, "_waited", [0])
+
+
 def state() -> tuple:
     return gc.isenabled(), gc.get_threshold(), gc.get_freeze_count()
 
@@ -114,6 +121,31 @@ def test_pause_gc_leaves_user_frozen_objects_frozen():
             MLP(2, [3, 1], seed=0)([0.5, -0.5])
         assert gc.get_freeze_count() == frozen
         assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+
+
+def test_with_a_frozen_heap_the_freeze_count_is_not_walked_on_every_exit(monkeypatch):
+    # gc.get_freeze_count() walks every frozen object: a program that froze its heap (as the demos
+    # do) would pay that on every model call.
+    asked = []
+    real = gc.get_freeze_count
+
+    def counting() -> int:
+        asked.append(1)
+        return real()
+
+    monkeypatch.setattr(gc, "get_freeze_count", counting)
+    gc.collect()
+    gc.freeze()
+    try:
+        frozen = real()
+        assert frozen > 1000
+        model = MLP(2, [4, 1], seed=0)
+        for i in range(50):
+            model([0.1 * i, 0.2])  # about 60 objects each: 3,000 in all, far fewer than are frozen
+        assert len(asked) <= 2
+        assert real() == frozen and gc.isenabled()
     finally:
         gc.unfreeze()
 

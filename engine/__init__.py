@@ -10,6 +10,7 @@
 
 from .backward import topological_order
 from .check import GradcheckError, gradcheck, gradgradcheck
+from .collector import pause_gc
 from .drawing import draw, to_dot
 from .explain import explain
 from .functional import derivative, grad, grad_fn, hessian, jacobian, value_and_grad
@@ -43,6 +44,7 @@ __all__ = [
     "gradgradcheck",
     "GradcheckError",
     "no_grad",
+    "pause_gc",
     "enable_grad",
     "is_grad_enabled",
     "detect_anomaly",

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from numbers import Real
 from typing import Any, Union
 
-from engine import Value
+from engine import Value, pause_gc
 
 from .module import Module
 
@@ -93,6 +93,7 @@ class Neuron(Module):
         self._apply = ACTIVATIONS[activation]
         self.label_parameters()
 
+    @pause_gc()  # the graph it builds has no cycles: see engine.collector
     def __call__(self, x: Sequence[Input] | Input) -> Value:
         return self.forward(_as_inputs(x, self.nin, "Neuron"))
 
@@ -133,6 +134,7 @@ class Layer(Module):
         self.neurons = [Neuron(nin, activation, seed=rng) for _ in range(nout)]
         self.label_parameters()
 
+    @pause_gc()  # the graph it builds has no cycles: see engine.collector
     def __call__(self, x: Sequence[Input] | Input) -> list[Value]:
         return self.forward(_as_inputs(x, self.nin, "Layer"))
 
@@ -182,6 +184,7 @@ class MLP(Module):
         ]
         self.label_parameters()
 
+    @pause_gc()  # the graph it builds has no cycles: see engine.collector
     def __call__(self, x: Sequence[Input] | Input) -> Value | list[Value]:
         out = _as_inputs(x, self.nin, "MLP")
         for layer in self.layers:

@@ -4,6 +4,8 @@ A loss over several examples is the mean of the per-example losses. Sums start f
 first term, so no constant 0 node is added to the graph. Targets are operands of the graph,
 as the predictions are (a number becomes a leaf): no loss reads a target's number in Python,
 so `engine.compile(lambda xb, yb: loss(...))` replays each call with that call's targets.
+Each builds its graph inside `engine.pause_gc()` (the nodes make no reference cycle for the
+collector to find).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from functools import cache
 from numbers import Real
 from typing import Any, Union
 
-from engine import Operation, Value, operation
+from engine import Operation, Value, operation, pause_gc
 
 Scalar = Union[Value, float, int]  # noqa: UP007 (a runtime alias that must work on 3.10)
 
@@ -63,6 +65,7 @@ def _number(t, who: str, what: str) -> float:
         raise OverflowError(f"{who}: {what} is a {type(t).__name__} too large for a float") from None
 
 
+@pause_gc()
 def mse_loss(predictions: Sequence[Scalar] | Scalar, targets: Sequence[Scalar] | Scalar) -> Value:
     """Mean squared error: mean_i (p_i - t_i)**2."""
     predictions, targets = _pairs(predictions, targets, "mse_loss")
@@ -143,6 +146,7 @@ def _target(y: Any, check: Operation, who: str, what: str, show: Callable[[float
         raise ValueError(f"{who}: {what} is {show(y.data)}; {problem}") from None
 
 
+@pause_gc()
 def hinge_loss(scores: Sequence[Scalar] | Scalar, labels: Sequence[Scalar] | Scalar) -> Value:
     """SVM max-margin loss, labels in {-1, +1}: mean_i max(0, 1 - y_i * s_i)."""
     scores, labels = _pairs(scores, labels, "hinge_loss")
@@ -153,6 +157,7 @@ def hinge_loss(scores: Sequence[Scalar] | Scalar, labels: Sequence[Scalar] | Sca
     return _mean(terms)
 
 
+@pause_gc()
 def bce_with_logits(logits: Sequence[Scalar] | Scalar, targets: Sequence[Scalar] | Scalar) -> Value:
     """Binary cross-entropy on logits z, targets y in [0, 1]: mean_i softplus(z_i) - y_i * z_i.
 
@@ -226,6 +231,7 @@ def _class_target(k: Any, n: int, i: int) -> Value:
     return _target(k, _class_index(n), "cross_entropy", f"target {i}", _shown)
 
 
+@pause_gc()
 def cross_entropy(logits: Sequence[Scalar] | Sequence[Sequence[Scalar]], targets: Scalar | Sequence[Scalar]) -> Value:
     """Softmax cross-entropy: mean_i logsumexp(z_i) - z_i[target_i], targets class indices.
 
@@ -244,6 +250,7 @@ def cross_entropy(logits: Sequence[Scalar] | Sequence[Sequence[Scalar]], targets
     return _mean(terms)
 
 
+@pause_gc()
 def l2_penalty(parameters: Iterable[Value], alpha: float = 1.0) -> Value:
     """Weight decay term: alpha * sum_p p**2 (add it to a loss)."""
     parameters = list(parameters)

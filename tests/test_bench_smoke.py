@@ -44,20 +44,32 @@ def test_quick_run_prints_the_table_and_writes_json(tmp_path):
         "training, 3 steps",
         "deep chain, 1,500 ops",
         "wide sum, 1,000 ops",
+        "learner's loop (demo.ipynb)",
+        "digits step (64-4-10, batch 2)",
+        "digits step (64-4-10, batch 2), nn",
+        "digits step (64-4-10, batch 2), nn, GC off",
     ]
     assert any("| chainrule |" in r for r in rows) and any("| hand-written floats |" in r for r in rows)
     assert any("| chainrule, compiled |" in r for r in rows)
-    assert "at most 250 bytes per node" in text
+    assert "at most 200 bytes per node (allocated; asked for)" in text
+    assert "the digits step with nn, GC on, at most 1.3x the same step with the GC off" in text
     assert "training, 3 steps compiled at most 5x the hand-written floats" in text
 
     report = json.loads(out.read_text())
     by_key = {(r["workload"], r["engine"]): r for r in report["results"]}
     ours = by_key["training step", "chainrule"]
     assert ours["nodes"] > 1000 and ours["seconds"] > 0 and ours["bytes_per_node"] > 0
+    # the allocator hands out whole 16-byte size classes: never less than what was asked for
+    assert ours["bytes_per_node"] >= ours["requested_bytes_per_node"] > 0
+    digits = by_key["digits step (64-4-10, batch 2)", "chainrule, compiled"]
+    assert digits["nodes"] > 1000 and digits["seconds"] > 0 and "recording" in digits["note"]
     assert by_key["deep chain, 1,500 ops", "chainrule"]["nodes"] == 1_503  # the chain, its start and two constants
     if HAVE_MICROGRAD:
         name = next(e for _, e in by_key if e.startswith("micrograd"))
         assert by_key["training step", name]["nodes"] == ours["nodes"]  # the very same graph
+        assert "learner's loop at least 10x faster than micrograd" in text
+        loop = by_key["learner's loop (demo.ipynb)", "chainrule"]
+        assert by_key["learner's loop (demo.ipynb)", name]["nodes"] == loop["nodes"] > 1000
         assert "fails: RecursionError at depth 1,500" in by_key["deep chain, 1,500 ops", name]["note"]
         assert "training step at least 5x faster than micrograd" in text
         assert "compiled (recording included) at least 30x faster than micrograd" in text

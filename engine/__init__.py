@@ -15,8 +15,8 @@ from .explain import explain
 from .functional import derivative, grad, grad_fn, hessian, jacobian, value_and_grad
 from .mode import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad
 from .notebook import Stepper, step_through
-from .quiz import QuizResult, quiz
 from .ops import cos, exp, leaky_relu, log, relu, sigmoid, sin, sqrt, tanh
+from .quiz import QuizResult, quiz
 from .replay import Compiled, CompileWarning, GraphChanged, compile
 from .value import Operation, Value, operation  # first: it defines every operation (engine.ops)
 

@@ -1,6 +1,7 @@
 """demos/tour.ipynb runs top to bottom, is committed without outputs, and its inline stepper works in a
 real browser after an export to HTML, as a reader of the exported notebook would see it."""
 
+import base64
 import json
 import math
 import shutil
@@ -62,6 +63,8 @@ def test_every_cell_runs_and_shows_what_the_text_promises(executed):
     assert line.split(" = ")[1] == line.split(" = ")[3] == repr(3.0 / (1.0 + math.exp(-2.1)))
     assert len(outputs(executed, "image/svg+xml")) == 2  # the expression's picture and the neuron's
     assert len(outputs(executed, "image/png")) == 1  # the decision boundary
+    (gif,) = outputs(executed, "image/gif")  # the moons training animation, from the repository
+    assert base64.b64decode(gif["data"]["image/gif"])[:6] == b"GIF89a"
     stepper, predicting = outputs(executed, "text/html")  # the stepper, then the same in predict mode
     assert "<iframe srcdoc=" in stepper["data"]["text/html"]
     assert "if (false || /predict/" in stepper["data"]["text/html"]

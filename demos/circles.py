@@ -19,7 +19,7 @@ if __package__ in (None, ""):  # run as a script: make `demos`, `engine` and `nn
 
 import engine
 import nn
-from demos import common
+from demos import animation, common
 
 TRAIN_POINTS, TEST_POINTS, NOISE, FACTOR = 100, 200, 0.1, 0.5
 
@@ -39,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
     step = engine.compile(loss_fn)  # records loss_fn's graph on the first call, then replays it
 
+    snapshots = animation.Snapshots(model.parameters(), args.steps)  # numbers only: frames are drawn after
     with common.Run("circles", args, model) as run:  # progress bar, timing, one line if a number blows up
         for _ in run:
             optimizer.zero_grad()  # leaf gradients accumulate: start every step from 0
@@ -49,8 +50,12 @@ def main(argv: Sequence[str] | None = None) -> dict:
                 loss.backward()  # backward: d loss / d p into every parameter's .grad
                 loss, logits = loss.data, common.floats(logits)
             optimizer.step()  # Adam: p.data -= lr * (running mean of p.grad) / (its running root mean square)
+            snapshots.take(run.step)
             run.log(loss, common.accuracy(logits, y))
-    return common.finish_classifier("circles", "two circles", args, model, run.training, (X, y, X_test, y_test))
+    summary = common.finish_classifier("circles", "two circles", args, model, run.training, (X, y, X_test, y_test))
+    gif = animation.write_gif("circles", args.out, "two circles", model, snapshots, run.training.losses, X, y)
+    print(f"animation of the training: {gif} ({len(snapshots.taken)} frames)")
+    return {**summary, "animation": gif}
 
 
 if __name__ == "__main__":

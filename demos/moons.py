@@ -26,7 +26,7 @@ if __package__ in (None, ""):  # run as a script: make `demos`, `engine` and `nn
 
 import engine
 import nn
-from demos import common
+from demos import animation, common
 
 TRAIN_POINTS, TEST_POINTS, NOISE = 100, 200, 0.1
 
@@ -75,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     step = engine.compile(loss_fn)
     draw = random.Random(args.seed)  # which points each mini-batch takes
 
+    snapshots = animation.Snapshots(model.parameters(), args.steps)  # numbers only: frames are drawn after
     with common.Run("moons", args, model) as run:  # progress bar, timing, one line if a number blows up
         for _ in run:
             if args.batch is None:
@@ -90,10 +91,13 @@ def main(argv: Sequence[str] | None = None) -> dict:
                 loss.backward()  # backward: d loss / d p into every parameter's .grad
                 loss, scores = loss.data, common.floats(scores)
             optimizer.step()  # p.data -= lr * p.grad
+            snapshots.take(run.step)
             run.log(loss, common.accuracy(scores, yb))
-    result = common.finish_classifier("moons", "two moons", args, model, run.training, (X, y, X_test, y_test))
-    result["parameters"] = [p.data for p in parameters]
-    return result
+    summary = common.finish_classifier("moons", "two moons", args, model, run.training, (X, y, X_test, y_test))
+    summary["parameters"] = [p.data for p in parameters]
+    gif = animation.write_gif("moons", args.out, "two moons", model, snapshots, run.training.losses, X, y)
+    print(f"animation of the training: {gif} ({len(snapshots.taken)} frames)")
+    return {**summary, "animation": gif}
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ if __package__ in (None, ""):  # run as a script: make `demos`, `engine` and `nn
 
 import engine
 import nn
-from demos import common
+from demos import animation, common
 
 PER_ARM, ARMS, NOISE = 50, 3, 0.1
 
@@ -39,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
     step = engine.compile(loss_fn)  # records loss_fn's graph on the first call, then replays it
 
+    snapshots = animation.Snapshots(model.parameters(), args.steps)  # numbers only: frames are drawn after
     with common.Run("spiral", args, model) as run:  # progress bar, timing, one line if a number blows up
         for _ in run:
             optimizer.zero_grad()  # leaf gradients accumulate: start every step from 0
@@ -49,8 +50,12 @@ def main(argv: Sequence[str] | None = None) -> dict:
                 loss.backward()  # backward: d loss / d p into every parameter's .grad
                 loss, scores = loss.data, common.floats(scores)
             optimizer.step()  # Adam: p.data -= lr * (running mean of p.grad) / (its running root mean square)
+            snapshots.take(run.step)
             run.log(loss, common.accuracy(scores, y))
-    return common.finish_classifier("spiral", "three spirals", args, model, run.training, (X, y, X_test, y_test))
+    summary = common.finish_classifier("spiral", "three spirals", args, model, run.training, (X, y, X_test, y_test))
+    gif = animation.write_gif("spiral", args.out, "three spirals", model, snapshots, run.training.losses, X, y)
+    print(f"animation of the training: {gif} ({len(snapshots.taken)} frames)")
+    return {**summary, "animation": gif}
 
 
 if __name__ == "__main__":

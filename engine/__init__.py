@@ -17,6 +17,7 @@ from .functional import derivative, grad, grad_fn, hessian, jacobian, value_and_
 from .mode import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad
 from .notebook import Stepper, step_through
 from .ops import cos, exp, leaky_relu, log, relu, sigmoid, sin, sqrt, tanh
+from .quiz import QuizResult, quiz
 from .replay import Compiled, CompileWarning, GraphChanged, compile
 from .value import Operation, Value, operation  # first: it defines every operation (engine.ops)
 
@@ -33,6 +34,8 @@ __all__ = [
     "to_dot",
     "step_through",
     "Stepper",
+    "quiz",
+    "QuizResult",
     "topological_order",
     "grad",
     "derivative",

@@ -38,13 +38,16 @@ class Stepper:
         height: int = 520,
         max_nodes: int = DEFAULT_MAX_NODES,
         parameters: Iterable[Value] = (),
+        predict: bool = False,
     ) -> None:
         if type(v) is not Value:
             raise TypeError(f"step_through: expected a Value, got {type(v).__name__}")
         if isinstance(height, bool) or not isinstance(height, int) or height < 100:
             raise ValueError(f"step_through: height must be an int of at least 100 (pixels), got {height!r}")
         self.height = height
-        self.page = stepper_html(v, title=title, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters)
+        self.page = stepper_html(
+            v, title=title, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, predict=predict
+        )
 
     def _repr_html_(self) -> str:
         return (
@@ -73,6 +76,12 @@ def step_through(
     height: int = 520,
     max_nodes: int = DEFAULT_MAX_NODES,
     parameters: Iterable[Value] = (),
+    predict: bool = False,
 ) -> Stepper:
-    """v's backward pass, step by step, shown inline when a notebook cell returns it (this runs the pass)."""
-    return Stepper(v, title=title, rankdir=rankdir, height=height, max_nodes=max_nodes, parameters=parameters)
+    """v's backward pass, step by step, shown inline when a notebook cell returns it (this runs the pass).
+
+    predict=True starts the page in predict mode: each step is shown once its gradients are typed in.
+    """
+    return Stepper(
+        v, title=title, rankdir=rankdir, height=height, max_nodes=max_nodes, parameters=parameters, predict=predict
+    )

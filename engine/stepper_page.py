@@ -23,17 +23,20 @@ from typing import NamedTuple
 from .backward_steps import BackwardSteps
 from .drawing import check_size, prepare, render, source, write_atomically
 from .naming import number
+from .predict_page import CHECKBOX, CONTROLS, SCRIPT, STYLE, questions_json
 from .value import Value
 
 DEFAULT_MAX_NODES = 150  # one frame per non-leaf node, each a picture of the whole graph
 
 
 class Frame(NamedTuple):
-    """One picture of the page: its caption, its DOT text, and the DOT id of the step's node ('' at the start)."""
+    """One picture of the page: its caption, its DOT text, the DOT id of the step's node ('' at the start)
+    and the step's questions for predict mode (JSON)."""
 
     caption: str
     dot: str
     node: str
+    questions: str = "[]"
 
 
 def frames(
@@ -57,7 +60,7 @@ def frames(
         )
         result = [Frame(start, source(pic), "")]
         for step in steps:
-            result.append(Frame(str(step), source(pic, step), pic.ids[step.node]))
+            result.append(Frame(str(step), source(pic, step), pic.ids[step.node], questions_json(step)))
     finally:
         for leaf, grad in earlier.items():
             leaf.grad = grad + leaf.grad
@@ -80,19 +83,28 @@ def stepper_html(
     rankdir: str = "LR",
     max_nodes: int = DEFAULT_MAX_NODES,
     parameters: Iterable[Value] = (),
+    predict: bool = False,
 ) -> str:
-    """The page's HTML text: every frame's SVG inline, with the script that steps through them."""
+    """The page's HTML text: every frame's SVG inline, with the script that steps through them.
+
+    With predict=True the page starts in predict mode (see `engine.predict_page`).
+    """
     made = frames(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters)
     svgs = render_frames([frame.dot for frame in made])
     title = title or "backward pass, step by step"
     templates = "\n".join(
-        f'<template id="frame-{i}" data-caption="{html.escape(frame.caption)}" data-node="{frame.node}">'
+        f'<template id="frame-{i}" data-caption="{html.escape(frame.caption)}" data-node="{frame.node}"'
+        f' data-questions="{html.escape(frame.questions)}">'
         f"{svg}</template>"
         for i, (frame, svg) in enumerate(zip(made, svgs, strict=True))
     )
     return (
         PAGE.replace("$TITLE", html.escape(title))
         .replace("$COUNT", json.dumps(len(svgs)))
+        .replace("$PREDICT_STYLE", STYLE)
+        .replace("$PREDICT_CONTROLS", CONTROLS)
+        .replace("$PREDICT_CHECKBOX", CHECKBOX)
+        .replace("$PREDICT_SCRIPT", SCRIPT.replace("$PREDICT", "true" if predict else "false"))
         .replace("$FRAMES", templates)
     )
 
@@ -117,7 +129,7 @@ PAGE = """<!DOCTYPE html>
   #view { overflow: auto; max-height: calc(100vh - 13em); border: 1px solid #ddd; }
   #view svg { display: block; }
   #view.fit svg { max-width: 100%; height: auto; }
-</style>
+$PREDICT_STYLE</style>
 </head>
 <body data-step="" data-current="" data-status="loading">
 <h1>$TITLE</h1>
@@ -128,7 +140,9 @@ PAGE = """<!DOCTYPE html>
   <input id="slider" type="range" min="0" value="0" aria-label="step">
   <span id="counter"></span>
   <label title="whole graph at once, or full size (f)"><input id="fit" type="checkbox"> fit to width</label>
+  $PREDICT_CHECKBOX
 </div>
+$PREDICT_CONTROLS
 <pre id="caption"></pre>
 <div id="view"></div>
 $FRAMES
@@ -193,6 +207,7 @@ document.addEventListener("keydown", (event) => {
 const wanted = /step=(\\d+)/.exec(location.hash);
 show(wanted ? Number(wanted[1]) : 0);
 if (/autoplay/.test(location.search + location.hash)) play();
+$PREDICT_SCRIPT
 document.body.dataset.status = "ready";
 </script>
 </body>

@@ -11,6 +11,7 @@
 """
 
 from .datasets import make_circles, make_moons, make_spirals, make_xor, train_test_split
+from .layercheck import LayerQuestion, layer_question, layer_quiz
 from .layers import ACTIVATIONS, MLP, Layer, Neuron
 from .layerview import LayerReport, LayerTrace, backprop_report, trace_layers
 from .losses import bce_with_logits, cross_entropy, hinge_loss, l2_penalty, mse_loss
@@ -18,6 +19,9 @@ from .module import LoadError, Module, SaveError
 from .optim import SGD, Adam, AdamW, Optimizer, linear_decay
 
 __all__ = [
+    "layer_question",
+    "layer_quiz",
+    "LayerQuestion",
     "Module",
     "LoadError",
     "SaveError",

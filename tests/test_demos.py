@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TRAINED = ["moons", "circles", "spiral", "regression"]
 PICTURES = {
-    "moons": ["boundary.png", "boundary.svg", "curves.png", "curves.svg"],
-    "circles": ["boundary.png", "boundary.svg", "curves.png", "curves.svg"],
-    "spiral": ["boundary.png", "boundary.svg", "curves.png", "curves.svg"],
+    "moons": ["boundary.png", "boundary.svg", "curves.png", "curves.svg", "training.gif"],
+    "circles": ["boundary.png", "boundary.svg", "curves.png", "curves.svg", "training.gif"],
+    "spiral": ["boundary.png", "boundary.svg", "curves.png", "curves.svg", "training.gif"],
     "regression": ["fit.png", "fit.svg", "curves.png", "curves.svg"],
     "newton": ["newton.png", "newton.svg", "tanh_derivatives.png", "tanh_derivatives.svg"],
     "graph": ["neuron.svg", "neuron.dot", "backward.html"],
@@ -67,6 +67,8 @@ def check_picture(path: Path) -> None:
         root = ET.fromstring(data)
         assert root.tag == "{http://www.w3.org/2000/svg}svg", path
         assert len(list(root.iter())) > 20, path
+    elif path.suffix == ".gif":
+        assert data.startswith(b"GIF89a") and len(data) > 2000, path
     elif path.suffix == ".html":
         text = data.decode()
         assert text.startswith("<!DOCTYPE html>") and text.count("<svg") >= 4, path  # start + 3 steps

@@ -1,6 +1,7 @@
 """demos/tour.ipynb runs top to bottom, is committed without outputs, and its inline stepper works in a
 real browser after an export to HTML, as a reader of the exported notebook would see it."""
 
+import base64
 import json
 import math
 import shutil
@@ -62,8 +63,12 @@ def test_every_cell_runs_and_shows_what_the_text_promises(executed):
     assert line.split(" = ")[1] == line.split(" = ")[3] == repr(3.0 / (1.0 + math.exp(-2.1)))
     assert len(outputs(executed, "image/svg+xml")) == 2  # the expression's picture and the neuron's
     assert len(outputs(executed, "image/png")) == 1  # the decision boundary
-    (stepper,) = outputs(executed, "text/html")
+    (gif,) = outputs(executed, "image/gif")  # the moons training animation, from the repository
+    assert base64.b64decode(gif["data"]["image/gif"])[:6] == b"GIF89a"
+    stepper, predicting = outputs(executed, "text/html")  # the stepper, then the same in predict mode
     assert "<iframe srcdoc=" in stepper["data"]["text/html"]
+    assert "if (false || /predict/" in stepper["data"]["text/html"]
+    assert "if (true || /predict/" in predicting["data"]["text/html"]
 
 
 @pytest.fixture(scope="module", params=["lab", "classic"])
@@ -83,7 +88,7 @@ FRAME = "document.querySelector('iframe').contentDocument"
 def test_the_inline_stepper_advances_in_a_browser(exported, tmp_path):
     with Page(CHROMIUM, exported.resolve().as_uri(), tmp_path / "profile") as page:
         page.wait_for("location.protocol === 'file:' && document.readyState === 'complete'")
-        assert page.evaluate("document.querySelectorAll('iframe').length") == 1
+        assert page.evaluate("document.querySelectorAll('iframe').length") == 2
         page.wait_for(f"{FRAME} && {FRAME}.body && {FRAME}.body.dataset.status === 'ready'")
 
         def state():
@@ -103,3 +108,28 @@ def test_the_inline_stepper_advances_in_a_browser(exported, tmp_path):
         page.evaluate(f"{FRAME}.getElementById('play').click()")
         page.wait_for(f"{FRAME}.body.dataset.step === '3'")  # play walks on to the last step by itself
         assert state()[1] not in (picture0, picture1)
+
+
+PREDICTING = "document.querySelectorAll('iframe')[1].contentDocument"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_the_predict_cell_checks_typed_answers_in_a_browser(exported, tmp_path):
+    with Page(CHROMIUM, exported.resolve().as_uri(), tmp_path / "profile") as page:
+        page.wait_for("document.querySelectorAll('iframe').length === 2")
+        page.wait_for(f"{PREDICTING} && {PREDICTING}.body && {PREDICTING}.body.dataset.status === 'ready'")
+
+        def answer(text):
+            page.evaluate(f"{PREDICTING}.getElementById('guess').value = {text!r}")
+            page.evaluate(f"{PREDICTING}.getElementById('check').click()")
+            return page.evaluate(
+                f"[{PREDICTING}.body.dataset.step, {PREDICTING}.body.dataset.score,"
+                f" {PREDICTING}.getElementById('verdict').textContent]"
+            )
+
+        assert page.evaluate(f"{PREDICTING}.getElementById('question').textContent").endswith(
+            "d.grad += f.data * L.grad = ?"
+        )
+        assert answer("-2*1") == ["0", "1/1", "right: d.grad += f.data * L.grad = -2.0 * 1.0 = -2.0"]
+        step, score, verdict = answer("4.5")
+        assert (step, score) == ("1", "1/2") and verdict.startswith("not quite (4.5): f.grad += d.data * L.grad")

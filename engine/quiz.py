@@ -1,0 +1,259 @@
+"""Knowledge checks: predict each chain-rule step of a backward pass, then see it. `engine.quiz(v)`.
+
+Before each step the quiz asks for the gradient the step adds to one input,
+
+    d.grad += f.data * L.grad = ?
+
+and reads the answer: a number, or arithmetic such as `-2*1` (read by a small parser of numbers,
+`+ - * / **` and brackets; nothing is run by Python's eval). An answer within `REL_TOL` of the
+true share (or `ABS_TOL` of it, near 0) is right; a wrong one is answered with the chain-rule
+line and its numbers and the local derivative's formula. At the end: the score and the
+operations that were missed.
+
+The quiz never changes a `.grad`: the shares are computed into a dict of its own (as `engine.grad`
+does), with the same rules, in the same order and with the same hooks as `backward()`, so the
+numbers asked for are exactly the ones `v.backward()` would add. Answers come from the terminal,
+a pipe or any iterable of strings; Ctrl-C, the end of the input or an empty line stops the quiz.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from .backward import ChainRule, topological_order
+from .backward_steps import Share, Step, local_formula
+from .naming import expression, node_names, number
+from .value import Value, _mode, _number
+
+REL_TOL = 1e-3  # an answer off by at most 0.1% of the true share is right (the steps print 6 digits) ...
+ABS_TOL = 1e-6  # ... or by at most this much, for a share at or near 0
+MAX_ANSWER = 200  # characters; an answer is a number or a short sum, never a program
+
+
+# ---------------------------------------------------------------- reading an answer
+
+
+class AnswerError(ValueError):
+    """An answer that is not a number or plain arithmetic."""
+
+
+_BINARY: dict[type, Callable[[float, float], float]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}
+_NAMES = {"inf": math.inf, "nan": math.nan, "e": math.e, "pi": math.pi}
+
+
+def read_answer(text: str) -> float:
+    """The number an answer stands for: a number or arithmetic of numbers (`-2*1`, `0.5 * (1 - 0.25)`).
+
+    Parsed with `ast` and evaluated node by node on floats; anything else (names other than inf,
+    nan, e and pi, calls, attributes, ...) raises AnswerError. `^` is read as a power, as people write it.
+    """
+    text = text.strip().replace("^", "**").replace("\u2212", "-")  # a typographic minus sign, pasted
+    if len(text) > MAX_ANSWER:
+        raise AnswerError(f"the answer is too long ({len(text)} characters; at most {MAX_ANSWER})")
+    try:
+        tree = ast.parse(text, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        raise AnswerError(f"cannot read {text!r} as a number or arithmetic such as -2*1") from None
+    try:
+        return _evaluate(tree)
+    except ZeroDivisionError:
+        raise AnswerError(f"{text!r} divides by zero") from None
+    except (OverflowError, RecursionError):
+        raise AnswerError(f"{text!r} is too large for a float") from None
+
+
+def _evaluate(node: ast.expr) -> float:
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        return float(node.value)  # type: ignore[arg-type]
+    if isinstance(node, ast.Name) and node.id.lower() in _NAMES:
+        return _NAMES[node.id.lower()]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        x = _evaluate(node.operand)
+        return -x if isinstance(node.op, ast.USub) else x
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        a, b = _evaluate(node.left), _evaluate(node.right)
+        if isinstance(node.op, ast.Pow) and abs(b) > 1e4:
+            raise OverflowError
+        result = _BINARY[type(node.op)](a, b)
+        if isinstance(result, complex):
+            raise AnswerError("a negative number to a fractional power has no real value")
+        return result
+    raise AnswerError(f"only numbers, + - * / ** and brackets are understood, not {ast.unparse(node)!r}")
+
+
+def is_right(answer: float, truth: float) -> bool:
+    """Whether an answer counts as the true share: within REL_TOL relative or ABS_TOL absolute."""
+    if math.isnan(truth) or math.isnan(answer):
+        return math.isnan(truth) and math.isnan(answer)
+    if math.isinf(truth) or math.isinf(answer):
+        return answer == truth
+    return math.isclose(answer, truth, rel_tol=REL_TOL, abs_tol=ABS_TOL)
+
+
+# ---------------------------------------------------------------- the questions
+
+
+@dataclass(frozen=True)
+class Question:
+    """One share of one step: what is asked, the answer, and what a wrong answer is shown."""
+
+    step: Step
+    share: Share
+    ask: str  # d.grad += f.data * L.grad = ?
+    line: str  # d.grad += f.data * L.grad = -2.0 * 1.0 = -2.0
+    local: str  # dL/dd = f.data = -2.0  (the local derivative: its formula and value)
+
+    @property
+    def answer(self) -> float:
+        return self.share.amount
+
+    @property
+    def operation(self) -> str:
+        return self.step.node.op
+
+
+def questions(step: Step) -> list[Question]:
+    """The step's questions, one per input, in the stepper's words."""
+    result = []
+    for share, line in zip(step.shares, step.lines(), strict=True):
+        head = line.rsplit(" = ", 2)[0]
+        local = f"d{step.name}/d{share.name} = {share.formula} = {number(share.local)}"
+        result.append(Question(step, share, head + " = ?", line, local))
+    return result
+
+
+def passive_steps(v: Value, grad: float = 1.0) -> list[Step]:
+    """v's backward pass as Steps, computed without touching any `.grad` (shares into a dict)."""
+    if type(v) is not Value:
+        raise TypeError(f"quiz: expected a Value, got {type(v).__name__}")
+    if type(grad) is Value:
+        raise TypeError("quiz: the seed gradient must be a number")
+    seed = _number(grad, "quiz grad")
+    order = topological_order(v)
+    names = node_names(order)
+    grads: dict[Value, float] = {}
+    chain = ChainRule("quiz", check=_mode[0] == 2, grads=grads)
+    chain.seed(order, [(v, seed)])
+    taken: list[tuple[Value, float, tuple[float, ...]]] = []
+    for node in reversed(order):
+        applied = chain.step(node)
+        if applied is not None:
+            taken.append((node, *applied))
+    steps = []
+    for index, (node, g, amounts) in enumerate(taken, start=1):
+        parents = node.parents
+        locals_ = node._rule(1.0, node.data, *[p.data for p in parents])  # type: ignore[misc]
+        formulas = local_formula(node, names)
+        shares = tuple(Share(p, names[p], formulas[i], locals_[i], amounts[i]) for i, p in enumerate(parents))
+        steps.append(Step(index, len(taken), node, names[node], expression(node, names), g, shares))
+    return steps
+
+
+# ---------------------------------------------------------------- the quiz
+
+
+@dataclass
+class QuizResult:
+    """How a quiz went: questions asked and answered right, the operations missed, whether it ran to the end."""
+
+    total: int
+    asked: int = 0
+    right: int = 0
+    missed: list[str] = field(default_factory=list)  # the operation of each wrong answer, in order
+    finished: bool = False
+
+    def summary(self) -> str:
+        ops = sorted(set(self.missed), key=self.missed.index)
+        missed = f"; missed: {', '.join(ops)}" if ops else ""
+        done = "" if self.finished else f" (stopped after {self.asked} of {self.total})"
+        return f"score {self.right}/{self.asked}{done}{missed}"
+
+    def __repr__(self) -> str:
+        return f"QuizResult({self.summary()})"
+
+
+def _lines_from_stdin(prompt: str) -> str:
+    """One line of the terminal or pipe, without its newline; EOFError at the end of the input.
+
+    From a pipe the answer is echoed, so the transcript reads as it does in a terminal.
+    """
+    text = input(prompt)
+    if not sys.stdin.isatty():
+        print(text, flush=True)
+    return text
+
+
+def quiz(
+    v: Value,
+    *,
+    grad: float = 1.0,
+    answers: Iterable[str] | None = None,
+    file: TextIO | None = None,
+) -> QuizResult:
+    """Ask for every share of v's backward pass before showing it; return the score. Never changes `.grad`.
+
+    `answers` (strings) stand in for what is typed; without it the answers are read from stdin,
+    a terminal or a pipe. Ctrl-C, the end of the input or an empty answer stops the quiz.
+    """
+    out = sys.stdout if file is None else file
+    asked = [q for step in passive_steps(v, grad) for q in questions(step)]
+    result = QuizResult(total=len(asked))
+    source: Iterator[str] | None = iter(answers) if answers is not None else None
+
+    def say(text: str = "", end: str = "\n") -> None:
+        print(text, file=out, end=end, flush=True)
+
+    def read(prompt: str) -> str:
+        if source is None:
+            if file is not None:
+                say(prompt.rstrip())
+                return _lines_from_stdin("")
+            return _lines_from_stdin(prompt)
+        say(prompt.rstrip())
+        return next(source)
+
+    names = node_names(v)
+    say(f"quiz: {len(asked)} questions on the backward pass of {names[v]}, {names[v]}.grad = {number(grad)} to start")
+    say("type the gradient each step adds (a number or arithmetic such as -2*1); an empty line stops")
+    shown = None
+    try:
+        for q in asked:
+            if q.step is not shown:
+                shown = step = q.step
+                say(f"step {step.index}/{step.total}: {step.name} = {step.expression}, {step.name}.grad = ", end="")
+                say(number(step.grad))
+            while True:
+                text = read(f"    {q.ask} ")
+                if not text.strip():
+                    raise EOFError
+                try:
+                    answer = read_answer(text)
+                except AnswerError as error:
+                    say(f"    ({error}; try again)")
+                    continue
+                break
+            result.asked += 1
+            if is_right(answer, q.answer):
+                result.right += 1
+                say(f"    right: {q.line}")
+            else:
+                result.missed.append(q.operation)
+                say(f"    not quite ({number(answer)}): {q.line}")
+                say(f"    local derivative of {q.step.name} = {q.step.expression}: {q.local}")
+        result.finished = True
+    except (EOFError, StopIteration, KeyboardInterrupt):
+        say()
+    say(result.summary())
+    return result

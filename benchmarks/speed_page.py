@@ -147,7 +147,7 @@ def render(reports: list[Report], paths: list[str]) -> str:
             "(a quiet one, say) to set beside it yet; give its JSON file as a second argument.",
             "",
         ]
-    for report, path in zip(reports, paths):
+    for report, path in zip(reports, paths, strict=True):
         lines += section(report, path)
     return "\n".join(lines).rstrip("\n") + "\n"
 

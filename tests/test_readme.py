@@ -308,3 +308,44 @@ def test_the_layout_in_the_docs_is_the_tree():
     text = (DOCS / "design.md").read_text()
     shown = text[text.index("### `engine/`") :]
     assert shown == layout(), "docs/design.md's layout should end with:\n\n" + layout()
+
+
+# ---------------------------------------------------------------- the demos' results, from the demos
+
+
+def demo_table() -> list[tuple[str, list[str]]]:
+    """(script, phrases it ends with) for each row of docs/demos.md's table."""
+    rows = []
+    for line in (DOCS / "demos.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) == 3 and re.fullmatch(r"`demos/\w+\.py`", cells[0]):
+            rows.append((cells[0].strip("`"), [p.strip() for p in cells[2].split(";") if p.strip()]))
+    return rows
+
+
+def test_the_demo_table_lists_every_demo():
+    listed = {script for script, _ in demo_table()}
+    have = {f"demos/{p.name}" for p in (ROOT / "demos").glob("*.py") if p.name not in ("__init__.py", "common.py")}
+    assert listed == have
+
+
+@pytest.mark.slow
+def test_each_demo_ends_with_what_the_docs_say(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    for script, phrases in demo_table():
+        if not phrases:
+            continue
+        done = subprocess.run(
+            [sys.executable, str(ROOT / script), "--quiet", "--out", str(tmp_path / Path(script).stem)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, f"{script}: {done.stderr}"
+        for phrase in phrases:
+            assert phrase in done.stdout, f"{script} no longer prints {phrase!r}:\n{done.stdout[-2000:]}"
+        if script == "demos/moons.py":  # the README's picture says the same
+            for figure in re.findall(r"(\d+(?:\.\d+)?)% of", " ".join(phrases)):
+                assert f"{float(figure):g}%" in README.read_text(), figure

@@ -114,7 +114,7 @@ def _data(x: Any) -> float:
     Rules never test `x == 0.0` on an operand: on a Value `==` is identity, not a comparison
     of data. They compare by order (`x >= 0.0 and x <= 0.0`) or through this function.
     """
-    return x.data if type(x) is Value else x
+    return x._data if type(x) is Value else x
 
 
 def _pow_or_inf(a: Any, m: Any) -> Any:
@@ -185,12 +185,12 @@ def power(n: float) -> Operation:
 def _pow_method(self: Value, other: Operand) -> Value:
     """a ** n (n a number): d/da = n * a**(n-1).  a ** b (b a Value): also d/db = out * log(a)."""
     if type(other) is Value:
-        return _make(_power(self.data, other.data, "**"), (self, other), pow_)
+        return _make(_power(self._data, other._data, "**"), (self, other), pow_)
     if not isinstance(other, Real):
         return NotImplemented
     n = _number(other, "**")
     op = power(n)
-    return _make(_power(self.data, n, op.name), (self,), op)
+    return _make(_power(self._data, n, op.name), (self,), op)
 
 
 Value.__pow__, Value.__rpow__ = _pow_method, pow_.reflected()
@@ -246,7 +246,7 @@ def leaky_relu(x: Operand, slope: float = 0.01) -> Any:
     """a if a > 0 else slope * a.   d/da = 1 if a > 0 else slope.  A Value gives a Value, a number a float."""
     slope = _number(slope, "leaky_relu slope")
     if type(x) is Value:
-        return _make(_leaky(x.data, slope), (x,), leaky(slope))
+        return _make(_leaky(x._data, slope), (x,), leaky(slope))
     return _leaky(_number(x, "leaky_relu"), slope)
 
 

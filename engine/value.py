@@ -17,6 +17,7 @@ cycle and no allocation. Every built-in operation is defined this way in `engine
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Sequence
 from numbers import Real
 from typing import Any, ClassVar, Union
@@ -42,13 +43,35 @@ def _thread_mode() -> int:
     return _mode[0]
 
 
+# engine.compile's recorder. `_watching` counts the recordings open in any thread: while it is 0,
+# reading `v.data` costs one check of it more than a plain attribute, and the engine's own
+# arithmetic reads the slot `_data` directly. While a recording is open, every read of a
+# number by Python (`.data`, float(), int(), bool(), round(), format, comparisons) and every
+# node, constant and stop-gradient made goes to the recorder of this thread, if it has one.
+_watching = 0
+
+
+class _Recorders(threading.local):
+    tape: Any = None  # this thread's engine.replay.tape.Tape while it records
+
+
+recorders = _Recorders()
+
+
+def _read(v: Value, how: str, result: Any, other: Any = None) -> None:
+    """Tell this thread's recorder (if any) that Python read v's number: `how`, giving `result`."""
+    tape = recorders.tape
+    if tape is not None:
+        tape.read(v, how, result, other)
+
+
 class Value:
     """A scalar in a computation graph: `data`, `grad`, `parents`, `op`, `label`."""
 
-    __slots__ = ("data", "grad", "parents", "operation", "label", "_rule", "_hooks", "_origin")
+    __slots__ = ("_data", "grad", "parents", "operation", "label", "_rule", "_hooks", "_origin")
 
     def __init__(self, data: Number | Real, label: str = "") -> None:
-        self.data = _number(data, "Value")
+        self._data = _number(data, "Value")
         if type(label) is not str:
             raise TypeError(f"Value: label must be a str, got {type(label).__name__} {label!r}")
         self.grad: Any = 0.0
@@ -58,6 +81,21 @@ class Value:
         self._rule: Rule | None = None  # operation.rule, kept here for the backward loop's speed
         self._hooks: dict | None = None
         self._origin: str | None = None
+        if _watching:
+            tape = recorders.tape
+            if tape is not None:
+                tape.constant(self, data)
+
+    @property
+    def data(self) -> float:
+        """The number this node holds (a float)."""
+        if _watching:
+            _read(self, ".data", self._data)
+        return self._data
+
+    @data.setter
+    def data(self, x: Number | Real) -> None:
+        self._data = x if type(x) is float else _number(x, "Value.data")
 
     @property
     def op(self) -> str:
@@ -67,8 +105,8 @@ class Value:
 
     def __repr__(self) -> str:
         grad = self.grad
-        shown = f"Value(data={grad.data!r})" if type(grad) is Value else repr(grad)
-        text = f"Value(data={self.data!r}, grad={shown}"
+        shown = f"Value(data={grad._data!r})" if type(grad) is Value else repr(grad)
+        text = f"Value(data={self._data!r}, grad={shown}"
         if self.operation is not None:
             text += f", op={self.op!r}"
         if self.label:
@@ -107,16 +145,28 @@ class Value:
     # Ordering compares data (handy in user code); == stays identity, so nodes hash.
 
     def __lt__(self, other: Operand) -> bool:
-        return self.data < (other.data if type(other) is Value else other)
+        r = self._data < (other._data if type(other) is Value else other)
+        if _watching:
+            _read(self, "<", r, other)
+        return r
 
     def __le__(self, other: Operand) -> bool:
-        return self.data <= (other.data if type(other) is Value else other)
+        r = self._data <= (other._data if type(other) is Value else other)
+        if _watching:
+            _read(self, "<=", r, other)
+        return r
 
     def __gt__(self, other: Operand) -> bool:
-        return self.data > (other.data if type(other) is Value else other)
+        r = self._data > (other._data if type(other) is Value else other)
+        if _watching:
+            _read(self, ">", r, other)
+        return r
 
     def __ge__(self, other: Operand) -> bool:
-        return self.data >= (other.data if type(other) is Value else other)
+        r = self._data >= (other._data if type(other) is Value else other)
+        if _watching:
+            _read(self, ">=", r, other)
+        return r
 
     __hash__ = object.__hash__
 
@@ -124,15 +174,39 @@ class Value:
 
     def __float__(self) -> float:
         """The data, as `float(t)` gives a 0-d tensor's."""
-        return self.data
+        if _watching:
+            _read(self, "float", self._data)
+        return self._data
 
     def __int__(self) -> int:
         """int(data), rounded toward 0 as `int(t)` of a 0-d tensor."""
-        return int(self.data)
+        r = int(self._data)
+        if _watching:
+            _read(self, "int", r)
+        return r
 
     def __bool__(self) -> bool:
         """False for 0.0 and -0.0, True otherwise (NaN included), as `bool(t)` of a 0-d tensor."""
-        return self.data != 0.0
+        r = self._data != 0.0
+        if _watching:
+            _read(self, "bool", r)
+        return r
+
+    def __round__(self, ndigits: int | None = None) -> Any:
+        """round(data) (an int) or round(data, ndigits) (a float), as for the float."""
+        r = round(self._data, ndigits)
+        if _watching:
+            _read(self, "round", r, ndigits)
+        return r
+
+    def __format__(self, spec: str) -> str:
+        """format(v, ".3f") formats the data; an empty spec gives repr(v)."""
+        if not spec:
+            return repr(self)
+        r = format(self._data, spec)
+        if _watching:
+            _read(self, "format", r, spec)
+        return r
 
     # ---------------------------------------------------------------- graph
 
@@ -142,7 +216,12 @@ class Value:
 
     def detach(self) -> Value:
         """A new leaf with the same data and label, cut off from this graph."""
-        return Value(self.data, self.label)
+        v = Value(self._data, self.label)
+        if _watching:
+            tape = recorders.tape
+            if tape is not None:
+                tape.stop(v, None, (self,))
+        return v
 
     def backward(self, grad: Any = 1.0, *, create_graph: bool = False) -> None:
         """Fill `.grad` of every node of this graph with d self / d node, times `grad`."""
@@ -189,7 +268,7 @@ class Value:
 def _make(data: float, parents: tuple, operation: Operation) -> Value:
     """Create the result of an operation; inside no_grad() it is a leaf."""
     v = _new(Value)
-    v.data = data
+    v._data = data
     v.grad = 0.0
     v.label = ""
     v._hooks = None
@@ -205,6 +284,10 @@ def _make(data: float, parents: tuple, operation: Operation) -> Value:
         v.operation = None
         v._rule = None
         v._origin = None
+        if _watching:
+            tape = recorders.tape
+            if tape is not None:  # made under no_grad() while recording: a stop-gradient leaf
+                tape.stop(v, operation, parents)
     else:
         v.parents = parents
         v.operation = operation
@@ -215,6 +298,10 @@ def _make(data: float, parents: tuple, operation: Operation) -> Value:
             v._origin = where_created()
         else:
             v._origin = None
+        if _watching:
+            tape = recorders.tape
+            if tape is not None:
+                tape.made(v)
     return v
 
 
@@ -328,7 +415,7 @@ class Operation:
     def apply(self, *inputs: Operand) -> Value:
         """Record a node: the result of this operation on `inputs` (numbers become constants)."""
         parents = tuple(x if type(x) is Value else Value(_number(x, self.name)) for x in inputs)
-        return _make(self.compute(*[p.data for p in parents]), parents, self)
+        return _make(self.compute(*[p._data for p in parents]), parents, self)
 
     # ---------------------------------------------------------------- read off the rule
 
@@ -428,7 +515,7 @@ def _unary_method(op: Operation) -> Callable[[Value], Value]:
     forward, name = op.forward, op.name
 
     def method(self: Value) -> Value:
-        x = self.data
+        x = self._data
         r = forward(x)
         if r - r:
             _overflow(name, x)
@@ -447,9 +534,9 @@ def _binary_method(op: Operation) -> Callable[[Value, Operand], Value]:
             if not isinstance(other, Real):
                 return _refuse(name, other)
             other = _constant(other, name)
-        r = forward(self.data, other.data)
+        r = forward(self._data, other._data)
         if r - r:
-            _overflow(name, self.data, other.data)
+            _overflow(name, self._data, other._data)
         return _make(r, (self, other), op)
 
     method.__doc__ = op.__doc__
@@ -463,9 +550,9 @@ def _reflected_method(op: Operation) -> Callable[[Value, Number], Value]:
         if not isinstance(other, Real):
             return _refuse(name, other)
         first = _constant(other, name)
-        r = forward(first.data, self.data)
+        r = forward(first._data, self._data)
         if r - r:
-            _overflow(name, first.data, self.data)
+            _overflow(name, first._data, self._data)
         return _make(r, (first, self), op)
 
     method.__doc__ = op.__doc__

@@ -48,14 +48,16 @@ def blocks(page: Path) -> list[Block]:
     lines = page.read_text().splitlines()
     found, i = [], 0
     while i < len(lines):
-        opening = re.fullmatch(r"```(\S*)\s*", lines[i])
+        opening = re.fullmatch(r"( *)```(\S*)\s*", lines[i])  # indented inside a list item, or not
         if opening is None:
             i += 1
             continue
-        end = next(j for j in range(i + 1, len(lines)) if lines[j].startswith("```"))
+        indent = len(opening.group(1))
+        end = next(j for j in range(i + 1, len(lines)) if lines[j].strip() == "```")
         before = lines[i - 1].strip() if i else ""
         marker = before[4:-3].strip() if before.startswith("<!--") and before.endswith("-->") else ""
-        found.append(Block(opening.group(1), "\n".join(lines[i + 1 : end]) + "\n", i + 1, marker))
+        text = "\n".join(line[indent:] for line in lines[i + 1 : end]) + "\n"
+        found.append(Block(opening.group(2), text, i + 1, marker))
         i = end + 1
     return found
 

@@ -23,8 +23,8 @@ from itertools import chain, count
 from operator import attrgetter
 from typing import Any
 
-from . import ops as _ops
-from .value import Operation, Value
+from .. import ops as _ops
+from ..value import Operation, Value
 
 MIN_NODES = 8  # smaller repeated pieces stay with the rest of the graph
 MAX_NODES = 5000  # larger ones would cost more to compile than they save

@@ -130,12 +130,21 @@ def run_backward(root: Value, grad: Any, create_graph: bool) -> None:
             parents = node.parents
             if len(parents) == 2:
                 a, b = parents
-                ga, gb = rule(node.grad, node.data, a.data, b.data)
+                ga, gb = rule(node.grad, node._data, a._data, b._data)
                 a.grad += ga
                 b.grad += gb
-            else:
+            elif len(parents) == 1:
                 a = parents[0]
-                a.grad += rule(node.grad, node.data, a.data)[0]
+                (ga,) = rule(node.grad, node._data, a._data)
+                a.grad += ga
+            else:  # an operation of three or more inputs
+                shares = rule(node.grad, node._data, *[p._data for p in parents])
+                if len(shares) != len(parents):
+                    raise ValueError(
+                        f"{node.op}: its rule gave {len(shares)} gradient share(s) for {len(parents)} inputs"
+                    )
+                for p, share in zip(parents, shares, strict=True):
+                    p.grad += share
     except BaseException:  # an operation's rule that raises (a user's), or a thread's interrupt
         for node, g in zip(order, before, strict=True):
             node.grad = g

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Sequence
+from functools import partial
 from numbers import Real
 from typing import Any, ClassVar, Union
 
@@ -354,10 +355,18 @@ class Operation:
 
     Make one with the `operation` decorator. Calling it on Values records a node (on numbers it
     just computes). What the stepper, `explain` and `engine.compile` need is read off the rule
-    by running it once on symbols (see `engine.symbolic`); a rule that branches on its operands
-    cannot be read so, and then `formula` (what `explain` shows) and `code` (what a compiled
-    kernel runs) may be given by hand. Without them the stepper shows `d out/d a` and the
-    kernel calls the rule, with the same numbers.
+    by running it on symbols (see `engine.symbolic`), each time it is needed: nothing read is
+    kept on the operation. A rule that branches on its operands cannot be read so, and then
+    `formula` (what `explain` shows) and `code` (what a compiled kernel runs) may be given by
+    hand. Without them the stepper shows `d out/d a` and the kernel calls the rule, with the
+    same numbers; a kernel also calls a rule or forward that reads anything besides its
+    operands (a global, a closure, an attribute), so that it reads the current value each time.
+
+    `function` is the forward as given. `forward` is what every path calls on floats: for your
+    own operations, `function` with the result checks of the engine's built-ins (a complex or
+    NaN result is refused, an infinite one from finite inputs is an overflow; each error names
+    the operation and its inputs). The engine's own operations (`trusted`) return floats and
+    raise naming themselves, so their `forward` is `function` itself and each caller checks `r - r`.
     """
 
     def __init__(
@@ -371,16 +380,19 @@ class Operation:
         forward_code: str | None = None,
         zero_safe: bool = False,
         params: dict[str, float] | None = None,
+        trusted: bool = False,
     ) -> None:
         self.name = name
-        self.forward = forward
+        self.function = forward
+        self.trusted = trusted
+        self._checked = _checked_forward(name, forward)
+        self.forward = forward if trusted else self._checked
         self.rule = rule
         self.arity = _arity(rule, name)
         self.params = dict(params or {})  # the numbers that make it this operation (n of a ** n)
         self.zero_safe = zero_safe  # g = 0 gives all-zero shares for finite operands
         self.__doc__ = rule.__doc__ or f"The operation {name}."
         self._given = (formula, code, forward_code)
-        self._read: tuple | None = None  # (formula, code, forward code, functions they call), once read
 
     def __repr__(self) -> str:
         params = "".join(f", {k}={v!r}" for k, v in self.params.items())
@@ -399,63 +411,71 @@ class Operation:
         """The forward on floats, with an error that names the operation and the inputs."""
         if len(inputs) != self.arity:
             raise TypeError(f"{self.name}: takes {self.arity} input(s), got {len(inputs)}")
-        try:
-            r = self.forward(*inputs)
-        except (ArithmeticError, ValueError) as error:
-            if str(error).startswith(f"{self.name}:"):
-                raise
-            shown = ", ".join(map(repr, inputs))
-            raise type(error)(f"{self.name}: {error} at {self.name}({shown})") from None
-        if type(r) is not float:
-            r = _number(r, f"{self.name}'s forward")
-        if r - r:
-            _overflow(self.name, *inputs)
-        return r
+        return self._checked(*inputs)
 
     def apply(self, *inputs: Operand) -> Value:
         """Record a node: the result of this operation on `inputs` (numbers become constants)."""
         parents = tuple(x if type(x) is Value else Value(_number(x, self.name)) for x in inputs)
         return _make(self.compute(*[p._data for p in parents]), parents, self)
 
-    # ---------------------------------------------------------------- read off the rule
+    # ---------------------------------------------------------------- read off the rule, each time
 
     def formula(self) -> tuple[str, ...] | None:
-        """d out / d input for each input, as text with `{out}`, `{a}`, `{b}` for the names (or None)."""
-        return self._reading()[0]
+        """d out / d input for each input, as text with `{out}`, `{a}`, `{b}` (`{x0}`, `{x1}`... beyond two) or None."""
+        given = self._given[0]
+        if given is not None:
+            return tuple(given)
+        from .symbolic import trace_rule
+
+        traced = trace_rule(self.rule, self.arity)
+        return None if traced is None else tuple(s.shown for s in traced[0])
 
     def code(self) -> tuple[str, ...] | None:
-        """Each share as code of `{g}`, `{o}`, `{a}`, `{b}`: the rule's arithmetic, step for step (or None)."""
-        return self._reading()[1]
+        """Each share as code of `{g}`, `{o}` and the operands: the rule's arithmetic, step for step (or None)."""
+        read = self.kernel_rule()
+        if read is None or self._given[1] is not None:
+            return None if read is None else read[0]
+        from .symbolic import shown_code
+
+        return tuple(shown_code(c, read[1], self.arity) for c in read[0])
 
     def forward_code(self) -> str | None:
-        """The forward as code of `{a}`, `{b}` (or None: a kernel then calls `forward`)."""
-        return self._reading()[2]
+        """The forward as code of the operands (or None: a kernel then calls `forward`)."""
+        read = self.kernel_forward()
+        if read is None or self._given[2] is not None:
+            return None if read is None else read[0]
+        from .symbolic import shown_code
 
-    def functions(self) -> dict[str, Callable]:
-        """The functions of floats that `code()` and `forward_code()` call, by name."""
-        return self._reading()[3]
+        return shown_code(read[0], read[1], self.arity)
 
-    def _reading(self) -> tuple:
-        """Run the rule and the forward once on symbols (`engine.symbolic`), unless given by hand."""
-        if self._read is None:
-            from .symbolic import trace_forward, trace_rule
+    def kernel_rule(self) -> tuple[tuple[str, ...], dict[str, tuple[str, Callable]]] | None:
+        """The shares as code, functions as placeholders (see `engine.symbolic`); None: call the rule."""
+        given = self._given[1]
+        if given is not None:
+            return tuple(given), {}
+        from .symbolic import outside_read, trace_rule
 
-            formula, code, forward_code = self._given
-            functions: dict[str, Callable] = {}
-            rule = trace_rule(self.rule, self.arity) if formula is None or code is None else None
-            if formula is None and rule is not None:
-                formula = tuple(s.shown for s in rule[0])
-            if code is None and rule is not None:
-                code = tuple(s.code for s in rule[1])
-                for s in rule[1]:
-                    functions.update(s.env)
-            if forward_code is None:
-                forward = trace_forward(self.forward, self.arity)
-                if forward is not None:
-                    forward_code = forward.code
-                    functions.update(forward.env)
-            self._read = (tuple(formula) if formula else None, tuple(code) if code else None, forward_code, functions)
-        return self._read
+        if outside_read(self.rule) is not None:
+            return None
+        traced = trace_rule(self.rule, self.arity)
+        if traced is None:
+            return None
+        env: dict[str, tuple[str, Callable]] = {}
+        for s in traced[1]:
+            env.update(s.env)
+        return tuple(s.code for s in traced[1]), env
+
+    def kernel_forward(self) -> tuple[str, dict[str, tuple[str, Callable]]] | None:
+        """The forward as code with placeholders for the functions it calls; None: call `forward`."""
+        given = self._given[2]
+        if given is not None:
+            return given, {}
+        from .symbolic import outside_read, trace_forward
+
+        if outside_read(self.function) is not None:
+            return None
+        traced = trace_forward(self.function, self.arity)
+        return None if traced is None else (traced.code, traced.env)
 
     # ---------------------------------------------------------------- as methods of Value
 
@@ -488,14 +508,78 @@ def operation(
     the gradient: `g` times d out / d input. Write it with operators (and the engine's functions,
     such as `engine.exp`) so that it also works on Values, and derivatives of derivatives follow.
     """
+    return partial(_define, name, forward, formula, code, forward_code, zero_safe, params, False)
 
-    def define(rule: Rule) -> Operation:
-        return Operation(
-            name, forward, rule,
-            formula=formula, code=code, forward_code=forward_code, zero_safe=zero_safe, params=params,
-        )  # fmt: skip
 
-    return define
+def builtin(
+    name: str,
+    forward: Callable[..., float],
+    *,
+    formula: Sequence[str] | None = None,
+    code: Sequence[str] | None = None,
+    forward_code: str | None = None,
+    zero_safe: bool = False,
+    params: dict[str, float] | None = None,
+) -> Callable[[Rule], Operation]:
+    """`operation` for the engine's own operations, whose forward returns a float and raises naming itself."""
+    return partial(_define, name, forward, formula, code, forward_code, zero_safe, params, True)
+
+
+def _define(
+    name: str,
+    forward: Callable[..., float],
+    formula: Sequence[str] | None,
+    code: Sequence[str] | None,
+    forward_code: str | None,
+    zero_safe: bool,
+    params: dict[str, float] | None,
+    trusted: bool,
+    rule: Rule,
+) -> Operation:
+    return Operation(
+        name, forward, rule,
+        formula=formula, code=code, forward_code=forward_code, zero_safe=zero_safe, params=params, trusted=trusted,
+    )  # fmt: skip
+
+
+def _checked_forward(name: str, forward: Callable[..., float]) -> Callable[..., float]:
+    """forward with the built-ins' checks: errors name the operation, a result must be a real float."""
+
+    def checked(*inputs: float) -> float:
+        try:
+            r = forward(*inputs)
+        except (ArithmeticError, ValueError) as error:
+            if str(error).startswith(f"{name}:"):
+                raise
+            shown = ", ".join(map(repr, inputs))
+            raise type(error)(f"{name}: {error} at {name}({shown})") from None
+        if type(r) is not float:
+            r = _real(r, name, inputs)
+        if r - r:
+            _not_finite(name, inputs, r)
+        return r
+
+    checked.__name__ = checked.__qualname__ = f"{name} (checked)"
+    checked.__doc__ = forward.__doc__
+    checked.__wrapped__ = forward  # type: ignore[attr-defined]
+    return checked
+
+
+def _real(r: Any, name: str, inputs: tuple) -> float:
+    """A forward's result as a float: a complex number has no real value there, a non-number is refused."""
+    if isinstance(r, complex):
+        shown = ", ".join(map(repr, inputs))
+        raise ValueError(f"{name}: {name}({shown}) has no real value (the forward gave the complex {r!r})")
+    return _number(r, f"{name}'s forward")
+
+
+def _not_finite(name: str, inputs: tuple, r: float) -> None:
+    """Raise if finite inputs gave a NaN (no real value) or an infinite (too large) result."""
+    if all(math.isfinite(x) for x in inputs):
+        shown = ", ".join(map(repr, inputs))
+        if r != r:
+            raise ValueError(f"{name}: {name}({shown}) has no real value (the forward gave nan from finite inputs)")
+        raise OverflowError(f"{name}: the result of {name}({shown}) is too large for a float")
 
 
 def _arity(rule: Callable, name: str) -> int:

@@ -424,18 +424,6 @@ class NNWorld:
             params[0].grad = None
 
 
-def known(prog, got_error, want_error) -> bool:
-    """The one failure left to nn's part of this change: cross_entropy given its class indices as
-    arguments refuses the Values that stand for them. Remove once nn's losses take targets as inputs."""
-    return (
-        prog["loss"] == "cross_entropy"
-        and prog["place"] == "args"
-        and want_error is None
-        and isinstance(got_error, ValueError)
-        and "class index" in str(got_error)
-    )
-
-
 def kind_of(prog) -> str:
     return f"{prog['loss']} loss, data in {prog['place']}, read {prog['read']}"
 
@@ -483,9 +471,6 @@ def test_nn_programs_compiled_equal_uncompiled(prog):
             for kind in ("all", f"loss {prog['loss']}", f"data in {prog['place']}", f"read {prog['read']}"):
                 FOUND[kind] += 1
             FOUND["with p.grad = None" if nones else "without p.grad = None"] += 1
-            return
-        if known(prog, got_error, want_error):
-            STATS["nn: known, cross_entropy's class indices as arguments"] += 1
             return
         raise AssertionError(f"call {k} of a program with {kind_of(prog)}: {problem}")
 

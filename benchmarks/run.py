@@ -466,6 +466,8 @@ def run(sizes: Sizes, repeat: int, log: Callable[[str], None] = print) -> dict:
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
         "machine": f"{platform.system()} {platform.machine()}, {_cpu_name()}",
+        "cores": os.cpu_count(),
+        "load_average": _load_average(),
         "repeat": repeat,
         "gc_threshold": gc.get_threshold(),
         "first_step_loss": first_losses,
@@ -473,6 +475,14 @@ def run(sizes: Sizes, repeat: int, log: Callable[[str], None] = print) -> dict:
         "notes": [missing] if missing else [],
         "results": [asdict(r) | {"seconds": r.seconds, "mean": r.mean} for r in results],
     }
+
+
+def _load_average() -> list[float] | None:
+    """The 1, 5 and 15-minute load averages at the end of the run: how busy the machine was."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):  # not on every platform
+        return None
 
 
 def _cpu_name() -> str:

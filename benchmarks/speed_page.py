@@ -1,0 +1,173 @@
+"""Write the documentation's speed page from the benchmark's own JSON output.
+
+    python -m benchmarks.run --json docs/speed.json
+    python -m benchmarks.speed_page docs/speed.json > docs/speed.md
+
+Every figure on the page is read from the JSON files given, so the page and the run cannot
+disagree. Each file is one run of `python -m benchmarks.run --json`: its machine, its table (every
+workload the run measured, whatever they are) and the targets it checked. Given several runs, for
+example one on a quiet machine and one on a shared one, the page puts their times side by side
+first. The page names the command that regenerates it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: python benchmarks/speed_page.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import run  # noqa: E402
+
+Report = dict[str, Any]
+
+INTRO = """\
+# Speed
+
+`python -m benchmarks.run` times each workload on chainrule, on micrograd 0.1.0 (when it is
+installed: `pip install micrograd==0.1.0`) and, where there is one, on the same computation written
+by hand in plain floats ("hand-written floats", `benchmarks/floor.py`). All engines run the same
+workload code (`benchmarks/workloads.py`) on the same data, in one process, one after the other,
+so the ratios compare like with like: compare ratios across machines, not times. Times are medians
+with Python's garbage collector on, as a user runs them; rows marked "GC off" switch it off during
+each timed step, to show what the collector costs. Bytes per node is what the live graph holds
+(tracemalloc) divided by its number of nodes. "speed vs micrograd" is micrograd's time divided by
+this row's; "time vs floor" is this row's time divided by the hand-written floats'. The
+hand-written step skips the examples whose hinge is off; a replay cannot know that in advance, but
+it skips a copy of the network as soon as the gradient reaching it is 0.
+
+This page is generated: every figure on it comes from the JSON file(s) named below, written by the
+benchmark itself. To measure again and regenerate it:
+
+```bash
+{commands}
+```
+"""
+
+
+def is_quick(report: Report) -> bool:
+    """True for a `--quick` run: tiny sizes and one repetition, a check that it works, not a measurement."""
+    return report.get("sizes") == asdict(run.QUICK)
+
+
+def machine(report: Report) -> str:
+    """One line naming the machine and the Python that ran the benchmark."""
+    cores = report.get("cores")
+    parts = [report.get("machine", "an unnamed machine")]
+    parts.append(f"{cores} cores" if cores else "cores not recorded")
+    parts.append(f"Python {report.get('python', '?')} ({report.get('implementation', '?')})")
+    return ", ".join(parts)
+
+
+def load(report: Report) -> str:
+    """How busy the machine was, from the load average the run recorded at its end."""
+    averages, cores = report.get("load_average"), report.get("cores")
+    if not averages:
+        return "The run did not record the machine's load."
+    one, five, _ = averages
+    text = f"Load average at the end of the run: {one:g} (1 min), {five:g} (5 min)"
+    if cores:
+        state = "a busy machine, shared with other work" if five >= 0.5 * cores else "a quiet machine"
+        text += f" on {cores} cores: {state}"
+    return text + "."
+
+
+def title(report: Report) -> str:
+    cores = report.get("cores")
+    kind = "quick check" if is_quick(report) else f"median of {report.get('repeat', '?')}"
+    return f"{cores or '?'}-core {report.get('machine', 'machine').split(', ')[-1]} ({kind})"
+
+
+def side_by_side(reports: list[Report]) -> list[str]:
+    """The time of every (workload, engine) row in each run, one column per run."""
+    keys: list[tuple[str, str]] = []
+    for report in reports:
+        for r in report["results"]:
+            if (r["workload"], r["engine"]) not in keys:
+                keys.append((r["workload"], r["engine"]))
+    lines = [
+        "| workload | engine | " + " | ".join(title(r) for r in reports) + " |",
+        "|---|---|" + "---:|" * len(reports),
+    ]
+    previous = None
+    for workload, engine in keys:
+        cells = []
+        for report in reports:
+            row = next((r for r in report["results"] if (r["workload"], r["engine"]) == (workload, engine)), None)
+            cells.append("" if row is None else run._time(row["seconds"]) if row["seconds"] else row["note"])
+        name = workload if workload != previous else ""
+        previous = workload
+        lines.append(f"| {name} | {engine} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def section(report: Report, path: str) -> list[str]:
+    """One run: its machine, the command's table and the targets it checked."""
+    losses = report.get("first_step_loss") or {}
+    lines = [f"## {title(report)}", "", f"From `{path}`. Machine: {machine(report)}. {load(report)}", ""]
+    if is_quick(report):
+        lines += [
+            "**These figures come from `python -m benchmarks.run --quick`: tiny sizes and one run each, a",
+            "check that every workload works. They are not a measurement; run the benchmark without",
+            "`--quick` for that.**",
+            "",
+        ]
+    sizes = ", ".join(f"{k} {v:,}" for k, v in (report.get("sizes") or {}).items())
+    lines.append(f"Median of {report.get('repeat', '?')} timed run(s) per row; sizes: {sizes}.")
+    if losses:
+        first = next(iter(losses.values()))
+        lines.append(f"Every engine's first training step gave the same loss, {first:.12f}.")
+    lines += ["", run.table(report), ""]
+    checks = [] if is_quick(report) else run.targets(report)
+    if checks:
+        lines += ["The project's targets, checked by the same run:", ""] + [f"- {c}" for c in checks] + [""]
+    for note in report.get("notes") or []:
+        lines += [f"Note: {note}", ""]
+    return lines
+
+
+def render(reports: list[Report], paths: list[str]) -> str:
+    """The whole page, from the runs and the paths they were read from."""
+    files = " ".join(paths)
+    commands = "\n".join(
+        [f"python -m benchmarks.run --json {p}" for p in paths]
+        + [f"python -m benchmarks.speed_page {files} > docs/speed.md"]
+    )
+    lines = INTRO.format(commands=commands).splitlines()
+    lines.append("")
+    if len(reports) > 1:
+        lines += ["## Side by side", "", "The time of each row on each machine.", ""]
+        lines += side_by_side(reports) + [""]
+    else:
+        lines += [
+            f"Only one run exists: {machine(reports[0])}. There are no figures from another machine "
+            "(a quiet one, say) to set beside it yet; give its JSON file as a second argument.",
+            "",
+        ]
+    for report, path in zip(reports, paths, strict=True):
+        lines += section(report, path)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.speed_page", description=__doc__.split("\n\n")[0])
+    parser.add_argument("json", nargs="+", help="result files written by python -m benchmarks.run --json PATH")
+    args = parser.parse_args(argv)
+    reports = []
+    for path in args.json:
+        try:
+            with open(path) as f:
+                reports.append(json.load(f))
+        except (OSError, ValueError) as error:
+            parser.error(f"cannot read {path}: {error}")
+    sys.stdout.write(render(reports, args.json))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""The speed page is the benchmark's own output: generated from the JSON committed beside it."""
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from benchmarks import speed_page
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = ROOT / "docs" / "speed.md"
+DATA = ROOT / "docs" / "speed.json"
+
+
+def report() -> dict:
+    return json.loads(DATA.read_text())
+
+
+def test_the_page_in_the_repo_is_what_the_generator_makes_from_the_committed_json():
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.speed_page", "docs/speed.json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    regenerate = "python -m benchmarks.speed_page docs/speed.json > docs/speed.md"
+    assert done.stdout == PAGE.read_text(), f"the page is stale; regenerate it: {regenerate}"
+
+
+def test_the_page_names_the_machine_and_the_command_that_regenerates_it():
+    data = report()
+    page = PAGE.read_text()
+    assert f"Python {data['python']}" in page and data["machine"] in page and f"{data['cores']} cores" in page
+    assert "python -m benchmarks.speed_page docs/speed.json > docs/speed.md" in page
+    assert "python -m benchmarks.run --json docs/speed.json" in page
+
+
+def test_every_workload_of_the_run_is_on_the_page_even_one_the_generator_never_heard_of():
+    data = report()
+    data["results"].append(
+        {
+            "workload": "a new workload",
+            "engine": "chainrule",
+            "nodes": 12,
+            "times": [0.5],
+            "seconds": 0.5,
+            "mean": 0.5,
+            "bytes_per_node": 100.0,
+            "note": "",
+        }
+    )
+    page = speed_page.render([data], ["new.json"])
+    for r in data["results"]:
+        assert f"| {r['workload']} |" in page or r["workload"] == "", r["workload"]
+    assert "| a new workload | chainrule | 12 | 500.0 ms |" in page
+
+
+def test_a_quick_run_is_labelled_as_a_check_not_a_measurement():
+    data = report()
+    data["sizes"] = dict(speed_page.asdict(speed_page.run.QUICK))
+    assert "They are not a measurement" in speed_page.render([data], ["q.json"])
+    data["sizes"]["points"] = 100
+    assert "They are not a measurement" not in speed_page.render([data], ["full.json"])
+
+
+def test_two_runs_are_put_side_by_side_each_named_by_its_machine():
+    shared, quiet = report(), copy.deepcopy(report())
+    quiet["cores"], quiet["load_average"] = 16, [0.1, 0.1, 0.1]
+    for r in quiet["results"]:
+        if r["seconds"]:
+            r["seconds"] = r["seconds"] / 2
+    page = speed_page.render([shared, quiet], ["shared.json", "quiet.json"])
+    assert "## Side by side" in page and "Only one run exists" not in page
+    header = next(line for line in page.splitlines() if line.startswith("| workload | engine | 2-core"))
+    assert "16-core" in header
+    assert "a quiet machine" in page and "python -m benchmarks.speed_page shared.json quiet.json" in page

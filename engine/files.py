@@ -39,11 +39,21 @@ def kind(mode: int) -> str:
 
 
 class NotARegularFile(OSError):
-    """The target exists and is not a regular file (a folder, a device, a pipe): nothing was written."""
+    """The target exists and is not a regular file (a device, a pipe): nothing was written."""
 
-    def __init__(self, name: str, what: str) -> None:
-        super().__init__(errno.EINVAL, f"{name!r} is {what}, not a regular file")
+    def __init__(self, name: str, what: str, code: int = errno.EINVAL) -> None:
+        super().__init__(code, f"{name!r} is {what}, not a regular file")
         self.filename, self.kind = name, what
+
+
+class FolderNotFile(NotARegularFile, IsADirectoryError):
+    """The target is a folder: give a file name in it instead. Nothing was written."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name, "a directory", errno.EISDIR)
+
+    def __str__(self) -> str:
+        return f"{self.filename!r} is a folder, not a file: give a file name in it"
 
 
 def write_atomically(path: str | os.PathLike[str], data: bytes, *, who: str = "write", special: str = "refuse") -> Path:
@@ -51,7 +61,8 @@ def write_atomically(path: str | os.PathLike[str], data: bytes, *, who: str = "w
 
     `special` says what to do with a target that exists and is not a regular file (a device such
     as os.devnull, a pipe): "refuse" raises `NotARegularFile`; "in place" writes into it as
-    `open()` would (a folder is always refused). `who` starts the messages of the errors raised.
+    `open()` would. A folder is always refused (`FolderNotFile`, also an IsADirectoryError).
+    `who` starts the messages of the errors raised.
     """
     return write_all_or_none({path: data}, who=who, special=special)[0]
 
@@ -68,13 +79,15 @@ def write_all_or_none(
         target = os.path.realpath(name)  # every symlink followed; a dangling one names the file to create
         info = _stat(target)
         if info is not None and not stat.S_ISREG(info.st_mode):
-            if special == "refuse" or stat.S_ISDIR(info.st_mode):
+            if stat.S_ISDIR(info.st_mode):
+                raise FolderNotFile(name)
+            if special == "refuse":
                 raise NotARegularFile(name, kind(info.st_mode))
         folder = os.path.dirname(target)
         if info is None and not os.path.isdir(folder):
             if os.path.exists(folder):
                 raise NotADirectoryError(errno.ENOTDIR, f"{who}: not a folder", folder)
-            raise FileNotFoundError(errno.ENOENT, f"{who}: no such folder", folder)
+            raise FileNotFoundError(errno.ENOENT, f"{who}: no such folder (it does not exist)", folder)
         if info is not None and stat.S_ISREG(info.st_mode) and not os.access(target, os.W_OK):
             raise PermissionError(errno.EACCES, f"{who}: the file is read-only", name)
         targets.append((name, target, info, data))

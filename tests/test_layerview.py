@@ -245,3 +245,14 @@ def test_a_nan_input_through_relu_is_checked_not_flagged():
     relu_check = next(c for c in report.checks if c.equation == "a(1) = relu(z(1))")
     assert relu_check.ok, relu_check
     assert report.agree, report.summary()
+
+
+def test_every_activation_a_layer_offers_has_a_textbook_formula_and_is_an_engine_operation():
+    assert list(layerview.FUNCTIONS) == list(layerview.DERIVATIVES) == list(layerview.FORMULAS)
+    assert set(layerview.FUNCTIONS) == set(nn.ACTIVATIONS)
+    for name, apply in nn.ACTIVATIONS.items():
+        if apply is None:
+            assert name == "linear"
+            continue
+        node = apply(Value(0.5))
+        assert node.op == name and node.operation is getattr(engine, name)

@@ -14,6 +14,7 @@ from .datasets import make_circles, make_moons, make_spirals, make_xor, train_te
 from .layers import ACTIVATIONS, MLP, Layer, Neuron
 from .layerview import LayerReport, LayerTrace, backprop_report, trace_layers
 from .losses import bce_with_logits, cross_entropy, hinge_loss, l2_penalty, mse_loss
+from .metrics import accuracy, floats, outputs, predicted_class
 from .module import LoadError, Module, SaveError
 from .optim import SGD, Adam, AdamW, Optimizer, linear_decay
 
@@ -34,6 +35,10 @@ __all__ = [
     "bce_with_logits",
     "cross_entropy",
     "l2_penalty",
+    "accuracy",
+    "outputs",
+    "floats",
+    "predicted_class",
     "Optimizer",
     "SGD",
     "Adam",

@@ -27,19 +27,19 @@ ENGINE_LATER = pytest.mark.xfail(
 )
 
 
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+def module_name(path: Path, root: Path = ROOT) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def source_files() -> dict[str, Path]:
+def source_files(root: Path = ROOT, packages: tuple[str, ...] = PACKAGES) -> dict[str, Path]:
     """{dotted module name: file} for every .py file of the packages."""
-    return {module_name(path): path for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))}
+    return {module_name(path, root): path for package in packages for path in sorted((root / package).rglob("*.py"))}
 
 
-def imported(path: Path, modules: dict[str, Path]) -> set[str]:
+def imported(path: Path, modules: dict[str, Path], root: Path = ROOT) -> set[str]:
     """The project's modules that `path` imports, anywhere in the file."""
-    name = module_name(path)
+    name = module_name(path, root)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
 
@@ -70,9 +70,9 @@ def imported(path: Path, modules: dict[str, Path]) -> set[str]:
     return found
 
 
-def import_graph() -> dict[str, set[str]]:
-    modules = source_files()
-    return {name: imported(path, modules) for name, path in modules.items()}
+def import_graph(root: Path = ROOT, packages: tuple[str, ...] = PACKAGES) -> dict[str, set[str]]:
+    modules = source_files(root, packages)
+    return {name: imported(path, modules, root) for name, path in modules.items()}
 
 
 def circles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -160,16 +160,56 @@ def test_no_file_over_the_limit_without_a_reason(package):
     check_sizes(package)
 
 
-def test_the_circle_finder_finds_circles_through_relative_and_deferred_imports(tmp_path):
-    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
-    assert circles(graph) == [["a", "b", "c"]]
-    assert circles({"a": {"b"}, "b": set()}) == []
-    # engine's known circle is seen, including value -> backward, which is an import inside a method
+# engine's floors, bottom up. A module may import modules of its own part and of lower floors only;
+# the parts on one floor (calculus, replay, see) do not import each other. engine/__init__.py and
+# engine/__main__.py stand on top. nn, demos and benchmarks stand above engine.
+ENGINE_FLOORS = [["engine.files"], ["engine.core"], ["engine.calculus", "engine.replay", "engine.see"]]
+
+
+def engine_part(name: str) -> tuple[int, str] | None:
+    """(floor, part) of an engine module; None for engine/__init__.py and engine/__main__.py (the top)."""
+    for floor, parts in enumerate(ENGINE_FLOORS):
+        for part in parts:
+            if in_package(name, part):
+                return floor, part
+    return None
+
+
+@ENGINE_LATER
+def test_engine_layers_import_only_downward():
     graph = import_graph()
-    engine_circle = next(g for g in circles(graph) if "engine.value" in g)
-    assert {"engine.backward", "engine.mode", "engine.naming", "engine.value"} <= set(engine_circle)
-    assert "engine.backward" in graph["engine.value"]
-    assert "engine.ops" in graph["engine.value"]  # `from . import ops`, a relative import of a module
+    engine = [name for name in graph if in_package(name, "engine") and name not in ("engine", "engine.__main__")]
+    unplaced = [name for name in engine if engine_part(name) is None]
+    assert not unplaced, f"engine modules on no floor: {unplaced}"
+    wrong = []
+    for name in engine:
+        floor, part = engine_part(name)  # type: ignore[misc]
+        for target in graph[name]:
+            if not in_package(target, "engine"):
+                wrong.append(f"{name} -> {target} (engine imports nothing of nn, demos or benchmarks)")
+                continue
+            place = engine_part(target)
+            if place is None:
+                wrong.append(f"{name} -> {target} (the package's face is above every floor)")
+            elif place[1] != part and place[0] >= floor:
+                wrong.append(f"{name} -> {target} ({part} may not import {place[1]})")
+    assert not wrong, "imports that do not run downward:\n  " + "\n  ".join(sorted(wrong))
+
+
+def test_the_circle_finder_finds_circles_through_relative_and_deferred_imports(tmp_path):
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}) == [["a", "b", "c"]]
+    assert circles({"a": {"b"}, "b": set()}) == []
+    package = tmp_path / "house"
+    (package / "core").mkdir(parents=True)
+    (package / "__init__.py").write_text("from .core import node\n")
+    (package / "core" / "__init__.py").write_text("")
+    (package / "core" / "node.py").write_text("def backward():\n    from ..passes import run  # deferred\n")
+    (package / "passes.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .draw import x\n")
+    (package / "draw.py").write_text("from house.core import node\nimport house.core.node\n")
+    graph = import_graph(tmp_path, ("house",))
+    assert graph["house"] == {"house.core.node"}  # `from .core import node`: the module, not the package
+    assert graph["house.core.node"] == {"house.passes"}
+    assert circles(graph) == [["house.core.node", "house.draw", "house.passes"]]
 
 
 def test_the_size_rule_accepts_a_docstring_that_says_why():

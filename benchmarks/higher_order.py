@@ -5,12 +5,12 @@
 
 `engine`'s `run_backward` serves `backward()` in every mode: it checks for create_graph, hooks
 and anomaly mode, then (when none is on) runs a plain float loop. This file holds a reference
-first-order-only backward, `reference_backward`: the same sort and the same float loop with no
-such checks. The moons training step of `benchmarks.workloads` (engine.Value, MLP 2-16-16-1,
-hinge loss, SGD) runs once with each, alternately, in one process, on two models that start
-from the same weights. Both must give the same loss at every step, to the last bit. Reported:
-medians over the rounds of the whole step and of its backward() call alone, and their ratio
-real / reference. The requirement is a ratio of at most 1.05.
+first-order-only backward, `reference_backward`: the same sort (the engine's `graph_order`, called
+as backward() calls it) and the same float loop, with no such checks. The moons training step of
+`benchmarks.workloads` (engine.Value, MLP 2-16-16-1, hinge loss, SGD) runs once with each,
+alternately, in one process, on two models that start from the same weights. Both must give the
+same loss at every step, to the last bit. Reported: medians over the rounds of the whole step and
+of its backward() call alone, and their ratio real / reference. The requirement is a ratio of at most 1.05.
 
 Times are wall-clock with the cyclic garbage collector on; each step's garbage is collected
 before the next step starts, outside the timing. The order within a round alternates, so a
@@ -33,28 +33,15 @@ if __package__ in (None, ""):  # run as a script: python benchmarks/higher_order
 
 from benchmarks import workloads  # noqa: E402
 from engine import Value  # noqa: E402
+from engine.backward import graph_order  # noqa: E402  (the one walk; not part of engine's public API)
 
 LIMIT = 1.05
 LEARNING_RATE = 0.05
 
 
 def reference_backward(root: Value, grad: float = 1.0) -> None:
-    """backward() for floats only: reset non-leaf grads while sorting, seed, then the chain rule."""
-    order = []
-    seen = {root}
-    path = [root]
-    while path:
-        node = path[-1]
-        for parent in node.parents:
-            if parent not in seen:
-                seen.add(parent)
-                path.append(parent)
-                break
-        else:
-            path.pop()
-            order.append(node)
-            if node._rule is not None:
-                node.grad = 0.0
+    """backward() for floats only: the engine's own sort (resetting non-leaf grads), seed, then the chain rule."""
+    order = graph_order([root], reset=True)
     root.grad += grad
     for node in reversed(order):
         rule = node._rule

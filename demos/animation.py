@@ -18,6 +18,7 @@ from typing import Any
 
 from matplotlib.animation import FuncAnimation, PillowWriter
 
+import nn
 from demos import common
 
 FRAMES = 16  # pictures in an animation, the last one after the last step
@@ -71,7 +72,7 @@ def write_gif(
         for _, numbers in snapshots.taken:
             for p, number in zip(snapshots.parameters, numbers, strict=True):
                 p.data = number
-            grids.append(common.outputs(model, points))
+            grids.append(nn.outputs(model, points))
     finally:
         for p, number in zip(snapshots.parameters, saved, strict=True):
             p.data = number

@@ -48,10 +48,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
             else:
                 loss, logits = loss_fn()  # forward: builds the graph of Values
                 loss.backward()  # backward: d loss / d p into every parameter's .grad
-                loss, logits = loss.data, common.floats(logits)
+                loss, logits = loss.data, nn.floats(logits)
             optimizer.step()  # Adam: p.data -= lr * (running mean of p.grad) / (its running root mean square)
             snapshots.take(run.step)
-            run.log(loss, common.accuracy(logits, y))
+            run.log(loss, nn.accuracy(logits, y))
     summary = common.finish_classifier("circles", "two circles", args, model, run.training, (X, y, X_test, y_test))
     gif = animation.write_gif("circles", args.out, "two circles", model, snapshots, run.training.losses, X, y)
     print(f"animation of the training: {gif} ({len(snapshots.taken)} frames)")

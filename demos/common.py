@@ -1,42 +1,35 @@
-"""What the demos share: command-line options, progress and timing, accuracy, pictures, the summary.
+"""What every demo needs: command-line options, progress and timing, one-line errors, the picture folder.
 
 A training demo builds its data, its model, a loss function and an optimizer, and runs its own
 training loop (forward, loss, zero_grad, backward, step) inside `Run`, which shows the progress
 bar, times the steps and stops with one line when the training goes wrong. It then draws with
-`plot_boundary` / `plot_curves`, writes the pictures all or none with `save_pictures` and ends
-with `report`. Pictures are rendered with matplotlib's Agg canvas (no display needed) as PNG and
-SVG; the SVGs are byte-identical from run to run, so a changed picture means changed numbers.
+`demos.plots` (`plot_boundary` / `plot_curves`), writes the pictures all or none with
+`save_pictures` and ends with `report`. Scoring a model (`accuracy`, `outputs`, `floats`) is nn's
+(`nn.metrics`); the names are kept here for the demos that still call them so.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
-import io
 import math
-import os
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn
 
-import matplotlib
-import numpy
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
-from engine import Value, no_grad
+from demos.plots import plot_boundary, plot_curves, render
+from engine import Value
+from engine.files import write_all_or_none
+from nn.metrics import accuracy, outputs
 
-matplotlib.rcParams["svg.hashsalt"] = "chainrule"  # fixed ids inside the SVG instead of random ones
-COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]  # class 0, 1, 2, ...
-GRID = 60  # the decision boundary is evaluated on GRID x GRID points
 MAX_STEPS = 1_000_000  # more steps than a demo needs by far; a typo such as 10**20 is refused instead
 SEEDS = 2**32  # seeds are 0 .. SEEDS - 1 (random.Random would treat -5 as 5)
 DIVERGED = 1e6  # a loss this many times the first step's (or above this, for a first loss under 1) means divergence
@@ -166,13 +159,6 @@ class Training:
         return len(self.losses)
 
 
-def floats(x: Any) -> Any:
-    """The same nested lists with every Value replaced by its float."""
-    if isinstance(x, (list, tuple)):
-        return [floats(item) for item in x]
-    return x.data if isinstance(x, Value) else float(x)
-
-
 def first_not_finite(numbers: Sequence[float]) -> tuple[int, float] | None:
     """(index, number) of the first inf or NaN in `numbers`, else None."""
     if math.isfinite(sum(numbers)):  # one sum: an inf or NaN anywhere shows in it
@@ -264,58 +250,7 @@ class Run:
             self.stop(f"{type(error).__name__}: {message}{more}")
 
 
-# ---------------------------------------------------------------- predictions
-
-
-def outputs(model: Callable, X: Sequence[Any]) -> list[Any]:
-    """The model's outputs on every example as floats (lists of floats for several outputs), without a graph."""
-    with no_grad():
-        return [floats(model(x)) for x in X]
-
-
-def predicted_class(output: float | list[float]) -> int:
-    """1 for a positive score, else 0; the index of the largest of several scores."""
-    if isinstance(output, list):
-        return max(range(len(output)), key=output.__getitem__)
-    return int(output > 0.0)
-
-
-def class_margin(output: float | list[float], k: int) -> float:
-    """How far class k's score is above the best other class's (a binary score s: s for class 1, -s for 0)."""
-    if isinstance(output, list):
-        return output[k] - max(o for j, o in enumerate(output) if j != k)
-    return output if k == 1 else -output
-
-
-def true_class(label: int, multiclass: bool) -> int:
-    """The class index of a label: itself for several classes, 1 for a positive binary label (+1 or 1), else 0."""
-    return label if multiclass else int(label > 0)
-
-
-def accuracy(outs: Sequence[Any], labels: Sequence[int]) -> float:
-    """The fraction of examples whose predicted class is the label's class."""
-    multiclass = bool(outs) and isinstance(outs[0], list)
-    hits = sum(predicted_class(o) == true_class(t, multiclass) for o, t in zip(outs, labels, strict=True))
-    return hits / len(labels)
-
-
 # ---------------------------------------------------------------- pictures
-
-
-def new_figure(width: float = 6.0, height: float = 5.0) -> Figure:
-    figure = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def render(figure: Figure) -> dict[str, bytes]:
-    """The figure as PNG and SVG bytes, by suffix (the PNG without the software tag, the SVG without a date)."""
-    png, svg = io.BytesIO(), io.BytesIO()
-    with warnings.catch_warnings(), numpy.errstate(all="ignore"):  # an overflow then raises below, in one line
-        warnings.simplefilter("ignore", RuntimeWarning)
-        figure.savefig(png, format="png", dpi=120, metadata={"Software": None})
-        figure.savefig(svg, format="svg", metadata={"Date": None})
-    return {".png": png.getvalue(), ".svg": svg.getvalue()}
 
 
 def save_pictures(name: str, out: Path, figures: Mapping[str, Figure]) -> list[Path]:
@@ -331,128 +266,17 @@ def save_pictures(name: str, out: Path, figures: Mapping[str, Figure]) -> list[P
 
 
 def write_files(name: str, out: Path, files: Mapping[str, bytes]) -> list[Path]:
-    """Write every file into `out`, or none, and return their paths.
+    """Write every file into `out`, or none, and return their paths (see `engine.files`).
 
-    Each file goes first to a temporary file in the same folder, flushed to disk; only when all
-    are written are they renamed over the final names (a rename within a folder is atomic). A
-    disk that fills up, or Ctrl-C, part way leaves the previous files as they were and no
-    temporary file behind. A new file gets the permissions `open()` would give it; a replaced
-    one keeps its own.
+    A disk that fills up, or Ctrl-C, part way leaves the previous files as they were and no
+    temporary file behind; a full disk ends the demo with one line. A new file gets the
+    permissions `open()` would give it; a replaced one keeps its own.
     """
-    umask = os.umask(0)
-    os.umask(umask)
-    staged: list[tuple[str, Path]] = []
     try:
-        for filename, data in files.items():
-            final = out / filename
-            fd, temp = tempfile.mkstemp(dir=out, prefix=f".{filename}.", suffix=".part")
-            staged.append((temp, final))
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                try:
-                    mode = os.stat(final).st_mode & 0o7777
-                except FileNotFoundError:
-                    mode = 0o666 & ~umask
-                if hasattr(os, "fchmod"):
-                    os.fchmod(fd, mode)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        for temp, final in staged:
-            os.replace(temp, final)
-    except BaseException as error:
-        for temp, _ in staged:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-        if isinstance(error, OSError):
-            why = error.strerror or str(error)
-            raise SystemExit(f"{name}: cannot write the pictures to {out}: {why}; the folder is as it was") from None
-        raise
-    with contextlib.suppress(OSError):  # make the renames durable too (not every system can open a folder)
-        folder = os.open(out, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
-    return [final for _, final in staged]
-
-
-def _limits(values: list[float]) -> tuple[float, float]:
-    low, high = min(values), max(values)
-    margin = 0.15 * (high - low) + 0.1
-    return low - margin, high + margin
-
-
-def plot_boundary(
-    model: Callable,
-    X: Sequence[Sequence[float]],
-    y: Sequence[int],
-    title: str,
-    X_test: Sequence[Sequence[float]] = (),
-    y_test: Sequence[int] = (),
-) -> Figure:
-    """The model's predicted class over the plane (evaluated without a graph), with the points on top."""
-    points = list(X) + list(X_test)
-    (x0, x1), (y0, y1) = _limits([p[0] for p in points]), _limits([p[1] for p in points])
-    xs = [x0 + (x1 - x0) * i / (GRID - 1) for i in range(GRID)]
-    ys = [y0 + (y1 - y0) * j / (GRID - 1) for j in range(GRID)]
-    grid = outputs(model, [[x, v] for v in ys for x in xs])
-    multiclass = isinstance(grid[0], list)
-    classes = len(grid[0]) if multiclass else 2
-
-    figure = new_figure()
-    ax = figure.add_subplot()
-    for k in range(classes):  # class k wins where its margin over the best other class is positive
-        margins = [class_margin(o, k) for o in grid]
-        zs = [margins[j * GRID : (j + 1) * GRID] for j in range(GRID)]
-        ax.contourf(xs, ys, zs, levels=[0.0, math.inf], colors=COLOURS[k], alpha=0.25)
-        ax.contour(xs, ys, zs, levels=[0.0], colors="black", linewidths=0.8)
-    for k in range(classes):
-        train = [p for p, t in zip(X, y, strict=True) if true_class(t, multiclass) == k]
-        test = [p for p, t in zip(X_test, y_test, strict=True) if true_class(t, multiclass) == k]
-        ax.scatter(
-            [p[0] for p in train],
-            [p[1] for p in train],
-            s=22,
-            c=COLOURS[k],
-            edgecolors="black",
-            linewidths=0.5,
-            label=f"class {k} (train)",
-        )
-        if test:
-            ax.scatter(
-                [p[0] for p in test],
-                [p[1] for p in test],
-                s=16,
-                facecolors="none",
-                edgecolors=COLOURS[k],
-                linewidths=0.9,
-                label=f"class {k} (test)",
-            )
-    ax.set(xlim=(x0, x1), ylim=(y0, y1), title=title, xlabel="x0", ylabel="x1")
-    ax.legend(loc="best", fontsize="small", framealpha=0.8)
-    return figure
-
-
-def plot_curves(training: Training, title: str) -> Figure:
-    """Loss per step (log scale when it stays positive) and, if measured, accuracy per step."""
-    panels = 2 if training.accuracies else 1
-    figure = new_figure(5.0 * panels, 3.6)
-    steps = list(range(1, training.steps + 1))
-    ax = figure.add_subplot(1, panels, 1)
-    ax.plot(steps, training.losses, color=COLOURS[0])
-    if min(training.losses) > 0.0:
-        ax.set_yscale("log")
-    ax.set(title=f"{title}: loss", xlabel="step", ylabel="loss")
-    ax.grid(alpha=0.3)
-    if training.accuracies:
-        ax = figure.add_subplot(1, panels, 2)
-        ax.plot(steps, [100.0 * a for a in training.accuracies], color=COLOURS[2])
-        ax.set(title=f"{title}: training accuracy", xlabel="step", ylabel="accuracy (%)", ylim=(0, 101))
-        ax.grid(alpha=0.3)
-    return figure
+        return write_all_or_none({out / filename: data for filename, data in files.items()}, who=name)
+    except OSError as error:
+        why = error.strerror or str(error)
+        raise SystemExit(f"{name}: cannot write the pictures to {out}: {why}; the folder is as it was") from None
 
 
 # ---------------------------------------------------------------- summary

@@ -108,16 +108,16 @@ def main(argv: Sequence[str] | None = None) -> dict:
             if not args.compiled:
                 loss, scores = loss_fn(images, labels)  # forward: builds the graph of Values
                 loss.backward()
-                loss, scores = loss.data, common.floats(scores)
+                loss, scores = loss.data, nn.floats(scores)
             else:
                 loss, scores = step(images, labels)  # forward + backward as floats, exactly as uncompiled
             optimizer.step()  # Adam
-            run.log(loss, common.accuracy(scores, labels))
+            run.log(loss, nn.accuracy(scores, labels))
     training = run.training
     assert training is not None
-    test_outputs = common.outputs(model, X_test)
-    test_accuracy = common.accuracy(test_outputs, y_test)
-    predicted = [common.predicted_class(o) for o in test_outputs]
+    test_outputs = nn.outputs(model, X_test)
+    test_accuracy = nn.accuracy(test_outputs, y_test)
+    predicted = [nn.predicted_class(o) for o in test_outputs]
     figures = {
         "curves": common.plot_curves(training, "digits"),
         "confusion": digit_pictures.confusion(y_test, predicted, test_accuracy),

@@ -13,7 +13,6 @@ the backward pass one node at a time (engine.stepper_page): open it in any brows
 from __future__ import annotations
 
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,9 +21,9 @@ if __package__ in (None, ""):  # run as a script: make `demos`, `engine` and `nn
 
 import nn
 from demos import common
-from engine import Value, explain
-from engine.drawing import DotNotFound, save
-from engine.stepper_page import write_stepper
+from engine import Value, explain, to_dot
+from engine.drawing import DotNotFound, render
+from engine.stepper_page import stepper_html
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
@@ -48,27 +47,28 @@ def main(argv: Sequence[str] | None = None) -> dict:
             print()
     except common.FAILURES as error:  # say, w * x beyond the largest float
         raise SystemExit(f"graph: {type(error).__name__}: {error}") from None
-    names = ("neuron.svg", "neuron.dot", "backward.html")
-    with tempfile.TemporaryDirectory() as scratch:  # drawn here first, then written to --out all at once
-        drawn = Path(scratch)
-        try:
-            save(out, drawn / "neuron.svg", parameters=neuron)
-            save(out, drawn / "neuron.dot", parameters=neuron)
-            for leaf in (x, *neuron.parameters()):  # leaves accumulate: the page's pass would double them
-                leaf.grad = 0.0
-            write_stepper(out, drawn / "backward.html", parameters=neuron, title="one neuron, backward")
-        except DotNotFound as error:
-            raise SystemExit(f"graph: {error}") from None
-        except OSError as error:
-            raise SystemExit(f"graph: cannot draw in {scratch}: {error.strerror or error}") from None
-        svg, dot, page = common.write_files("graph", args.out, {name: (drawn / name).read_bytes() for name in names})
+    try:  # drawn in memory first, then written to --out all at once
+        dot = to_dot(out, parameters=neuron)
+        svg = render(dot, "svg")
+        for leaf in (x, *neuron.parameters()):  # leaves accumulate: the page's pass would double them
+            leaf.grad = 0.0
+        page = stepper_html(out, parameters=neuron, title="one neuron, backward")
+    except DotNotFound as error:
+        raise SystemExit(f"graph: {error}") from None
+    except OSError as error:
+        raise SystemExit(f"graph: cannot draw: {error.strerror or error}") from None
+    pictures = {"neuron.svg": svg, "neuron.dot": dot.encode(), "backward.html": page.encode("utf-8")}
+    svg_file, dot_file, page_file = common.write_files("graph", args.out, pictures)
     grads = {"x": x.grad, "w.0": neuron.w[0].grad, "b": neuron.b.grad}
     print(
         f"graph: out = tanh(b + w.0 * x) = {out.data:.6g}; "
         + ", ".join(f"d out/d {k} = {g:.6g}" for k, g in grads.items())
     )
-    print(f"pictures in {args.out}: {svg.name} (the graph), {dot.name} (its DOT text), {page.name} (open in a browser)")
-    return {"out": out.data, "grads": grads, "pictures": [svg, dot, page]}
+    print(
+        f"pictures in {args.out}: {svg_file.name} (the graph), {dot_file.name} (its DOT text), "
+        f"{page_file.name} (open in a browser)"
+    )
+    return {"out": out.data, "grads": grads, "pictures": [svg_file, dot_file, page_file]}
 
 
 if __name__ == "__main__":

@@ -89,10 +89,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
             else:
                 loss, scores = loss_fn(Xb, yb)  # forward: builds the graph of Values
                 loss.backward()  # backward: d loss / d p into every parameter's .grad
-                loss, scores = loss.data, common.floats(scores)
+                loss, scores = loss.data, nn.floats(scores)
             optimizer.step()  # p.data -= lr * p.grad
             snapshots.take(run.step)
-            run.log(loss, common.accuracy(scores, yb))
+            run.log(loss, nn.accuracy(scores, yb))
     summary = common.finish_classifier("moons", "two moons", args, model, run.training, (X, y, X_test, y_test))
     summary["parameters"] = [p.data for p in parameters]
     gif = animation.write_gif("moons", args.out, "two moons", model, snapshots, run.training.losses, X, y)

@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 if __package__ in (None, ""):  # run as a script: make `demos`, `engine` and `nn` importable from the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from demos import common
+from demos import common, plots
 from engine import derivative, tanh
 
 
@@ -80,10 +80,10 @@ def newton(x: float, max_steps: int, quiet: bool = False) -> list[float]:
 def plot_newton(xs: list[float]) -> Figure:
     low, high = min(-1.7, min(xs) - 0.2), max(1.7, max(xs) + 0.2)
     grid = [low + (high - low) * i / 300 for i in range(301)]
-    figure = common.new_figure(6.0, 4.0)
+    figure = plots.new_figure(6.0, 4.0)
     ax = figure.add_subplot()
     ax.plot(grid, [f(x) for x in grid], color="gray", label="f(x) = x**4 - 2 x**2")
-    ax.plot(xs, [f(x) for x in xs], "o-", color=common.COLOURS[1], markersize=5, linewidth=0.8, label="Newton steps")
+    ax.plot(xs, [f(x) for x in xs], "o-", color=plots.COLOURS[1], markersize=5, linewidth=0.8, label="Newton steps")
     for k, x in enumerate(xs[:4]):
         ax.annotate(str(k), (x, f(x)), textcoords="offset points", xytext=(6, 4), fontsize="small")
     ax.set(title=f"Newton's method from x = {xs[0]:g}: {len(xs) - 1} steps", xlabel="x", ylabel="f(x)")
@@ -94,12 +94,12 @@ def plot_newton(xs: list[float]) -> Figure:
 
 def plot_tanh_derivatives(orders: int = 4) -> Figure:
     grid = [-4.0 + 8.0 * i / 200 for i in range(201)]
-    figure = common.new_figure(6.0, 4.0)
+    figure = plots.new_figure(6.0, 4.0)
     ax = figure.add_subplot()
     for n in range(orders + 1):
         nth = derivative(tanh, n)  # n nested reverse-mode passes, no closed form
         label = "tanh" + "'" * n + (f" = derivative(tanh, {n})" if n else "")
-        ax.plot(grid, [nth(x) for x in grid], color=common.COLOURS[n % len(common.COLOURS)], label=label)
+        ax.plot(grid, [nth(x) for x in grid], color=plots.COLOURS[n % len(plots.COLOURS)], label=label)
     ax.set(title=f"tanh and its first {orders} derivatives (nested engine.derivative)", xlabel="x")
     ax.legend(loc="lower left", fontsize="small")
     ax.grid(alpha=0.3)

@@ -21,7 +21,7 @@ if __package__ in (None, ""):  # run as a script: make `demos`, `engine` and `nn
 
 import engine
 import nn
-from demos import common
+from demos import common, plots
 
 SAMPLES, NOISE, TEST_POINTS = 40, 0.1, 200
 
@@ -38,11 +38,11 @@ def mse(predictions: Sequence[float], targets: Sequence[float]) -> float:
 
 
 def plot_fit(model, xs: list[float], ys: list[float], grid: list[float], title: str) -> Figure:
-    figure = common.new_figure(6.0, 4.0)
+    figure = plots.new_figure(6.0, 4.0)
     ax = figure.add_subplot()
     ax.plot(grid, [math.sin(x) for x in grid], color="gray", linestyle="--", label="sin(x)")
-    ax.plot(grid, common.outputs(model, grid), color=common.COLOURS[1], label="model")
-    ax.scatter(xs, ys, s=18, color=common.COLOURS[0], edgecolors="black", linewidths=0.5, label="training samples")
+    ax.plot(grid, nn.outputs(model, grid), color=plots.COLOURS[1], label="model")
+    ax.scatter(xs, ys, s=18, color=plots.COLOURS[0], edgecolors="black", linewidths=0.5, label="training samples")
     ax.set(title=title, xlabel="x", ylabel="y")
     ax.legend(loc="upper left", fontsize="small")
     ax.grid(alpha=0.3)
@@ -72,14 +72,14 @@ def main(argv: Sequence[str] | None = None) -> dict:
             else:
                 loss, predictions = loss_fn()  # forward: builds the graph of Values
                 loss.backward()  # backward: d loss / d p into every parameter's .grad
-                loss, predictions = loss.data, common.floats(predictions)
+                loss, predictions = loss.data, nn.floats(predictions)
             optimizer.step()  # Adam: p.data -= lr * (running mean of p.grad) / (its running root mean square)
             run.log(loss)
     training = run.training
-    train_error = mse(common.outputs(model, xs), ys)
-    test_error = mse(common.outputs(model, grid), [math.sin(x) for x in grid])
+    train_error = mse(nn.outputs(model, xs), ys)
+    test_error = mse(nn.outputs(model, grid), [math.sin(x) for x in grid])
     title = f"fitting sin(x), {training.steps} steps: test MSE {test_error:.4f}"
-    figures = {"fit": plot_fit(model, xs, ys, grid, title), "curves": common.plot_curves(training, "sin(x)")}
+    figures = {"fit": plot_fit(model, xs, ys, grid, title), "curves": plots.plot_curves(training, "sin(x)")}
     pictures = common.save_pictures("regression", args.out, figures)
     return common.report(
         "regression",

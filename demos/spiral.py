@@ -48,10 +48,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
             else:
                 loss, scores = loss_fn()  # forward: builds the graph of Values
                 loss.backward()  # backward: d loss / d p into every parameter's .grad
-                loss, scores = loss.data, common.floats(scores)
+                loss, scores = loss.data, nn.floats(scores)
             optimizer.step()  # Adam: p.data -= lr * (running mean of p.grad) / (its running root mean square)
             snapshots.take(run.step)
-            run.log(loss, common.accuracy(scores, y))
+            run.log(loss, nn.accuracy(scores, y))
     summary = common.finish_classifier("spiral", "three spirals", args, model, run.training, (X, y, X_test, y_test))
     gif = animation.write_gif("spiral", args.out, "three spirals", model, snapshots, run.training.losses, X, y)
     print(f"animation of the training: {gif} ({len(snapshots.taken)} frames)")

@@ -15,6 +15,7 @@ from .layercheck import LayerQuestion, layer_question, layer_quiz
 from .layers import ACTIVATIONS, MLP, Layer, Neuron
 from .layerview import LayerReport, LayerTrace, backprop_report, trace_layers
 from .losses import bce_with_logits, cross_entropy, hinge_loss, l2_penalty, mse_loss
+from .metrics import accuracy, floats, outputs, predicted_class
 from .module import LoadError, Module, SaveError
 from .optim import SGD, Adam, AdamW, Optimizer, linear_decay
 
@@ -38,6 +39,10 @@ __all__ = [
     "bce_with_logits",
     "cross_entropy",
     "l2_penalty",
+    "accuracy",
+    "outputs",
+    "floats",
+    "predicted_class",
     "Optimizer",
     "SGD",
     "Adam",

@@ -14,12 +14,25 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from engine.drawing import quoted, render, write_atomically
+from engine.drawing import quoted, render
+from engine.files import write_atomically
 
-if TYPE_CHECKING:
-    from .layerview import LayerReport
+from .textbook import LayerData
+
+
+class LayerReport(Protocol):
+    """What a picture reads of a report (an `nn.LayerReport`): rendering knows no more of it."""
+
+    sizes: list[int]
+    inputs: list[list[float]]
+    loss: float
+    layers: list[LayerData]
+
+    @property
+    def examples(self) -> int: ...
+
 
 INPUT_COLOUR = "#bcd9f5"
 HIDDEN_COLOUR = "#ffffff"
@@ -134,4 +147,4 @@ def save_layers(report: LayerReport, path: str | Path, example: int = 0, *, form
         raise ValueError(f"save: unknown picture format {fmt!r} for {str(path)!r}; use one of {', '.join(FORMATS)}")
     text = layers_to_dot(report, example)
     data = text.encode() if fmt == "dot" else render(text, fmt)
-    return write_atomically(path, data)
+    return write_atomically(path, data, who="save", special="in place")

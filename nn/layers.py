@@ -14,23 +14,19 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from numbers import Real
 from typing import Any, Union
 
 from engine import Value, pause_gc
 
+from .activations import ACTIVATIONS, check_activation
 from .module import Module
+from .torch_bridge import from_torch, to_torch
 
 Seed = Union[int, random.Random, None]  # noqa: UP007 (a runtime alias that must work on 3.10)
 Input = Union[Value, float, int]  # noqa: UP007
 
-ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
-    "linear": None,
-    "relu": Value.relu,
-    "sigmoid": Value.sigmoid,
-    "tanh": Value.tanh,
-}
 GAINS = {"relu": math.sqrt(2.0)}
 
 
@@ -48,13 +44,6 @@ def _size(n: int, what: str, who: str) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"{who}: {what} must be a positive int, got {n!r}")
     return n
-
-
-def _activation(name: str, who: str) -> str:
-    if name not in ACTIVATIONS:
-        known = ", ".join(repr(k) for k in ACTIVATIONS)
-        raise ValueError(f"{who}: unknown activation {name!r}; known activations: {known}")
-    return name
 
 
 def _as_inputs(x: Sequence[Input] | Input, nin: int, who: str) -> list[Value]:
@@ -84,7 +73,7 @@ class Neuron(Module):
 
     def __init__(self, nin: int, activation: str = "relu", *, seed: Seed = None) -> None:
         self.nin = _size(nin, "nin", "Neuron")
-        self.activation = _activation(activation, "Neuron")
+        self.activation = check_activation(activation, "Neuron")
         rng = _generator(seed, "Neuron")
         uniform = random.uniform if rng is None else rng.uniform
         bound = GAINS.get(activation, 1.0) * math.sqrt(3.0 / nin)
@@ -129,7 +118,7 @@ class Layer(Module):
     def __init__(self, nin: int, nout: int, activation: str = "relu", *, seed: Seed = None) -> None:
         self.nin = _size(nin, "nin", "Layer")
         self.nout = _size(nout, "nout", "Layer")
-        self.activation = _activation(activation, "Layer")
+        self.activation = check_activation(activation, "Layer")
         rng = _generator(seed, "Layer")
         self.neurons = [Neuron(nin, activation, seed=rng) for _ in range(nout)]
         self.label_parameters()
@@ -174,8 +163,8 @@ class MLP(Module):
         if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
             raise ValueError(f"MLP: nouts must be a non-empty list of layer sizes, got {nouts!r}")
         sizes = [nin] + [_size(n, f"layer size {i}", "MLP") for i, n in enumerate(nouts)]
-        _activation(activation, "MLP")
-        _activation(output_activation, "MLP")
+        check_activation(activation, "MLP")
+        check_activation(output_activation, "MLP")
         rng = _generator(seed, "MLP")
         last = len(nouts) - 1
         self.layers = [
@@ -193,13 +182,9 @@ class MLP(Module):
 
     def to_torch(self) -> Any:
         """The same network as a float64 torch.nn.Sequential (needs PyTorch: pip install 'chainrule[torch]')."""
-        from .torch_bridge import to_torch
-
         return to_torch(self)
 
     @classmethod
     def from_torch(cls, module: Any) -> MLP:
         """An MLP with the weights of a torch.nn.Sequential of Linear layers and ReLU/Tanh/Sigmoid/Identity."""
-        from .torch_bridge import from_torch
-
-        return from_torch(module)
+        return from_torch(module, cls)

@@ -1,7 +1,7 @@
 """The same network in PyTorch: an `MLP` to a `torch.nn.Sequential` and back, every weight to the last bit.
 
     to_torch(model)     torch.nn.Sequential(Linear, activation, Linear, ...) in float64
-    from_torch(module)  an nn.MLP with the module's weights (a Sequential of Linear layers, each
+    from_torch(module, MLP)  an nn.MLP with the module's weights (a Sequential of Linear layers, each
                         followed by at most one of ReLU, Tanh, Sigmoid or Identity; or one Linear)
 
 Layer l's Linear has weight[k][j] = layers[l].neurons[k].w[j] and bias[k] = layers[l].neurons[k].b,
@@ -12,9 +12,13 @@ float16 weights are widened exactly. PyTorch is optional: `pip install 'chainrul
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from .layers import MLP
+from .activations import ACTIVATIONS, LINEAR
+from .module import Module
+
+M = TypeVar("M", bound=Module)
 
 INSTALL_HINT = "pip install 'chainrule[torch]' (or pip install torch)"
 
@@ -29,13 +33,15 @@ def import_torch(who: str) -> Any:
 
 
 def _activation_modules(torch: Any) -> dict[str, Any]:
-    return {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}
+    """{activation: torch.nn's module for it}, found by the operation's name (relu -> torch.nn.ReLU)."""
+    classes = {name.lower(): cls for name, cls in vars(torch.nn).items() if isinstance(cls, type)}
+    return {name: classes[name] for name in ACTIVATIONS if name != LINEAR}
 
 
-def to_torch(model: MLP) -> Any:
-    """A float64 torch.nn.Sequential computing what `model` computes, with the same weights."""
+def to_torch(model: Any) -> Any:
+    """A float64 torch.nn.Sequential computing what `model` (an nn.MLP) computes, with the same weights."""
     torch = import_torch("MLP.to_torch")
-    if not isinstance(model, MLP):
+    if not isinstance(model, Module) or not hasattr(model, "layers"):
         raise TypeError(f"to_torch: expected an nn.MLP, got {type(model).__name__}")
     activations = _activation_modules(torch)
     modules = []
@@ -53,7 +59,7 @@ def to_torch(model: MLP) -> Any:
 def _layers_of(module: Any, torch: Any) -> list[tuple[Any, str]]:
     """[(Linear, activation name)] of a Sequential (or a lone Linear), or a ValueError/TypeError saying why not."""
     names = {cls: name for name, cls in _activation_modules(torch).items()}
-    names[torch.nn.Identity] = "linear"
+    names[torch.nn.Identity] = LINEAR
     if isinstance(module, torch.nn.Linear):
         return [(module, "linear")]
     if not isinstance(module, torch.nn.Sequential):
@@ -81,15 +87,15 @@ def _layers_of(module: Any, torch: Any) -> list[tuple[Any, str]]:
         else:
             raise TypeError(
                 f"from_torch: module {i} is a {kind.__name__}, which an nn.MLP does not have "
-                f"(it has Linear, ReLU, Tanh, Sigmoid, Identity)"
+                f"(it has {', '.join(['Linear', *(cls.__name__ for cls in names)])})"
             )
     if not layers:
         raise ValueError("from_torch: the Sequential has no Linear layer")
     return layers
 
 
-def from_torch(module: Any) -> MLP:
-    """An nn.MLP with the weights and activations of `module` (see the module docstring for what fits)."""
+def from_torch(module: Any, mlp: Callable[..., M]) -> M:
+    """An `mlp` (nn.MLP) with the weights and activations of `module` (see the module docstring for what fits)."""
     torch = import_torch("MLP.from_torch")
     layers = _layers_of(module, torch)
     for i, (linear, _) in enumerate(layers):
@@ -108,7 +114,7 @@ def from_torch(module: Any) -> MLP:
             f"from_torch: the hidden layers use different activations ({', '.join(a for _, a in layers[:-1])}); "
             f"an nn.MLP has one activation for all hidden layers"
         )
-    model = MLP(
+    model = mlp(
         layers[0][0].in_features,
         [linear.out_features for linear, _ in layers],
         hidden.pop() if hidden else "relu",

@@ -135,7 +135,7 @@ def test_progress_bar_shows_loss_and_accuracy_on_a_terminal(monkeypatch, heap):
                 loss, scores = loss_fn()
                 loss.backward()
                 optimizer.step()
-                run.log(loss.data, common.accuracy(common.floats(scores), y))
+                run.log(loss.data, nn.accuracy(nn.floats(scores), y))
         training = run.training
         shown = terminal.getvalue()
         assert training.steps == 3 and len(training.accuracies) == 3
@@ -401,7 +401,7 @@ def test_newton_stopped_by_steps_far_from_the_minimum_does_not_call_it_one(tmp_p
 
 
 class FullDisk:
-    """`os` as demos.common sees it, whose write() puts some bytes on disk and then runs out of space."""
+    """`os` as engine.files sees it, whose write() puts some bytes on disk and then runs out of space."""
 
     def __init__(self, error: BaseException, after: int):
         self.error, self.calls, self.after = error, 0, after
@@ -430,11 +430,11 @@ WRITE_FAILURES = [
 def test_a_disk_that_fills_mid_write_leaves_the_previous_pictures_and_no_temp_file(
     name, error, which, tmp_path, monkeypatch, heap, capsys
 ):
-    common = demo("common")
+    files = importlib.import_module("engine.files")  # the one writer, which the demos' pictures go through
     after = {"first": 0, "second": 1, "last": len(PICTURES[name]) - 1}[which]
     out = tmp_path / "out"
     old = previous_run(out, name)
-    monkeypatch.setattr(common, "os", FullDisk(error, after))
+    monkeypatch.setattr(files, "os", FullDisk(error, after))
     steps = ["--steps", "2"] if name in TRAINED else []
     with pytest.raises(KeyboardInterrupt if isinstance(error, KeyboardInterrupt) else SystemExit) as stopped:
         demo(name).main([*steps, "--quiet", "--out", str(out)])

@@ -221,3 +221,38 @@ def test_relative_difference_is_against_the_size_of_the_terms():
     assert layerview._difference([0.0], [0.0], [0.0]) == (0.0, 0.0)
     assert layerview._difference([1e-300], [0.0], [0.0])[1] == math.inf
     assert layerview._difference([math.nan], [1.0], [1.0])[1] == math.inf
+
+
+# ---------------------------------------------------------------- the textbook's relu at the edges
+
+
+def same(x: float, y: float) -> bool:
+    return x == y or (math.isnan(x) and math.isnan(y))
+
+
+@pytest.mark.parametrize("z", [math.nan, -math.nan, -0.0, 0.0, -1.5, 2.0, math.inf, -math.inf])
+def test_the_textbook_relu_agrees_with_the_engine_at_the_edges(z):
+    x = Value(z)
+    a = x.relu()
+    a.backward()
+    assert same(layerview.FUNCTIONS["relu"](z), a.data), (z, a.data)
+    assert same(layerview.DERIVATIVES["relu"](z, a.data), x.grad), (z, x.grad)
+
+
+def test_a_nan_input_through_relu_is_checked_not_flagged():
+    model = nn.MLP(2, [3, 1], "relu", seed=1)
+    report = nn.backprop_report(model, [math.nan, 1.0], nn.mse_loss, 0.25)
+    relu_check = next(c for c in report.checks if c.equation == "a(1) = relu(z(1))")
+    assert relu_check.ok, relu_check
+    assert report.agree, report.summary()
+
+
+def test_every_activation_a_layer_offers_has_a_textbook_formula_and_is_an_engine_operation():
+    assert list(layerview.FUNCTIONS) == list(layerview.DERIVATIVES) == list(layerview.FORMULAS)
+    assert set(layerview.FUNCTIONS) == set(nn.ACTIVATIONS)
+    for name, apply in nn.ACTIVATIONS.items():
+        if apply is None:
+            assert name == "linear"
+            continue
+        node = apply(Value(0.5))
+        assert node.op == name and node.operation is getattr(engine, name)

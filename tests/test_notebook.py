@@ -1,6 +1,8 @@
 """engine.step_through: the stepping page as a notebook's inline display."""
 
+import errno
 import html
+import os
 import re
 import shutil
 
@@ -59,6 +61,27 @@ def test_save_writes_the_standalone_page(tmp_path):
     path = shown.save(tmp_path / "steps.html")
     assert path.read_text(encoding="utf-8") == shown.page
     assert "height:300px" in shown._repr_html_()
+
+
+@needs_dot
+def test_save_is_all_or_nothing_and_keeps_the_files_mode(tmp_path, monkeypatch):
+    o, _ = neuron()
+    shown = step_through(o)
+    page = tmp_path / "steps.html"
+    page.write_text("the previous page")
+    page.chmod(0o640)
+
+    def disk_full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        shown.save(page)
+    assert page.read_text() == "the previous page"  # not a half-written page under the final name
+    assert os.listdir(tmp_path) == ["steps.html"]  # and no temporary file beside it
+    monkeypatch.undo()
+    shown.save(page)
+    assert page.read_text(encoding="utf-8") == shown.page and page.stat().st_mode & 0o777 == 0o640
 
 
 def test_bad_arguments_are_refused_before_any_work():

@@ -17,8 +17,8 @@ Colours tell a node's role:
                `nn.Neuron`'s bias is just `b`, so pass `parameters=neuron` for it)
     input      any other leaf with a label
     constant   a leaf without a label: a Python number in an expression (`2 * x`) becomes one
-`step=k` draws the graph as it is after step k of `v.backward_steps()` (this runs those
-steps, so it changes the gradients), with the node of step k and its edges in red.
+`step=k` draws the graph as it is after step k of `v.backward_steps()`, with the node of step k
+and its edges in red. The steps are taken only for the picture: every `.grad` is put back after.
 
 From the command line (engine/draw_command.py):
     python -m engine "tanh(x*w + b)" x=2 w=-3 b=6.88 --backward -o neuron.svg
@@ -241,9 +241,14 @@ def to_dot(
 ) -> str:
     """The DOT text of v's graph: one record per Value, one node per operation."""
     check_size(v, max_nodes, "to_dot")
-    steps, taken = _take_steps(v, step)
-    pic = prepare(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, legend=legend, steps=steps)
-    return source(pic, taken)
+    before = {node: node.grad for node in BackwardSteps(v).order} if step is not None else {}
+    try:  # a picture never changes what it draws: the steps taken for it are undone
+        steps, taken = _take_steps(v, step)
+        pic = prepare(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, legend=legend, steps=steps)
+        return source(pic, taken)
+    finally:
+        for node, grad in before.items():
+            node.grad = grad
 
 
 # ---------------------------------------------------------------- rendering

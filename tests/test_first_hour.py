@@ -1,0 +1,59 @@
+"""What a newcomer hits in the first hour: each test here failed before its fix.
+
+Pictures never change what they draw, text at the REPL shows as text, bad assignments and bad
+command lines end in one clear line, edge cases behave as in PyTorch, and the demos say when
+something went wrong.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from engine import Value, to_dot
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot")
+
+
+def neuron() -> tuple[Value, list[Value]]:
+    """The README's neuron: o = tanh(x1*w1 + x2*w2 + b)."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    return (x1 * w1 + x2 * w2 + b).tanh(), [x1, x2, w1, w2, b]
+
+
+# ---------------------------------------------------------------- a picture never changes what it draws
+
+
+@pytest.mark.parametrize("step", [0, 1, 3, 5])
+def test_to_dot_with_a_step_leaves_every_gradient_as_it_was(step):
+    o, leaves = neuron()
+    o.backward()
+    expected = [leaf.grad for leaf in leaves]
+    o2, leaves2 = neuron()
+    o2.backward()
+    to_dot(o2, step=step)
+    assert [leaf.grad for leaf in leaves2] == expected  # the steps drawn left no trace
+    o.backward()
+    o2.backward()  # and a later backward() accumulates from the same place
+    assert [leaf.grad for leaf in leaves2] == [leaf.grad for leaf in leaves]
+
+
+def test_to_dot_with_a_step_still_shows_that_steps_gradients():
+    o, (x1, *_) = neuron()
+    text = to_dot(o, step=len(o.backward_steps()))
+    assert "-1.5" in text  # x1's gradient after the last step, drawn
+    assert x1.grad == 0.0  # and not left behind
+
+
+@needs_dot
+def test_draw_with_a_step_leaves_every_gradient_as_it_was():
+    pytest.importorskip("graphviz")
+    from engine import draw
+
+    o, leaves = neuron()
+    draw(o, step=len(o.backward_steps()))
+    o.backward()
+    assert leaves[0].grad == pytest.approx(-1.5)

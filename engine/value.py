@@ -45,12 +45,10 @@ def _thread_mode() -> int:
 class Value:
     """A scalar in a computation graph: `data`, `grad`, `parents`, `op`, `label`."""
 
-    __slots__ = ("data", "grad", "parents", "operation", "label", "_rule", "_hooks", "_origin")
+    __slots__ = ("data", "grad", "parents", "operation", "_label", "_rule", "_hooks", "_origin")
 
     def __init__(self, data: Number | Real, label: str = "") -> None:
         self.data = _number(data, "Value")
-        if type(label) is not str:
-            raise TypeError(f"Value: label must be a str, got {type(label).__name__} {label!r}")
         self.grad: Any = 0.0
         self.parents: tuple[Value, ...] = ()
         self.operation: Operation | None = None  # what made this node; None for a leaf
@@ -58,6 +56,17 @@ class Value:
         self._rule: Rule | None = None  # operation.rule, kept here for the backward loop's speed
         self._hooks: dict | None = None
         self._origin: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The node's name in pictures and tables ('' for none); only a str is accepted."""
+        return self._label
+
+    @label.setter
+    def label(self, label: str) -> None:
+        if type(label) is not str:
+            raise TypeError(f"Value: label must be a str, got {type(label).__name__} {label!r}")
+        self._label = label
 
     @property
     def op(self) -> str:
@@ -191,7 +200,7 @@ def _make(data: float, parents: tuple, operation: Operation) -> Value:
     v = _new(Value)
     v.data = data
     v.grad = 0.0
-    v.label = ""
+    v._label = ""
     v._hooks = None
     if _mode[0] == 1:
         v.parents = parents

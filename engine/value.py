@@ -116,16 +116,16 @@ class Value:
     # Ordering compares data (handy in user code); == stays identity, so nodes hash.
 
     def __lt__(self, other: Operand) -> bool:
-        return self.data < (other.data if type(other) is Value else other)
+        return self.data < _compared(other, "<")
 
     def __le__(self, other: Operand) -> bool:
-        return self.data <= (other.data if type(other) is Value else other)
+        return self.data <= _compared(other, "<=")
 
     def __gt__(self, other: Operand) -> bool:
-        return self.data > (other.data if type(other) is Value else other)
+        return self.data > _compared(other, ">")
 
     def __ge__(self, other: Operand) -> bool:
-        return self.data >= (other.data if type(other) is Value else other)
+        return self.data >= _compared(other, ">=")
 
     __hash__ = object.__hash__
 
@@ -235,6 +235,15 @@ def _number(x: Any, where: str) -> float:
         except OverflowError:
             raise OverflowError(f"{where}: the {type(x).__name__} {_short(x)} is too large for a float") from None
     raise TypeError(f"{where}: expected a real number (int or float), got {type(x).__name__} {x!r}")
+
+
+def _compared(other: Any, op: str) -> Any:
+    """The number a Value is ordered against (a Value's data); anything else is refused naming `op`."""
+    if type(other) is Value:
+        return other.data
+    if isinstance(other, Real):
+        return other
+    raise TypeError(f"{op}: a Value can be compared with a real number or a Value, not {type(other).__name__} {_short(other)}")
 
 
 def _short(x: Any) -> str:

@@ -87,3 +87,21 @@ def test_assigning_data_that_is_not_a_number_is_refused_at_once():
     v = Value(1.0)
     with pytest.raises(TypeError, match=r"real number"):
         v.data = "x"  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize("op", ["<", "<=", ">", ">="])
+@pytest.mark.parametrize("other", ["x", None, [1.0]])
+def test_ordering_a_value_against_a_non_number_names_the_operation(op, other):
+    import operator
+
+    compare = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[op]
+    with pytest.raises(TypeError) as caught:
+        compare(Value(1.0), other)
+    message = str(caught.value)
+    assert message.startswith(f"{op}: ") and "Value" in message and type(other).__name__ in message
+    assert "float" not in message  # not Python's message about the data inside
+
+
+def test_ordering_against_numbers_and_values_still_works():
+    a = Value(1.0)
+    assert a < 2 and a <= 1.0 and a > Value(0.5) and a >= -3 and 0 < a and not (a > 1)

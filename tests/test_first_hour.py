@@ -105,3 +105,40 @@ def test_ordering_a_value_against_a_non_number_names_the_operation(op, other):
 def test_ordering_against_numbers_and_values_still_works():
     a = Value(1.0)
     assert a < 2 and a <= 1.0 and a > Value(0.5) and a >= -3 and 0 < a and not (a > 1)
+
+
+# ---------------------------------------------------------------- edge cases, as PyTorch has them
+
+
+def test_square_root_as_a_power_at_minus_zero_matches_pytorch():
+    """PyTorch's x ** 0.5 is its sqrt: sqrt(-0.0) = -0.0, with the slope -inf of that sign."""
+    for make in (lambda x: x**0.5, lambda x: x.sqrt()):
+        x = Value(-0.0)
+        y = make(x)
+        y.backward()
+        assert str(y.data) == "-0.0" and x.grad == float("-inf")
+        x = Value(0.0)
+        y = make(x)
+        y.backward()
+        assert str(y.data) == "0.0" and x.grad == float("inf")
+
+
+def test_powers_at_minus_zero_match_pytorch_to_the_sign():
+    torch = pytest.importorskip("torch")
+    for n in (0.5, 1.5, 0.25, 2.5, 3.0, 2.0):
+        x, t = Value(-0.0), torch.tensor(-0.0, dtype=torch.float64, requires_grad=True)
+        y, u = x**n, t**n
+        y.backward()
+        u.backward()
+        assert str(y.data) == str(u.item()), n
+        # a zero gradient's sign is lost in accumulation (a leaf's .grad starts at 0.0, PyTorch's at None)
+        assert str(x.grad) == str(t.grad.item()) or x.grad == t.grad.item() == 0.0, n
+    # and the second derivative of x ** 1.5, through x ** 0.5
+    from engine import grad
+
+    x, t = Value(-0.0), torch.tensor(-0.0, dtype=torch.float64, requires_grad=True)
+    (g,) = grad(x**1.5, [x], create_graph=True)
+    g.backward()
+    (gt,) = torch.autograd.grad(t**1.5, t, create_graph=True)
+    gt.backward()
+    assert str(g.data) == str(gt.item()) and x.grad == t.grad.item()

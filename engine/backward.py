@@ -7,7 +7,7 @@ from typing import Any
 from . import anomaly
 from .hooks import live_hooks, run_hooks
 from .mode import enable_grad
-from .value import Value, _mode, _number
+from .value import NO_GRAD, Value, _mode, _number
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -45,8 +45,18 @@ def graph_order(roots: list[Value], reset: bool = False) -> list[Value]:
     return order
 
 
+def check_recorded(root: Value, where: str) -> None:
+    """Refuse a root that no_grad() left without a graph, as PyTorch refuses one that needs no grad."""
+    if root._rule is None and root._origin is NO_GRAD:
+        raise RuntimeError(
+            f"{where}: this Value was computed inside no_grad(), which records no graph, so it has no "
+            "gradients to give (every .grad would stay 0); compute it outside no_grad() to train with it"
+        )
+
+
 def run_backward(root: Value, grad: Any, create_graph: bool) -> None:
     """Reset the non-leaf gradients of root's graph, seed root with `grad`, accumulate."""
+    check_recorded(root, "backward")
     seed: Any
     if create_graph:
         seed = grad if type(grad) is Value else Value(_number(grad, "backward grad"))

@@ -37,6 +37,9 @@ _new = object.__new__
 _mode = [1]
 
 
+NO_GRAD = "made inside no_grad()"  # the _origin of a result no_grad() left a leaf
+
+
 def _thread_mode() -> int:
     """Replaced by engine.mode.thread_mode when engine.mode is imported (as `import engine` does)."""
     return _mode[0]
@@ -213,7 +216,7 @@ def _make(data: float, parents: tuple, operation: Operation) -> Value:
         v.parents = ()
         v.operation = None
         v._rule = None
-        v._origin = None
+        v._origin = NO_GRAD  # so that backward() of it can say why it has nothing to do
     else:
         v.parents = parents
         v.operation = operation

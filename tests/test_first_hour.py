@@ -142,3 +142,25 @@ def test_powers_at_minus_zero_match_pytorch_to_the_sign():
     (gt,) = torch.autograd.grad(t**1.5, t, create_graph=True)
     gt.backward()
     assert str(g.data) == str(gt.item()) and x.grad == t.grad.item()
+
+
+def test_backward_of_a_loss_built_under_no_grad_raises_as_in_pytorch():
+    from engine import no_grad
+    from nn import MLP, mse_loss
+
+    model = MLP(2, [3, 1])
+    with no_grad():
+        loss = mse_loss([model([1.0, 2.0])], [0.5])
+    with pytest.raises(RuntimeError, match=r"no_grad\(\)"):
+        loss.backward()
+    with pytest.raises(RuntimeError, match=r"no_grad\(\)"):
+        loss.backward_steps()
+    assert all(p.grad == 0.0 for p in model.parameters())
+    mse_loss([model([1.0, 2.0])], [0.5]).backward()  # outside it, training works
+    assert any(p.grad != 0.0 for p in model.parameters())
+
+
+def test_a_leaf_the_user_made_still_has_a_backward():
+    x = Value(3.0)
+    x.backward()
+    assert x.grad == 1.0

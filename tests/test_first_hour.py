@@ -164,3 +164,52 @@ def test_a_leaf_the_user_made_still_has_a_backward():
     x = Value(3.0)
     x.backward()
     assert x.grad == 1.0
+
+
+def test_no_grad_in_another_asyncio_task_does_not_stop_this_one_recording():
+    import asyncio
+
+    from engine import is_grad_enabled, no_grad
+
+    async def evaluating(inside: asyncio.Event, done: asyncio.Event) -> None:
+        with no_grad():
+            inside.set()
+            await done.wait()  # sits inside no_grad() while the other task trains
+
+    async def training(inside: asyncio.Event, done: asyncio.Event) -> tuple[float, bool]:
+        await inside.wait()
+        x = Value(2.0)
+        y = x * x
+        enabled = is_grad_enabled()
+        y.backward()
+        done.set()
+        return x.grad, enabled
+
+    async def main() -> tuple[float, bool]:
+        inside, done = asyncio.Event(), asyncio.Event()
+        _, result = await asyncio.gather(evaluating(inside, done), training(inside, done))
+        return result
+
+    assert asyncio.run(main()) == (4.0, True)
+
+
+def test_a_task_started_inside_no_grad_records_nothing_while_the_block_is_open():
+    import asyncio
+
+    from engine import is_grad_enabled, no_grad
+
+    async def child(after: asyncio.Event) -> tuple[bool, bool]:
+        during = is_grad_enabled() or bool((Value(1.0) * 2).parents)
+        await after.wait()
+        later = is_grad_enabled() and bool((Value(1.0) * 2).parents)
+        return during, later
+
+    async def main() -> tuple[bool, bool]:
+        after = asyncio.Event()
+        with no_grad():
+            task = asyncio.create_task(child(after))
+            await asyncio.sleep(0)
+        after.set()  # the block that switched recording off has ended
+        return await task
+
+    assert asyncio.run(main()) == (False, True)

@@ -15,8 +15,8 @@ Colours tell a node's role:
                `.parameters()` method), or whose label is a dotted name such as
                `layers.0.neurons.1.w.0` (how `nn` labels its parameters; a lone
                `nn.Neuron`'s bias is just `b`, so pass `parameters=neuron` for it)
-    input      any other leaf with a label
-    constant   a leaf without a label: a Python number in an expression (`2 * x`) becomes one
+    input      any other leaf made with Value(...), labelled or not
+    constant   the leaf a Python number in an expression (`2 * x`) becomes
 `step=k` draws the graph as it is after step k of `v.backward_steps()`, with the node of step k
 and its edges in red. The steps are taken only for the picture: every `.grad` is put back after.
 
@@ -39,7 +39,7 @@ from typing import Any
 
 from .backward_steps import BackwardSteps, Step
 from .naming import expression, number
-from .value import Value
+from .value import CONSTANT, Value
 
 DEFAULT_MAX_NODES = 1000
 
@@ -115,9 +115,14 @@ def role(node: Value, root: Value, parameters: set[Value]) -> str:
         return "output"
     if node.parents:
         return "result"
-    if node in parameters or is_parameter_label(node.label):
+    return leaf_role(node, parameters)
+
+
+def leaf_role(leaf: Value, parameters: set[Value]) -> str:
+    """parameter (in `parameters`, or a dotted label as nn gives), constant (a Python number), else input."""
+    if leaf in parameters or is_parameter_label(leaf.label):
         return "parameter"
-    return "input" if node.label else "constant"
+    return "constant" if leaf._origin is CONSTANT else "input"
 
 
 @dataclass

@@ -12,11 +12,13 @@ with the formula, the local derivative, the amount added and the input's gradien
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from collections.abc import Iterable
+from typing import Any, TextIO
 
 from .backward_steps import BackwardSteps
+from .drawing import leaf_role, parameter_set
 from .naming import expression, number
-from .value import Value
+from .value import CONSTANT, Value
 
 
 def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
@@ -30,12 +32,12 @@ def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[st
     return [line(header), line(["-" * w for w in widths])] + [line(row) for row in rows]
 
 
-def forward_table(steps: BackwardSteps) -> list[str]:
-    """Every node, inputs first: its name, how it was made, its value."""
+def forward_table(steps: BackwardSteps, parameters: set[Value] | None = None) -> list[str]:
+    """Every node, inputs first: its name, how it was made (or input, parameter, constant), its value."""
     names = steps.names
     rows = []
     for node in steps.order:
-        made = expression(node, names) if node.parents else "input" if node.label else "constant"
+        made = expression(node, names) if node.parents else leaf_role(node, parameters or set())
         rows.append([names[node], made, number(node.data)])
     return ["forward pass (inputs first)"] + _table(["node", "= operation", "data"], rows, right={2})
 
@@ -61,22 +63,31 @@ def backward_table(steps: BackwardSteps) -> list[str]:
     header = ["step", "node", "node.grad", "input", "d node/d input", "local", "added", "input.grad now"]
     title = f"backward pass (output first): input.grad += local * node.grad, seed {steps.names[steps.root]}.grad = "
     lines = [title + number(steps.seed)] + _table(header, rows, right={0, 2, 5, 6, 7})
-    leaves = [node for node in steps.order if not node.parents and node.label]
+    leaves = [node for node in steps.order if not node.parents and node._origin is not CONSTANT]
     if leaves:
         shown = ", ".join(f"{steps.names[n]}.grad = {number(n.grad)}" for n in leaves)
-        lines.append(f"gradients of the labeled leaves: {shown}")
+        lines.append(f"gradients of the inputs and parameters: {shown}")
     return lines
 
 
-def explain(v: Value, *, forward_only: bool = False, grad: float = 1.0, file: TextIO | None = None) -> str:
+def explain(
+    v: Value,
+    *,
+    forward_only: bool = False,
+    grad: float = 1.0,
+    file: TextIO | None = None,
+    parameters: Iterable[Value] | Any = (),
+) -> str:
     """Print v's forward pass and (unless forward_only) run and print its backward pass; return the text.
 
-    The backward part changes `.grad` exactly as `v.backward(grad)` would.
+    The backward part changes `.grad` exactly as `v.backward(grad)` would. A leaf is called a
+    parameter when it is in `parameters=` (Values, or a model) or has a dotted label as nn gives
+    its parameters, a constant when a Python number made it (the 2 in `2 * x`), else an input.
     """
     if type(v) is not Value:
         raise TypeError(f"explain: expected a Value, got {type(v).__name__}")
     steps = BackwardSteps(v, grad)
-    lines = forward_table(steps)
+    lines = forward_table(steps, parameter_set(parameters))
     if not forward_only:
         lines += [""] + backward_table(steps)
     text = "\n".join(lines)

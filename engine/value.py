@@ -38,6 +38,7 @@ _mode = [1]
 
 
 NO_GRAD = "made inside no_grad()"  # the _origin of a result no_grad() left a leaf
+CONSTANT = "a number operand"  # the _origin of the leaf a Python number becomes in `2 * x`
 
 
 def _thread_mode() -> int:
@@ -261,9 +262,11 @@ def _short(x: Any) -> str:
 def _constant(x: Any, op: str) -> Value:
     """A leaf for a number operand of `op`; a number too large for a float is refused naming `op`."""
     try:
-        return Value(x)
+        c = Value(x)
     except OverflowError:
         raise OverflowError(f"{op}: the {type(x).__name__} {_short(x)} is too large for a float") from None
+    c._origin = CONSTANT  # so that tables and pictures tell it from a leaf the user made
+    return c
 
 
 def _overflow(op: str, *inputs: float) -> None:
@@ -348,7 +351,7 @@ class Operation:
 
     def apply(self, *inputs: Operand) -> Value:
         """Record a node: the result of this operation on `inputs` (numbers become constants)."""
-        parents = tuple(x if type(x) is Value else Value(_number(x, self.name)) for x in inputs)
+        parents = tuple(x if type(x) is Value else _constant(_number(x, self.name), self.name) for x in inputs)
         return _make(self.compute(*[p.data for p in parents]), parents, self)
 
     # ---------------------------------------------------------------- read off the rule

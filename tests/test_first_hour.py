@@ -213,3 +213,49 @@ def test_a_task_started_inside_no_grad_records_nothing_while_the_block_is_open()
         return await task
 
     assert asyncio.run(main()) == (False, True)
+
+
+# ---------------------------------------------------------------- explain names every leaf for what it is
+
+
+def forward_rows(text: str) -> dict[str, str]:
+    """{node: what made it} from explain's forward table."""
+    table = text.split("\n\n")[0].splitlines()[3:]
+    return {line.split()[0]: line.split()[1] for line in table}
+
+
+def test_explain_calls_an_unlabeled_leaf_the_user_made_an_input_and_a_number_a_constant():
+    import io
+
+    from engine import explain
+
+    x = Value(2.0)  # made by the user, no label: it gets a gradient
+    y = x * 3.0 + 1
+    text = explain(y, file=io.StringIO())
+    rows = forward_rows(text)
+    assert [rows[name] for name in ("v1", "v2", "v4")] == ["input", "constant", "constant"]
+    assert "v1.grad = 3.0" in text.splitlines()[-1] and "v2.grad" not in text.splitlines()[-1]
+
+
+def test_explain_calls_model_parameters_parameters():
+    import io
+
+    from engine import explain
+    from nn import MLP, Neuron
+
+    model = MLP(2, [2, 1], seed=0)
+    rows = forward_rows(explain(model([1.0, 2.0]), forward_only=True, file=io.StringIO()))
+    assert rows["layers.0.neurons.0.w.0"] == rows["layers.1.neurons.0.b"] == "parameter"
+    assert rows["x0"] == "input"
+    neuron = Neuron(2, "tanh", seed=0)  # a lone neuron's bias is just `b`: say which are parameters
+    rows = forward_rows(explain(neuron([1.0, 2.0]), forward_only=True, file=io.StringIO(), parameters=neuron))
+    assert rows["b"] == rows["w.0"] == "parameter" and rows["x1"] == "input"
+
+
+def test_a_picture_colours_an_unlabeled_leaf_the_user_made_as_an_input():
+    from engine.drawing import ROLE_COLOURS
+
+    x = Value(2.0)
+    text = to_dot(2 * x)
+    constant, leaf = [line for line in text.splitlines() if line.lstrip().startswith(("n0 [", "n1 ["))]  # 2, x
+    assert ROLE_COLOURS["constant"] in constant and ROLE_COLOURS["input"] in leaf

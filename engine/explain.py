@@ -11,12 +11,11 @@ with the formula, the local derivative, the amount added and the input's gradien
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
 from typing import Any, TextIO
 
 from .backward_steps import BackwardSteps
-from .drawing import leaf_role, parameter_set
+from .drawing import GraphTooLarge, count_nodes, leaf_role, parameter_set
 from .naming import expression, number
 from .value import CONSTANT, Value
 
@@ -70,6 +69,16 @@ def backward_table(steps: BackwardSteps) -> list[str]:
     return lines
 
 
+DEFAULT_MAX_NODES = 500  # about three lines a node: longer tables are not read
+
+
+class Explanation(str):
+    """explain's tables: a str whose repr is the text itself, so the REPL shows the tables, not an escaped string."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
 def explain(
     v: Value,
     *,
@@ -77,19 +86,30 @@ def explain(
     grad: float = 1.0,
     file: TextIO | None = None,
     parameters: Iterable[Value] | Any = (),
-) -> str:
-    """Print v's forward pass and (unless forward_only) run and print its backward pass; return the text.
+    max_nodes: int = DEFAULT_MAX_NODES,
+) -> Explanation:
+    """v's forward pass and (unless forward_only) its backward pass, run step by step, as tables.
 
-    The backward part changes `.grad` exactly as `v.backward(grad)` would. A leaf is called a
-    parameter when it is in `parameters=` (Values, or a model) or has a dotted label as nn gives
-    its parameters, a constant when a Python number made it (the 2 in `2 * x`), else an input.
+    Returns the text (typed at the REPL, it shows as the tables; `print()` it in a script), and
+    writes it to `file` if one is given. The backward part changes `.grad` exactly as
+    `v.backward(grad)` would. A leaf is called a parameter when it is in `parameters=` (Values,
+    or a model) or has a dotted label as nn gives its parameters, a constant when a Python number
+    made it (the 2 in `2 * x`), else an input. A graph of more than `max_nodes` nodes raises
+    GraphTooLarge.
     """
     if type(v) is not Value:
         raise TypeError(f"explain: expected a Value, got {type(v).__name__}")
+    if count_nodes(v, max_nodes) > max_nodes:
+        raise GraphTooLarge(
+            f"explain: the graph has more than max_nodes={max_nodes} nodes; its tables would run to thousands "
+            "of lines. Explain the graph of one example (e.g. the loss of a single input point), or pass a "
+            "larger max_nodes= if you really want it."
+        )
     steps = BackwardSteps(v, grad)
     lines = forward_table(steps, parameter_set(parameters))
     if not forward_only:
         lines += [""] + backward_table(steps)
-    text = "\n".join(lines)
-    print(text, file=sys.stdout if file is None else file)
+    text = Explanation("\n".join(lines))
+    if file is not None:
+        print(text, file=file)
     return text

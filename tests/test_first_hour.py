@@ -259,3 +259,43 @@ def test_a_picture_colours_an_unlabeled_leaf_the_user_made_as_an_input():
     text = to_dot(2 * x)
     constant, leaf = [line for line in text.splitlines() if line.lstrip().startswith(("n0 [", "n1 ["))]  # 2, x
     assert ROLE_COLOURS["constant"] in constant and ROLE_COLOURS["input"] in leaf
+
+
+def test_explain_at_the_repl_shows_its_tables_once_and_unescaped():
+    import code
+    import contextlib
+    import io
+
+    console = code.InteractiveConsole({})
+    shown = io.StringIO()
+    with contextlib.redirect_stdout(shown):
+        console.push("from engine import Value, explain")
+        console.push("x = Value(2.0, label='x')")
+        console.push("explain((x * x).tanh())")  # the REPL prints the repr of what a line returns
+    text = shown.getvalue()
+    assert text.count("forward pass (inputs first)") == 1
+    assert "\\n" not in text and not text.lstrip().startswith("'")
+    assert "tanh(v1)" in text
+
+
+def test_explain_returns_text_that_still_works_as_a_str_and_goes_to_a_file_when_asked():
+    import io
+
+    from engine import explain
+
+    out = io.StringIO()
+    text = explain(Value(2.0, label="x") * 3.0, file=out)
+    assert isinstance(text, str) and out.getvalue() == text + "\n"
+    assert repr(text) == str(text) and text.splitlines()[0] == "forward pass (inputs first)"
+
+
+def test_explain_refuses_a_graph_too_large_to_read_as_draw_does():
+    from engine import explain
+    from engine.drawing import GraphTooLarge
+
+    xs = [Value(float(i)) for i in range(300)]
+    total = sum(x * x for x in xs)  # about 900 nodes: a batch loss is far larger
+    with pytest.raises(GraphTooLarge, match=r"explain: the graph has more than max_nodes=500 nodes"):
+        explain(total)
+    assert all(x.grad == 0.0 for x in xs)  # refused before anything ran
+    assert "forward pass" in explain(total, max_nodes=1000, forward_only=True)

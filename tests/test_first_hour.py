@@ -59,7 +59,7 @@ def test_draw_with_a_step_leaves_every_gradient_as_it_was():
     assert leaves[0].grad == pytest.approx(-1.5)
 
 
-# ---------------------------------------------------------------- assignments and comparisons checked as the constructor checks
+# ---------------------------------------------------------------- assignments and comparisons, checked at once
 
 
 @pytest.mark.parametrize("bad", [3, None, b"x", ["x"]])
@@ -299,3 +299,53 @@ def test_explain_refuses_a_graph_too_large_to_read_as_draw_does():
         explain(total)
     assert all(x.grad == 0.0 for x in xs)  # refused before anything ran
     assert "forward pass" in explain(total, max_nodes=1000, forward_only=True)
+
+
+# ---------------------------------------------------------------- the layer picture
+
+
+def column_order(svg: str) -> dict[str, list[str]]:
+    """{column: node ids from top to bottom} read off a rendered layer picture."""
+    import re
+
+    tops: dict[str, list[tuple[float, str]]] = {}
+    for title, body in re.findall(r'<g id="node\d+" class="node">\s*<title>([^<]+)</title>(.*?)</g>', svg, re.S):
+        points = re.search(r'points="([^"]+)"', body)
+        assert points, title
+        top = min(float(p.split(",")[1]) for p in points.group(1).split())
+        column = title.split("n")[0] if title.startswith("l") else title[0]
+        tops.setdefault(column, []).append((top, title))
+    return {column: [t for _, t in sorted(nodes)] for column, nodes in tops.items()}
+
+
+@needs_dot
+@pytest.mark.parametrize(
+    "sizes, seed, examples",
+    [([3, 1], 1, 1), ([4, 4, 1], 1, 4), ([8, 6, 3], 3, 1), ([5, 7, 2], 0, 2), ([4, 4, 1], 0, 8)],
+)
+def test_layer_picture_draws_each_layers_neurons_in_order_top_to_bottom(sizes, seed, examples):
+    import nn
+    from engine.drawing import render
+
+    points = [[0.5, -1.0], [1.5, 0.25], [-0.75, 0.5], [0.0, 1.0], [0.2, 0.1], [-1, -1], [2, 0], [0, 2]][:examples]
+    if sizes[-1] == 1:
+        report = nn.backprop_report(nn.MLP(2, sizes, "tanh", seed=seed), points, nn.mse_loss, [1.0] * examples)
+    else:
+        model = nn.MLP(2, sizes, "tanh", seed=seed)
+        report = nn.backprop_report(model, points, nn.cross_entropy, [1] * examples)
+    columns = column_order(render(report.to_dot()).decode())
+    assert columns["x"] == ["x0", "x1"]
+    for li, size in enumerate(sizes, start=1):
+        assert columns[f"l{li}"] == [f"l{li}n{k}" for k in range(size)]
+
+
+def test_layer_picture_names_a_neuron_by_its_place_in_its_layer_not_like_a_number():
+    import re
+
+    import nn
+
+    report = nn.backprop_report(nn.MLP(2, [3, 1], seed=1), [0.5, -1.0], nn.mse_loss, 1.0)
+    dot = report.to_dot()
+    assert not re.search(r"neuron \d+\.\d+", dot)  # "neuron 1.0" read like the number 1.0
+    assert dot.count("<td>neuron 0</td>") == 2 and "<td>neuron 2</td>" in dot  # one box per neuron, in its layer
+    assert 'label="layer 1: relu"' in dot and "layer 1, neuron 2: b = " in dot

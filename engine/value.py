@@ -247,7 +247,8 @@ def _compared(other: Any, op: str) -> Any:
         return other.data
     if isinstance(other, Real):
         return other
-    raise TypeError(f"{op}: a Value can be compared with a real number or a Value, not {type(other).__name__} {_short(other)}")
+    shown = f"{type(other).__name__} {_short(other)}"
+    raise TypeError(f"{op}: a Value can be compared with a real number or a Value, not {shown}")
 
 
 def _short(x: Any) -> str:

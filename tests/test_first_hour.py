@@ -349,3 +349,60 @@ def test_layer_picture_names_a_neuron_by_its_place_in_its_layer_not_like_a_numbe
     assert not re.search(r"neuron \d+\.\d+", dot)  # "neuron 1.0" read like the number 1.0
     assert dot.count("<td>neuron 0</td>") == 2 and "<td>neuron 2</td>" in dot  # one box per neuron, in its layer
     assert 'label="layer 1: relu"' in dot and "layer 1, neuron 2: b = " in dot
+
+
+# ---------------------------------------------------------------- the stepper page
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_browser = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+
+
+def wide_graph() -> Value:
+    """A chain long enough that, drawn full size left to right, its output is off a 1000-pixel screen."""
+    x = Value(0.5, label="x")
+    y = x
+    for _ in range(12):
+        y = (y * 1.1).tanh()
+    y.label = "out"
+    return y
+
+
+@needs_dot
+@needs_browser
+def test_stepper_page_starts_fitted_to_width_with_the_output_in_view(tmp_path):
+    from devtools import Page
+
+    from engine.stepper_page import write_stepper
+
+    page = write_stepper(wide_graph(), tmp_path / "steps.html")
+    with Page(CHROMIUM, page.resolve().as_uri(), tmp_path / "profile") as browser:
+        browser.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 1000, "height": 700, "deviceScaleFactor": 1, "mobile": False},
+        )
+        browser.wait_for("document.body && document.body.dataset.status === 'ready'")
+        assert browser.evaluate("document.getElementById('fit').checked") is True
+        # the output's record is the last node drawn: its right edge is inside the viewer
+        inside = browser.evaluate(
+            "(() => { const view = document.getElementById('view').getBoundingClientRect();"
+            " const nodes = [...document.querySelectorAll('#view g.node')]"
+            "   .filter(g => g.querySelector('title').textContent.match(/^n\\d+$/));"
+            " const out = nodes[nodes.length - 1].getBoundingClientRect();"
+            " return [out.right <= view.right + 1, out.left >= view.left - 1, view.width > 0]; })()"
+        )
+        assert inside == [True, True, True]
+
+
+@needs_dot
+def test_stepper_page_has_a_legend_for_its_red_and_orange():
+    import re
+
+    from engine.drawing import CURRENT, RECEIVING
+    from engine.stepper_page import stepper_html
+
+    page = stepper_html(wide_graph())
+    legend = re.search(r'<p id="legend".*?</p>', page, re.S)
+    assert legend, "no legend"
+    text = legend.group(0)
+    assert CURRENT in text and RECEIVING in text
+    assert "this step" in text and "adds to" in text

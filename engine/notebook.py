@@ -18,6 +18,7 @@ import html
 from collections.abc import Iterable
 from pathlib import Path
 
+from .drawing import write_atomically
 from .stepper_page import DEFAULT_MAX_NODES, stepper_html
 from .value import Value
 
@@ -56,10 +57,8 @@ class Stepper:
         )
 
     def save(self, path: str | Path) -> Path:
-        """Write the page as a standalone .html file; return its path."""
-        path = Path(path)
-        path.write_text(self.page, encoding="utf-8")
-        return path
+        """Write the page as a standalone .html file, atomically (a failed write keeps the old one); return the path."""
+        return write_atomically(path, self.page.encode("utf-8"))
 
     def __repr__(self) -> str:
         return f"Stepper({self.page.count('<template id=')} frames; display it in a notebook, or .save('steps.html'))"

@@ -406,3 +406,41 @@ def test_stepper_page_has_a_legend_for_its_red_and_orange():
     text = legend.group(0)
     assert CURRENT in text and RECEIVING in text
     assert "this step" in text and "adds to" in text
+
+
+@needs_dot
+def test_stepper_save_replaces_the_page_atomically_keeping_its_permissions(tmp_path):
+    import os
+    import stat
+
+    from engine import step_through
+
+    page = tmp_path / "steps.html"
+    page.write_text("the good page from before")
+    page.chmod(0o640)
+    before = page.stat().st_ino
+    assert step_through(wide_graph()).save(page) == page
+    assert page.stat().st_ino != before  # a new file renamed over the old one, not rewritten in place
+    assert stat.S_IMODE(page.stat().st_mode) == 0o640
+    assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert os.listdir(tmp_path) == ["steps.html"]  # no temporary file left beside it
+
+
+@needs_dot
+def test_stepper_save_that_fails_half_way_leaves_the_old_page(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from engine import step_through
+
+    stepper = step_through(wide_graph())
+    page = tmp_path / "steps.html"
+    page.write_text("the good page from before")
+
+    def full_disk(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        stepper.save(page)
+    assert page.read_text() == "the good page from before" and os.listdir(tmp_path) == ["steps.html"]

@@ -68,6 +68,10 @@ class DotNotFound(RuntimeError):
     """Graphviz's `dot` program, which turns DOT text into SVG or PNG, is not installed."""
 
 
+class DotFailed(RuntimeError):
+    """Graphviz's `dot` refused the DOT text (say, a label longer than it reads, or holding a NUL)."""
+
+
 # ---------------------------------------------------------------- the graph, named once
 
 
@@ -277,7 +281,7 @@ def render(dot_text: str, fmt: str = "svg") -> bytes:
     except FileNotFoundError:
         raise DotNotFound(f"Graphviz's `dot` program could not be started; {INSTALL_HINT}.") from None
     if done.returncode != 0:
-        raise RuntimeError(f"dot -T{fmt} failed: {done.stderr.decode(errors='replace').strip()}")
+        raise DotFailed(f"dot -T{fmt} failed: {done.stderr.decode(errors='replace').strip()}")
     return done.stdout
 
 

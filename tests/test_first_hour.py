@@ -444,3 +444,100 @@ def test_stepper_save_that_fails_half_way_leaves_the_old_page(tmp_path, monkeypa
     with pytest.raises(OSError, match="No space left"):
         stepper.save(page)
     assert page.read_text() == "the good page from before" and os.listdir(tmp_path) == ["steps.html"]
+
+
+# ---------------------------------------------------------------- the draw command
+
+
+def command(*args: str, cwd=None):
+    """`python -m engine ...` as a user types it, in a fresh process."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(root)}
+    return subprocess.run(
+        [sys.executable, "-m", "engine", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
+    )
+
+
+def one_line(done) -> str:
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    return done.stderr.strip()
+
+
+def suggested(message: str) -> list[str]:
+    """The command a hint suggests, as arguments after `python -m engine`."""
+    import re
+    import shlex
+
+    found = re.search(r": (python -m engine .*?)(?: \(see --help\))?$", message)
+    assert found, message
+    return shlex.split(found.group(1))[3:]
+
+
+@needs_dot
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-x*2", "x=3", "-o", "neg.svg"],  # argparse reads -x*2 as an option
+        ["--", "-x*2", "x=3", "-o", "neg.svg"],  # the hint as it was: -o after -- is read as an input
+        ["-o", "neg.svg", "--backward", "-(x*2)", "x=3"],
+    ],
+)
+def test_the_hint_for_an_expression_starting_with_minus_is_a_command_that_works(args, tmp_path):
+    message = one_line(command(*args, cwd=tmp_path))
+    assert "'--'" in message
+    done = command(*suggested(message), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "neg.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+
+
+def test_a_file_name_before_the_function_gets_the_module_name_to_use(tmp_path):
+    (tmp_path / "my_file.py").write_text(
+        "from engine import Value\n\ndef loss():\n    return Value(2.0, label='x') * 3\n"
+    )
+    message = one_line(command("my_file.py:loss", cwd=tmp_path))
+    assert "my_file:loss" in message and ".py" in message
+    assert command(*suggested_module(message), cwd=tmp_path).returncode == 0
+
+
+def suggested_module(message: str) -> list[str]:
+    import re
+
+    return [re.search(r"not its file: (\S+)", message).group(1)]
+
+
+@pytest.mark.parametrize("label, named", [("x" * 20_000, r"20,000 characters"), ("a\0b", r"NUL")])
+def test_a_label_graphviz_cannot_read_is_one_line(label, named, tmp_path):
+    (tmp_path / "labels.py").write_text(
+        f"from engine import Value\n\ndef f():\n    return Value(2.0, label={label!r}) * 3\n"
+    )
+    import re
+
+    for output in ([], ["-o", "g.svg"], ["-o", "g.html"]):
+        assert re.search(named, one_line(command("labels:f", *output, cwd=tmp_path)))
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".py" and p.name != "__pycache__") == []
+
+
+@needs_dot
+def test_whatever_else_dot_refuses_is_one_line_too(capsys, monkeypatch, tmp_path):
+    from engine import draw_command
+
+    monkeypatch.setattr(draw_command, "check_labels", lambda v: None)  # as if a label slipped through
+    (tmp_path / "labels.py").write_text(
+        "from engine import Value\n\ndef f():\n    return Value(2.0, label='x' * 20000) * 3\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert draw_command.main(["labels:f", "-o", str(tmp_path / "g.svg")], prog="draw") == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "dot -Tsvg failed" in err and "nothing drawn" in err
+
+
+def test_step_with_an_html_page_is_refused_not_ignored(tmp_path):
+    message = one_line(command("x*2", "x=3", "--step", "1", "-o", "steps.html", cwd=tmp_path))
+    assert "--step" in message and "steps.html#step=1" in message
+    assert list(tmp_path.iterdir()) == []

@@ -541,3 +541,42 @@ def test_step_with_an_html_page_is_refused_not_ignored(tmp_path):
     message = one_line(command("x*2", "x=3", "--step", "1", "-o", "steps.html", cwd=tmp_path))
     assert "--step" in message and "steps.html#step=1" in message
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- the demos and the benchmark say what happened
+
+
+def run_module(*args: str, cwd=None):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root), MPLBACKEND="Agg")
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, cwd=cwd or root, env=env, timeout=600
+    )
+
+
+@pytest.mark.slow
+def test_spiral_with_a_learning_rate_far_too_large_says_it_learnt_nothing(tmp_path):
+    done = run_module("demos/spiral.py", "--lr", "10", "--steps", "40", "--quiet", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr  # the run finished; its pictures are there to look at
+    assert "train accuracy 33.3%" in done.stdout
+    hint = done.stderr.strip().splitlines()[-1]
+    assert "chance" in hint and "--lr" in hint and "10.0" in hint
+
+
+def test_the_chance_hint_speaks_only_when_the_model_learnt_nothing():
+    import argparse
+
+    from demos.common import chance_hint
+
+    args = argparse.Namespace(lr=10.0)
+    three = [0, 1, 2] * 50
+    assert chance_hint("spiral", 1 / 3, three, args) is not None
+    assert chance_hint("spiral", 0.36, three, args) is not None
+    assert chance_hint("spiral", 0.9, three, args) is None
+    skewed = [0] * 80 + [1] * 20  # guessing 0 every time gives 80%
+    assert chance_hint("moons", 0.8, skewed, args) is not None and chance_hint("moons", 0.97, skewed, args) is None

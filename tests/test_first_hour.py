@@ -580,3 +580,11 @@ def test_the_chance_hint_speaks_only_when_the_model_learnt_nothing():
     assert chance_hint("spiral", 0.9, three, args) is None
     skewed = [0] * 80 + [1] * 20  # guessing 0 every time gives 80%
     assert chance_hint("moons", 0.8, skewed, args) is not None and chance_hint("moons", 0.97, skewed, args) is None
+
+
+def test_newton_from_a_start_too_large_is_one_plain_line(tmp_path):
+    done = run_module("demos/newton.py", "--x0", "1e300", "--out", str(tmp_path))
+    assert done.returncode == 1
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("newton: ") and "too large for a float" in line
+    assert "(34," not in line and "Numerical result out of range" not in line

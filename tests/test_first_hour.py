@@ -588,3 +588,11 @@ def test_newton_from_a_start_too_large_is_one_plain_line(tmp_path):
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith("newton: ") and "too large for a float" in line
     assert "(34," not in line and "Numerical result out of range" not in line
+
+
+def test_the_quick_benchmark_judges_no_targets(tmp_path):
+    done = run_module("-m", "benchmarks.run", "--quick", "--no-million")
+    assert done.returncode == 0, done.stderr
+    assert "NOT met" not in done.stdout and "— met" not in done.stdout
+    assert "targets not judged" in done.stdout and "without --quick" in done.stdout
+    assert "at most 250 bytes per node: " in done.stdout and "— not judged (--quick)" in done.stdout

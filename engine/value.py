@@ -51,7 +51,9 @@ class Value:
 
     __slots__ = ("data", "grad", "parents", "operation", "_label", "_rule", "_hooks", "_origin")
 
-    def __init__(self, data: Number | Real, label: str = "") -> None:
+    def __init__(self, data: Number | Real, label: str = "", *micrograd: str) -> None:
+        if micrograd or type(label) is not str:  # micrograd's Value(data, _children, _op, label)?
+            label = _micrograd_leaf(label, micrograd)
         self.data = _number(data, "Value")
         self.grad: Any = 0.0
         self.parents: tuple[Value, ...] = ()
@@ -197,6 +199,24 @@ class Value:
     def _backward(self) -> None:
         """micrograd's name for `apply_chain_rule()`: this node's one chain-rule step."""
         self.apply_chain_rule()
+
+
+def _micrograd_leaf(children: Any, rest: tuple) -> Any:
+    """The label of micrograd's `Value(data, _children=(), _op='', label='')`, for a leaf (no children, no op)."""
+    if not isinstance(children, (tuple, list, set, frozenset)):
+        return children  # not micrograd's form: the label setter says what is wrong with it
+    if len(rest) > 2:
+        raise TypeError(
+            f"Value: takes (data, label), or micrograd's (data, _children, _op, label); got {len(rest) + 2}"
+        )
+    op, label = (*rest, "", "")[:2]
+    if children or op:
+        raise TypeError(
+            "Value: micrograd's Value(data, _children, _op) makes an operation's result by hand, with a _backward "
+            "set afterwards; here an operation is defined once, forward and derivative side by side, with "
+            "engine.operation (see 'Coming from micrograd' in the README). For a leaf: Value(data, label='x')"
+        )
+    return label
 
 
 def _make(data: float, parents: tuple, operation: Operation) -> Value:

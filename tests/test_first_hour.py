@@ -596,3 +596,27 @@ def test_the_quick_benchmark_judges_no_targets(tmp_path):
     assert "NOT met" not in done.stdout and "— met" not in done.stdout
     assert "targets not judged" in done.stdout and "without --quick" in done.stdout
     assert "at most 250 bytes per node: " in done.stdout and "— not judged (--quick)" in done.stdout
+
+
+# ---------------------------------------------------------------- micrograd's own signatures
+
+
+def test_the_lectures_value_constructor_makes_the_same_leaf():
+    x = Value(2.0, (), "", "x")  # micrograd's Value(data, _children, _op, label)
+    assert (x.data, x.label, x.parents, x.op, x.grad) == (2.0, "x", (), "", 0.0)
+    assert Value(2.0, ()).label == "" and Value(2.0, [], "").label == ""
+    y = x * Value(3.0, (), "", "w")
+    y.backward()
+    assert x.grad == 3.0
+
+
+def test_the_lectures_constructor_for_an_operations_result_names_the_replacement():
+    a, b = Value(1.0), Value(2.0)
+    with pytest.raises(TypeError, match=r"engine\.operation"):
+        Value(3.0, (a, b), "+")
+    with pytest.raises(TypeError, match=r"engine\.operation"):
+        Value(3.0, (), "+")
+    with pytest.raises(TypeError, match=r"label must be a str"):
+        Value(3.0, 7)  # neither a label nor micrograd's children
+    with pytest.raises(TypeError, match=r"_children, _op, label"):
+        Value(3.0, (), "", "x", "extra")

@@ -620,3 +620,28 @@ def test_the_lectures_constructor_for_an_operations_result_names_the_replacement
         Value(3.0, 7)  # neither a label nor micrograd's children
     with pytest.raises(TypeError, match=r"_children, _op, label"):
         Value(3.0, (), "", "x", "extra")
+
+
+@pytest.mark.parametrize("nonlin, activation", [(False, "linear"), (True, "relu")])
+def test_micrograd_nonlin_switch_means_what_it_means_there(nonlin, activation):
+    from nn import Layer, Neuron
+
+    neuron = Neuron(2, nonlin=nonlin, seed=0)
+    same = Neuron(2, activation, seed=0)
+    assert neuron.activation == activation
+    for x in ([1.0, -2.0], [-3.0, 0.5]):
+        assert neuron(x).data == same(x).data
+    layer = Layer(2, 3, nonlin=nonlin, seed=0)
+    assert [n.activation for n in layer.neurons] == [activation] * 3
+    out = Neuron(2, nonlin=False, seed=0)([-5.0, -5.0])  # linear: can go below 0, where relu could not
+    relu = Neuron(2, nonlin=True, seed=0)([-5.0, -5.0])
+    assert out.data == min(out.data, relu.data) and relu.data >= 0.0
+
+
+def test_nonlin_and_an_activation_together_are_refused():
+    from nn import Neuron
+
+    with pytest.raises(ValueError, match=r"not both"):
+        Neuron(2, "tanh", nonlin=False)
+    with pytest.raises(TypeError, match=r"nonlin"):
+        Neuron(2, nonlin="no")  # type: ignore[arg-type]

@@ -645,3 +645,54 @@ def test_nonlin_and_an_activation_together_are_refused():
         Neuron(2, "tanh", nonlin=False)
     with pytest.raises(TypeError, match=r"nonlin"):
         Neuron(2, nonlin="no")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- the tour notebook
+
+DOCS = [
+    "seeing.md",
+    "nn.md",
+    "compile.md",
+    "higher-order.md",
+    "user-ops.md",
+    "layers.md",
+    "errors.md",
+    "speed.md",
+    "design.md",
+]
+
+
+def tour_cells() -> list[dict]:
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "demos" / "tour.ipynb"
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def test_the_tour_says_the_gradients_are_reset_when_the_code_resets_them():
+    cells = tour_cells()
+    (k,) = [i for i, c in enumerate(cells) if "engine.step_through(L)" in "".join(c["source"])]
+    code, text = "".join(cells[k]["source"]), " ".join("".join(cells[k - 1]["source"]).split())
+    assert code.index("leaf.grad = 0.0") < code.index("engine.step_through(L)")  # reset before the pass
+    assert "reset them afterwards" not in text and "reset them first" in text
+
+
+def test_the_tour_ends_with_where_to_go_next_and_its_command_works(tmp_path):
+    import re
+    import shlex
+    from pathlib import Path
+
+    last = "".join(tour_cells()[-1]["source"])
+    assert last.startswith("## Where next")
+    assert "nn.backprop_report" in last and 'report.save("net.svg")' in last
+    for page in DOCS:
+        assert f"(../docs/{page})" in last, page
+    demos = Path(__file__).resolve().parents[1] / "demos"
+    for script in re.findall(r"(\w+\.py)", last):
+        assert (demos / script).exists(), script
+    (cli,) = re.findall(r"`(python -m engine [^`]+)`", last)
+    if shutil.which("dot"):
+        done = command(*shlex.split(cli)[3:], cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert (tmp_path / "steps.html").read_text().startswith("<!DOCTYPE html>")

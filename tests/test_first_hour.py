@@ -696,3 +696,26 @@ def test_the_tour_ends_with_where_to_go_next_and_its_command_works(tmp_path):
         done = command(*shlex.split(cli)[3:], cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         assert (tmp_path / "steps.html").read_text().startswith("<!DOCTYPE html>")
+
+
+# ---------------------------------------------------------------- install paths
+
+
+def test_the_layers_demo_says_when_it_skipped_the_pytorch_comparison(monkeypatch, capsys, tmp_path):
+    import sys
+
+    from demos import layers
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # as if PyTorch were not installed
+    layers.main(["--quiet", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "comparison skipped, PyTorch is not installed" in out and "download.pytorch.org/whl/cpu" in out
+
+
+def test_the_layers_demo_compares_with_pytorch_when_it_is_there(capsys, tmp_path):
+    pytest.importorskip("torch")
+    from demos import layers
+
+    layers.main(["--quiet", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "PyTorch float64 (model.to_torch())" in out and "skipped" not in out

@@ -203,7 +203,7 @@ class Value:
 
 def _micrograd_leaf(children: Any, rest: tuple) -> Any:
     """The label of micrograd's `Value(data, _children=(), _op='', label='')`, for a leaf (no children, no op)."""
-    if not isinstance(children, (tuple, list, set, frozenset)):
+    if not isinstance(children, (tuple, set, frozenset)) or any(type(c) is not Value for c in children):
         return children  # not micrograd's form: the label setter says what is wrong with it
     if len(rest) > 2:
         raise TypeError(

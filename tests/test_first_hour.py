@@ -604,7 +604,7 @@ def test_the_quick_benchmark_judges_no_targets(tmp_path):
 def test_the_lectures_value_constructor_makes_the_same_leaf():
     x = Value(2.0, (), "", "x")  # micrograd's Value(data, _children, _op, label)
     assert (x.data, x.label, x.parents, x.op, x.grad) == (2.0, "x", (), "", 0.0)
-    assert Value(2.0, ()).label == "" and Value(2.0, [], "").label == ""
+    assert Value(2.0, ()).label == "" and Value(2.0, set(), "").label == ""
     y = x * Value(3.0, (), "", "w")
     y.backward()
     assert x.grad == 3.0

@@ -19,8 +19,8 @@ def topological_order(root: Value) -> list[Value]:
     return graph_order([root])
 
 
-def graph_order(roots: list[Value], reset: bool = False) -> list[Value]:
-    """Every node of the roots' graphs, each after its parents; with reset, non-leaf grads set to 0."""
+def graph_order(roots: list[Value]) -> list[Value]:
+    """Every node of the roots' graphs, each after its parents."""
     order: list[Value] = []
     seen: set[Value] = set()
     for root in roots:
@@ -40,8 +40,6 @@ def graph_order(roots: list[Value], reset: bool = False) -> list[Value]:
             else:  # every parent is finished: so is this node
                 path.pop()
                 order.append(node)
-                if reset and node._rule is not None:
-                    node.grad = 0.0
     return order
 
 
@@ -54,8 +52,55 @@ def check_recorded(root: Value, where: str) -> None:
         )
 
 
+def _sorted_and_reset(root: Value) -> tuple[list[Value], list[Any] | None]:
+    """root's graph in topological order, and every gradient as it was if the fast path can take them.
+
+    One pass sorts, keeps each gradient and sets the non-leaf ones to 0. The fast path adds
+    floats, so it takes only float gradients, and a None gradient (PyTorch's "no gradient yet",
+    as `zero_grad(set_to_none=True)` leaves it), which it turns into -0.0, the float that adding
+    to leaves unchanged (-0.0 + x is x, -0.0 and 0.0 included): the gradient is then the sum of
+    the shares alone. Any other gradient (a Value, an int, something that is no number) goes the
+    general way, which gives every .grad back if it fails: then the list is None and every .grad
+    is as it was.
+    """
+    order: list[Value] = []
+    before: list[Any] = []
+    seen = {root}
+    path = [root]
+    plain = True
+    while path:
+        node = path[-1]
+        for parent in node.parents:
+            if parent not in seen:
+                seen.add(parent)
+                path.append(parent)
+                break
+        else:  # every parent is finished: so is this node
+            path.pop()
+            order.append(node)
+            g = node.grad
+            before.append(g)
+            if not plain:
+                continue
+            if type(g) is float:
+                if node._rule is not None:
+                    node.grad = 0.0
+            elif g is None:
+                node.grad = 0.0 if node._rule is not None else -0.0
+            else:
+                plain = False
+                for done, old in zip(order, before, strict=True):
+                    done.grad = old
+    return order, before if plain else None
+
+
 def run_backward(root: Value, grad: Any, create_graph: bool) -> None:
-    """Reset the non-leaf gradients of root's graph, seed root with `grad`, accumulate."""
+    """Reset the non-leaf gradients of root's graph, seed root with `grad`, accumulate.
+
+    A leaf whose `.grad` is None has no gradient yet: it gets the sum of its shares. If the
+    pass fails (a hook or a rule raises, a gradient cannot be added to), every `.grad` of the
+    graph is given back what it had before the call.
+    """
     check_recorded(root, "backward")
     seed: Any
     if create_graph:
@@ -65,9 +110,12 @@ def run_backward(root: Value, grad: Any, create_graph: bool) -> None:
             raise TypeError("backward: a Value seed needs create_graph=True")
         seed = _number(grad, "backward grad")
     if create_graph or live_hooks[0] or _mode[0] == 2:
+        order, before = graph_order([root]), None
+    else:
+        order, before = _sorted_and_reset(root)
+    if before is None:
         # Hooks, Value gradients and anomaly checks can raise half-way: then every .grad
         # of the graph gets back what it had before the call.
-        order = graph_order([root])
         before = [node.grad for node in order]
         try:
             for node in order:
@@ -83,25 +131,51 @@ def run_backward(root: Value, grad: Any, create_graph: bool) -> None:
                 node.grad = g
             raise
         return
-    order = graph_order([root], reset=True)
-    root.grad += seed  # the fast path: floats, no hooks, no checks; no rule raises on floats
-    for node in reversed(order):
-        rule = node._rule
-        if rule is None:
-            continue
-        parents = node.parents
-        if len(parents) == 2:
-            a, b = parents
-            ga, gb = rule(node.grad, node.data, a.data, b.data)
-            a.grad += ga
-            b.grad += gb
-        else:
-            a = parents[0]
-            a.grad += rule(node.grad, node.data, a.data)[0]
+    try:
+        root.grad += seed  # the fast path: floats, no hooks, no checks
+        for node in reversed(order):
+            rule = node._rule
+            if rule is None:
+                continue
+            parents = node.parents
+            if len(parents) == 2:
+                a, b = parents
+                ga, gb = rule(node.grad, node._data, a._data, b._data)
+                a.grad += ga
+                b.grad += gb
+            elif len(parents) == 1:
+                a = parents[0]
+                (ga,) = rule(node.grad, node._data, a._data)
+                a.grad += ga
+            else:  # an operation of three or more inputs
+                shares = rule(node.grad, node._data, *[p._data for p in parents])
+                if len(shares) != len(parents):
+                    raise ValueError(
+                        f"{node.op}: its rule gave {len(shares)} gradient share(s) for {len(parents)} inputs"
+                    )
+                for p, share in zip(parents, shares, strict=True):
+                    p.grad += share
+    except BaseException:  # an operation's rule that raises (a user's), or a thread's interrupt
+        for node, g in zip(order, before, strict=True):
+            node.grad = g
+        raise
 
 
 def _shown(x: Any) -> Any:
     return getattr(x, "data", x)
+
+
+def _added(where: str, node: Value, old: Any, share: Any) -> Any:
+    """node's gradient `old` plus a new share; None (no gradient yet) gives the share itself."""
+    if old is None:
+        return share
+    try:
+        return old + share
+    except TypeError:
+        raise TypeError(
+            f"{where}: cannot add a gradient to the .grad of {anomaly.describe(node)} (data={node.data!r}), "
+            f"which is {type(old).__name__} {old!r}; a gradient is a number, a Value or None"
+        ) from None
 
 
 class ChainRule:
@@ -147,7 +221,7 @@ class ChainRule:
             if self.check and anomaly.is_bad(seed):
                 raise FloatingPointError(f"{self.where}: the seed gradient is {seed!r}")
             if grads is None:
-                root.grad = root.grad + seed
+                root.grad = _added(self.where, root, root.grad, seed)
             else:
                 grads[root] = grads[root] + seed if root in grads else seed
 
@@ -156,6 +230,8 @@ class ChainRule:
         grads = self.grads
         if grads is None:
             g = node.grad
+            if g is None:
+                return None  # no gradient yet (PyTorch's None): nothing to pass on
         elif node in grads:
             g = grads[node]
         else:
@@ -174,6 +250,7 @@ class ChainRule:
         except (ArithmeticError, ValueError, TypeError) as e:
             raise anomaly.named(e, f"{self.where}: backward", node) from e
         needed = self.needed
+        totals: dict[Value, Any] = {}  # written only once every share is added: a failure changes nothing
         for i, (parent, share) in enumerate(zip(parents, shares, strict=True)):
             if needed is not None and parent not in needed:
                 continue  # engine.grad: no path from here to an input asked for
@@ -182,18 +259,23 @@ class ChainRule:
                     f"{self.where}: backward of {anomaly.describe(node)} gave the gradient {_shown(share)!r} "
                     f"to its input {i} (data={parent.data!r}, incoming gradient {_shown(g)!r})"
                 )
-            if grads is None:
+            if parent in totals:
+                old = totals[parent]
+            elif grads is None:
                 old = parent.grad
             elif parent not in grads:
-                grads[parent] = share
+                totals[parent] = share
                 continue
             else:
                 old = grads[parent]
             if type(share) is float and share == 0.0 and type(old) is Value:
+                totals[parent] = old
                 continue  # adding a zero float would only lengthen the gradient's graph
-            total = old + share
-            if self.check:  # finite shares can still add up to inf where paths meet
+            total = _added(self.where, parent, old, share)
+            if self.check and old is not None:  # finite shares can still add up to inf where paths meet
                 anomaly.check_sum(self.where, node, i, parent, old, share, total)
+            totals[parent] = total
+        for parent, total in totals.items():
             if grads is None:
                 parent.grad = total
             else:
@@ -211,7 +293,7 @@ class ChainRule:
         if self.grads is not None:
             self.grads[node] = hooked
         elif node in self.saved:
-            node.grad = self.saved.pop(node) + hooked
+            node.grad = _added(self.where, node, self.saved.pop(node), hooked)
         else:
             node.grad = hooked
         return hooked

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from .backward import ChainRule, check_recorded, topological_order
 from .naming import expression, node_names, number
+from .symbolic import operand_fill
 from .value import Value, _mode, _number
 
 
@@ -31,11 +32,12 @@ def local_formula(node: Value, names: dict[Value, str]) -> tuple[str, ...]:
     that cannot be read and gave none, the formula is written `dout/da`.
     """
     parents = node.parents
-    fill = {"out": names[node], "a": names[parents[0]], "b": names[parents[-1]]}
+    out = names[node]
     formulas = node.operation.formula() if node.operation is not None else None
     if formulas is not None and len(formulas) == len(parents):
-        return tuple(f.format(**fill) for f in formulas)
-    return tuple(f"d{fill['out']}/d{names[p]}" for p in parents)
+        fill = operand_fill([names[p] for p in parents])
+        return tuple(f.format(out=out, **fill) for f in formulas)
+    return tuple(f"d{out}/d{names[p]}" for p in parents)
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,13 @@ anywhere and no `detect_anomaly()` is active. Otherwise it is 2 (anomaly mode on
 
 from __future__ import annotations
 
+import functools
+import inspect
 import threading
-from contextlib import ContextDecorator
+from collections.abc import Callable, Coroutine, Generator
+from contextlib import AbstractContextManager, ContextDecorator
 from contextvars import ContextVar
+from typing import Any, TypeVar
 
 from . import value
 from .value import _mode
@@ -35,7 +39,8 @@ class _Block:
 # as not there, so nothing outlives the block that switched recording off.
 _blocks: ContextVar[_Block | None] = ContextVar("chainrule_grad_blocks", default=None)
 _lock = threading.Lock()
-_counts = {"no_grad_blocks": 0, "anomaly": 0}  # open no_grad blocks; open detect_anomaly blocks
+# open no_grad blocks; open detect_anomaly blocks; open engine.compile recordings
+_counts = {"no_grad_blocks": 0, "anomaly": 0, "recordings": 0}
 
 
 def _grad_enabled() -> bool:
@@ -48,7 +53,23 @@ def _grad_enabled() -> bool:
 
 def _apply() -> None:
     """Set the process-wide fast flag from the counts (called with _lock held)."""
-    _mode[0] = 2 if _counts["anomaly"] else 3 if _counts["no_grad_blocks"] else 1
+    _mode[0] = 2 if _counts["anomaly"] else 3 if _counts["no_grad_blocks"] or _counts["recordings"] else 1
+
+
+def watch(tape: object) -> object:
+    """Make `tape` this thread's recorder (None: stop); return the one it replaces.
+
+    While any thread records, `_make` takes its slow path (so that it can tell the recorder
+    about each node) and Value's reads of numbers ask `value.recorders` (see engine.replay.tape).
+    """
+    with _lock:
+        old = value.recorders.tape
+        value.recorders.tape = tape
+        change = (tape is not None) - (old is not None)
+        _counts["recordings"] += change
+        value._watching = _counts["recordings"]
+        _apply()
+    return old
 
 
 def thread_mode() -> int:
@@ -71,8 +92,67 @@ def is_anomaly_enabled() -> bool:
     return _counts["anomaly"] > 0
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _drive(switch: AbstractContextManager, inner: Any) -> Generator[Any, Any, Any]:
+    """Run a generator (or a coroutine's steps) with `switch` on while its body runs, off between.
+
+    Each resumption (next, send, throw, close) enters the switch and leaves it when the body
+    yields, so the caller's code between two yields runs in the caller's own mode.
+    """
+    try:
+        with switch:
+            sent = inner.send(None)
+        while True:
+            try:
+                received = yield sent
+            except GeneratorExit:
+                with switch:
+                    inner.close()
+                raise
+            except BaseException as error:
+                with switch:
+                    sent = inner.throw(error)
+            else:
+                with switch:
+                    sent = inner.send(received)
+    except StopIteration as done:
+        return done.value
+
+
+class _Stepped:
+    """An awaitable that runs a coroutine's steps through `_drive`."""
+
+    __slots__ = ("switch", "coroutine")
+
+    def __init__(self, switch: AbstractContextManager, coroutine: Coroutine) -> None:
+        self.switch, self.coroutine = switch, coroutine
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        return _drive(self.switch, self.coroutine)
+
+
 class _GradSwitch(ContextDecorator):
     value = True
+
+    def __call__(self, func: F) -> F:  # type: ignore[override]
+        """Decorate `func`: the mode applies while its body runs, a generator's or coroutine's included."""
+        if inspect.isgeneratorfunction(func):
+
+            @functools.wraps(func)
+            def generator(*args: Any, **kwargs: Any) -> Any:
+                return (yield from _drive(self, func(*args, **kwargs)))
+
+            return generator  # type: ignore[return-value]
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def coroutine(*args: Any, **kwargs: Any) -> Any:
+                return await _Stepped(self, func(*args, **kwargs))
+
+            return coroutine  # type: ignore[return-value]
+        return super().__call__(func)
 
     def __init__(self) -> None:
         # The blocks this object opened and has not closed: a decorated function that calls
@@ -111,6 +191,8 @@ class no_grad(_GradSwitch):
     Results are leaves, so nothing is kept for a backward pass: use it to evaluate
     a model fast (e.g. over a grid for a picture) or to update parameters. Other
     threads and tasks keep recording. backward() of a result made inside it raises.
+    On a generator (or async) function, as in PyTorch, it applies while the body runs,
+    and the caller's mode is back between two yields.
     """
 
     value = False

@@ -1,7 +1,8 @@
 """Every operation of the engine, each defined once: its forward on floats and its derivative.
 
-Each block is one operation, made with the public `operation` decorator (the way you add your
-own): the decorated function is the derivative rule
+Each block is one operation, made with `builtin`: the public `operation` decorator (the way you
+add your own) for forwards that return a float and raise naming the operation themselves, so
+that no check wraps them. The decorated function is the derivative rule
 
     rule(g, out, *inputs) -> one share of the gradient per input, g * d out / d input
 
@@ -20,14 +21,14 @@ from numbers import Real
 from typing import Any
 
 from .symbolic import Symbol, call
-from .value import Operand, Operation, Value, _make, _number, _overflow, operation
+from .value import Operand, Operation, Value, _make, _number, _overflow, builtin
 
 _INF = math.inf
 
 # ---------------------------------------------------------------- a + b, a - b, a * b, a / b
 
 
-@operation("+", operator.add, zero_safe=True)
+@builtin("+", operator.add, zero_safe=True)
 def add(g, out, a, b):
     """a + b.   d/da = 1, d/db = 1."""
     return g, g
@@ -36,7 +37,7 @@ def add(g, out, a, b):
 Value.__add__, Value.__radd__ = add.method(), add.reflected()
 
 
-@operation("-", operator.sub, zero_safe=True)
+@builtin("-", operator.sub, zero_safe=True)
 def sub(g, out, a, b):
     """a - b.   d/da = 1, d/db = -1."""
     return g, -g
@@ -45,7 +46,7 @@ def sub(g, out, a, b):
 Value.__sub__, Value.__rsub__ = sub.method(), sub.reflected()
 
 
-@operation("*", operator.mul, zero_safe=True)
+@builtin("*", operator.mul, zero_safe=True)
 def mul(g, out, a, b):
     """a * b.   d/da = b, d/db = a."""
     return g * b, g * a
@@ -60,7 +61,7 @@ def _divide(a: float, b: float) -> float:
     return a / b
 
 
-@operation("/", _divide, forward_code="{a} / {b}", zero_safe=True)
+@builtin("/", _divide, forward_code="{a} / {b}", zero_safe=True)
 def div(g, out, a, b):
     """a / b.   d/da = 1/b, d/db = -a/b**2 = -out/b."""
     gb = g / b
@@ -72,7 +73,7 @@ Value.__truediv__, Value.__rtruediv__ = div.method(), div.reflected()
 # ---------------------------------------------------------------- -a, |a|
 
 
-@operation("neg", operator.neg, zero_safe=True)
+@builtin("neg", operator.neg, zero_safe=True)
 def neg(g, out, a):
     """-a.   d/da = -1."""
     return (-g,)
@@ -81,7 +82,7 @@ def neg(g, out, a):
 Value.__neg__ = neg.method()
 
 
-@operation(
+@builtin(
     "abs", abs, formula=["sign({a}.data)"], code=["({g} if {a} > 0.0 else -{g} if {a} < 0.0 else 0.0)"], zero_safe=True
 )
 def absolute(g, out, a):
@@ -114,7 +115,7 @@ def _data(x: Any) -> float:
     Rules never test `x == 0.0` on an operand: on a Value `==` is identity, not a comparison
     of data. They compare by order (`x >= 0.0 and x <= 0.0`) or through this function.
     """
-    return x.data if type(x) is Value else x
+    return x._data if type(x) is Value else x
 
 
 def _pow_or_inf(a: Any, m: Any) -> Any:
@@ -136,7 +137,7 @@ def _pow_or_inf(a: Any, m: Any) -> Any:
         return -_INF if math.copysign(1.0, a) < 0.0 and (m % 2.0 == 1.0 or m == -0.5) else _INF
 
 
-@operation(
+@builtin(
     "**",
     lambda a, b: _power(a, b, "**"),
     formula=["{b}.data * {a}.data**({b}.data - 1)", "{out}.data * log({a}.data)"],
@@ -180,18 +181,18 @@ def power(n: float) -> Operation:
 
     rule.__doc__ = f"a ** {n:g}.   d/da = {n:g} * a**{m:g}."
     forward = (lambda a: a if a == 0.0 else _power(a, n, name)) if n == 0.5 else lambda a: _power(a, n, name)
-    return operation(name, forward, formula=formula, zero_safe=n in (0.0, 1.0, 2.0), params={"n": n})(rule)
+    return builtin(name, forward, formula=formula, zero_safe=n in (0.0, 1.0, 2.0), params={"n": n})(rule)
 
 
 def _pow_method(self: Value, other: Operand) -> Value:
     """a ** n (n a number): d/da = n * a**(n-1).  a ** b (b a Value): also d/db = out * log(a)."""
     if type(other) is Value:
-        return _make(_power(self.data, other.data, "**"), (self, other), pow_)
+        return _make(_power(self._data, other._data, "**"), (self, other), pow_)
     if not isinstance(other, Real):
         return NotImplemented
     n = _number(other, "**")
     op = power(n)
-    return _make(op.forward(self.data), (self,), op)
+    return _make(op.forward(self._data), (self,), op)
 
 
 Value.__pow__, Value.__rpow__ = _pow_method, pow_.reflected()
@@ -199,7 +200,7 @@ Value.__pow__, Value.__rpow__ = _pow_method, pow_.reflected()
 # ---------------------------------------------------------------- activations
 
 
-@operation(
+@builtin(
     "relu",
     lambda x: 0.0 if x < 0.0 else x,
     forward_code="(0.0 if {a} < 0.0 else {a})",
@@ -233,7 +234,7 @@ def leaky(slope: float) -> Operation:
 def _leaky_signed(slope: float, sign: float) -> Operation:
     from .naming import number
 
-    return operation(
+    return builtin(
         "leaky_relu",
         lambda x: _leaky(x, slope),
         formula=[f"(1 if {{a}}.data > 0 else {number(slope)})"],
@@ -247,14 +248,14 @@ def leaky_relu(x: Operand, slope: float = 0.01) -> Any:
     """a if a > 0 else slope * a.   d/da = 1 if a > 0 else slope.  A Value gives a Value, a number a float."""
     slope = _number(slope, "leaky_relu slope")
     if type(x) is Value:
-        return _make(_leaky(x.data, slope), (x,), leaky(slope))
+        return _make(_leaky(x._data, slope), (x,), leaky(slope))
     return _leaky(_number(x, "leaky_relu"), slope)
 
 
 Value.leaky_relu = leaky_relu
 
 
-@operation("tanh", math.tanh, zero_safe=True)
+@builtin("tanh", math.tanh, zero_safe=True)
 def tanh(g, out, a):
     """tanh(a).   d/da = 1 - tanh(a)**2."""
     return (g * (1.0 - out * out),)
@@ -270,7 +271,7 @@ def _sigmoid(x: float) -> float:
     return e / (1.0 + e)
 
 
-@operation("sigmoid", _sigmoid, zero_safe=True)
+@builtin("sigmoid", _sigmoid, zero_safe=True)
 def sigmoid(g, out, a):
     """1 / (1 + exp(-a)), computed without overflow.   d/da = out * (1 - out)."""
     return (g * out * (1.0 - out),)
@@ -288,7 +289,7 @@ def _exp(x: float) -> float:
         raise OverflowError(f"exp: exp({x!r}) is too large for a float") from None
 
 
-@operation("exp", _exp, zero_safe=True)
+@builtin("exp", _exp, zero_safe=True)
 def exp(g, out, a):
     """e**a.   d/da = e**a = out."""
     return (g * out,)
@@ -303,7 +304,7 @@ def _log(x: float) -> float:
     return math.log(x)
 
 
-@operation("log", _log, zero_safe=True)
+@builtin("log", _log, zero_safe=True)
 def log(g, out, a):
     """Natural log, a > 0.   d/da = 1/a."""
     return (g / a,)
@@ -318,7 +319,7 @@ def _sqrt(x: float) -> float:
     return math.sqrt(x)
 
 
-@operation("sqrt", _sqrt, formula=["0.5 / {out}.data"])
+@builtin("sqrt", _sqrt, formula=["0.5 / {out}.data"])
 def sqrt(g, out, a):
     """Square root, a >= 0.   d/da = 1 / (2 * sqrt(a)) = 0.5 / out."""
     if out <= 0.0:  # sqrt(+-0.0) = +-0.0: an infinite slope of that sign, as in PyTorch
@@ -335,7 +336,7 @@ def _sin(x: float) -> float:
     return math.sin(x)
 
 
-@operation("sin", _sin, zero_safe=True)
+@builtin("sin", _sin, zero_safe=True)
 def sin(g, out, a):
     """sin(a).   d/da = cos(a)."""
     return (g * cos(a),)
@@ -350,7 +351,7 @@ def _cos(x: float) -> float:
     return math.cos(x)
 
 
-@operation("cos", _cos, zero_safe=True)
+@builtin("cos", _cos, zero_safe=True)
 def cos(g, out, a):
     """cos(a).   d/da = -sin(a)."""
     return (-g * sin(a),)

@@ -17,7 +17,9 @@ cycle and no allocation. Every built-in operation is defined this way in `engine
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Sequence
+from functools import partial
 from numbers import Real
 from typing import Any, ClassVar, Union
 
@@ -46,15 +48,37 @@ def _thread_mode() -> int:
     return _mode[0]
 
 
+# engine.compile's recorder. `_watching` counts the recordings open in any thread: while it is 0,
+# reading `v.data` costs one check of it more than a plain attribute, and the engine's own
+# arithmetic reads the slot `_data` directly. While a recording is open, every read of a
+# number by Python (`.data`, float(), int(), bool(), round(), format, comparisons) and every
+# node, constant and stop-gradient made goes to the recorder of this thread, if it has one.
+_watching = 0
+
+
+class _Recorders(threading.local):
+    tape: Any = None  # this thread's engine.replay.tape.Tape while it records
+
+
+recorders = _Recorders()
+
+
+def _read(v: Value, how: str, result: Any, other: Any = None) -> None:
+    """Tell this thread's recorder (if any) that Python read v's number: `how`, giving `result`."""
+    tape = recorders.tape
+    if tape is not None:
+        tape.read(v, how, result, other)
+
+
 class Value:
     """A scalar in a computation graph: `data`, `grad`, `parents`, `op`, `label`."""
 
-    __slots__ = ("data", "grad", "parents", "operation", "_label", "_rule", "_hooks", "_origin")
+    __slots__ = ("_data", "grad", "parents", "operation", "_label", "_rule", "_hooks", "_origin")
 
     def __init__(self, data: Number | Real, label: str = "", *micrograd: str) -> None:
         if micrograd or type(label) is not str:  # micrograd's Value(data, _children, _op, label)?
             label = _micrograd_leaf(label, micrograd)
-        self.data = _number(data, "Value")
+        self._data = _number(data, "Value")
         self.grad: Any = 0.0
         self.parents: tuple[Value, ...] = ()
         self.operation: Operation | None = None  # what made this node; None for a leaf
@@ -62,6 +86,21 @@ class Value:
         self._rule: Rule | None = None  # operation.rule, kept here for the backward loop's speed
         self._hooks: dict | None = None
         self._origin: str | None = None
+        if _watching:
+            tape = recorders.tape
+            if tape is not None:
+                tape.constant(self, data)
+
+    @property
+    def data(self) -> float:
+        """The number this node holds (a float)."""
+        if _watching:
+            _read(self, ".data", self._data)
+        return self._data
+
+    @data.setter
+    def data(self, x: Number | Real) -> None:
+        self._data = x if type(x) is float else _number(x, "Value.data")
 
     @property
     def label(self) -> str:
@@ -82,8 +121,8 @@ class Value:
 
     def __repr__(self) -> str:
         grad = self.grad
-        shown = f"Value(data={grad.data!r})" if type(grad) is Value else repr(grad)
-        text = f"Value(data={self.data!r}, grad={shown}"
+        shown = f"Value(data={grad._data!r})" if type(grad) is Value else repr(grad)
+        text = f"Value(data={self._data!r}, grad={shown}"
         if self.operation is not None:
             text += f", op={self.op!r}"
         if self.label:
@@ -122,16 +161,28 @@ class Value:
     # Ordering compares data (handy in user code); == stays identity, so nodes hash.
 
     def __lt__(self, other: Operand) -> bool:
-        return self.data < _compared(other, "<")
+        r = self._data < (other._data if type(other) is Value else _compared(other, "<"))
+        if _watching:
+            _read(self, "<", r, other)
+        return r
 
     def __le__(self, other: Operand) -> bool:
-        return self.data <= _compared(other, "<=")
+        r = self._data <= (other._data if type(other) is Value else _compared(other, "<="))
+        if _watching:
+            _read(self, "<=", r, other)
+        return r
 
     def __gt__(self, other: Operand) -> bool:
-        return self.data > _compared(other, ">")
+        r = self._data > (other._data if type(other) is Value else _compared(other, ">"))
+        if _watching:
+            _read(self, ">", r, other)
+        return r
 
     def __ge__(self, other: Operand) -> bool:
-        return self.data >= _compared(other, ">=")
+        r = self._data >= (other._data if type(other) is Value else _compared(other, ">="))
+        if _watching:
+            _read(self, ">=", r, other)
+        return r
 
     __hash__ = object.__hash__
 
@@ -139,15 +190,39 @@ class Value:
 
     def __float__(self) -> float:
         """The data, as `float(t)` gives a 0-d tensor's."""
-        return self.data
+        if _watching:
+            _read(self, "float", self._data)
+        return self._data
 
     def __int__(self) -> int:
         """int(data), rounded toward 0 as `int(t)` of a 0-d tensor."""
-        return int(self.data)
+        r = int(self._data)
+        if _watching:
+            _read(self, "int", r)
+        return r
 
     def __bool__(self) -> bool:
         """False for 0.0 and -0.0, True otherwise (NaN included), as `bool(t)` of a 0-d tensor."""
-        return self.data != 0.0
+        r = self._data != 0.0
+        if _watching:
+            _read(self, "bool", r)
+        return r
+
+    def __round__(self, ndigits: int | None = None) -> Any:
+        """round(data) (an int) or round(data, ndigits) (a float), as for the float."""
+        r = round(self._data, ndigits)
+        if _watching:
+            _read(self, "round", r, ndigits)
+        return r
+
+    def __format__(self, spec: str) -> str:
+        """format(v, ".3f") formats the data; an empty spec gives repr(v)."""
+        if not spec:
+            return repr(self)
+        r = format(self._data, spec)
+        if _watching:
+            _read(self, "format", r, spec)
+        return r
 
     # ---------------------------------------------------------------- graph
 
@@ -157,7 +232,12 @@ class Value:
 
     def detach(self) -> Value:
         """A new leaf with the same data and label, cut off from this graph."""
-        return Value(self.data, self.label)
+        v = Value(self._data, self.label)
+        if _watching:
+            tape = recorders.tape
+            if tape is not None:
+                tape.stop(v, None, (self,))
+        return v
 
     def backward(self, grad: Any = 1.0, *, create_graph: bool = False) -> None:
         """Fill `.grad` of every node of this graph with d self / d node, times `grad`."""
@@ -222,7 +302,7 @@ def _micrograd_leaf(children: Any, rest: tuple) -> Any:
 def _make(data: float, parents: tuple, operation: Operation) -> Value:
     """Create the result of an operation; inside no_grad() it is a leaf."""
     v = _new(Value)
-    v.data = data
+    v._data = data
     v.grad = 0.0
     v._label = ""
     v._hooks = None
@@ -238,6 +318,10 @@ def _make(data: float, parents: tuple, operation: Operation) -> Value:
         v.operation = None
         v._rule = None
         v._origin = NO_GRAD  # so that backward() of it can say why it has nothing to do
+        if _watching:
+            tape = recorders.tape
+            if tape is not None:  # made under no_grad() while recording: a stop-gradient leaf
+                tape.stop(v, operation, parents)
     else:
         v.parents = parents
         v.operation = operation
@@ -248,6 +332,10 @@ def _make(data: float, parents: tuple, operation: Operation) -> Value:
             v._origin = where_created()
         else:
             v._origin = None
+        if _watching:
+            tape = recorders.tape
+            if tape is not None:
+                tape.made(v)
     return v
 
 
@@ -312,10 +400,18 @@ class Operation:
 
     Make one with the `operation` decorator. Calling it on Values records a node (on numbers it
     just computes). What the stepper, `explain` and `engine.compile` need is read off the rule
-    by running it once on symbols (see `engine.symbolic`); a rule that branches on its operands
-    cannot be read so, and then `formula` (what `explain` shows) and `code` (what a compiled
-    kernel runs) may be given by hand. Without them the stepper shows `d out/d a` and the
-    kernel calls the rule, with the same numbers.
+    by running it on symbols (see `engine.symbolic`), each time it is needed: nothing read is
+    kept on the operation. A rule that branches on its operands cannot be read so, and then
+    `formula` (what `explain` shows) and `code` (what a compiled kernel runs) may be given by
+    hand. Without them the stepper shows `d out/d a` and the kernel calls the rule, with the
+    same numbers; a kernel also calls a rule or forward that reads anything besides its
+    operands (a global, a closure, an attribute), so that it reads the current value each time.
+
+    `function` is the forward as given. `forward` is what every path calls on floats: for your
+    own operations, `function` with the result checks of the engine's built-ins (a complex or
+    NaN result is refused, an infinite one from finite inputs is an overflow; each error names
+    the operation and its inputs). The engine's own operations (`trusted`) return floats and
+    raise naming themselves, so their `forward` is `function` itself and each caller checks `r - r`.
     """
 
     def __init__(
@@ -329,16 +425,19 @@ class Operation:
         forward_code: str | None = None,
         zero_safe: bool = False,
         params: dict[str, float] | None = None,
+        trusted: bool = False,
     ) -> None:
         self.name = name
-        self.forward = forward
+        self.function = forward
+        self.trusted = trusted
+        self._checked = _checked_forward(name, forward)
+        self.forward = forward if trusted else self._checked
         self.rule = rule
         self.arity = _arity(rule, name)
         self.params = dict(params or {})  # the numbers that make it this operation (n of a ** n)
         self.zero_safe = zero_safe  # g = 0 gives all-zero shares for finite operands
         self.__doc__ = rule.__doc__ or f"The operation {name}."
         self._given = (formula, code, forward_code)
-        self._read: tuple | None = None  # (formula, code, forward code, functions they call), once read
 
     def __repr__(self) -> str:
         params = "".join(f", {k}={v!r}" for k, v in self.params.items())
@@ -357,63 +456,71 @@ class Operation:
         """The forward on floats, with an error that names the operation and the inputs."""
         if len(inputs) != self.arity:
             raise TypeError(f"{self.name}: takes {self.arity} input(s), got {len(inputs)}")
-        try:
-            r = self.forward(*inputs)
-        except (ArithmeticError, ValueError) as error:
-            if str(error).startswith(f"{self.name}:"):
-                raise
-            shown = ", ".join(map(repr, inputs))
-            raise type(error)(f"{self.name}: {error} at {self.name}({shown})") from None
-        if type(r) is not float:
-            r = _number(r, f"{self.name}'s forward")
-        if r - r:
-            _overflow(self.name, *inputs)
-        return r
+        return self._checked(*inputs)
 
     def apply(self, *inputs: Operand) -> Value:
         """Record a node: the result of this operation on `inputs` (numbers become constants)."""
         parents = tuple(x if type(x) is Value else _constant(_number(x, self.name), self.name) for x in inputs)
-        return _make(self.compute(*[p.data for p in parents]), parents, self)
+        return _make(self.compute(*[p._data for p in parents]), parents, self)
 
-    # ---------------------------------------------------------------- read off the rule
+    # ---------------------------------------------------------------- read off the rule, each time
 
     def formula(self) -> tuple[str, ...] | None:
-        """d out / d input for each input, as text with `{out}`, `{a}`, `{b}` for the names (or None)."""
-        return self._reading()[0]
+        """d out / d input for each input, as text with `{out}`, `{a}`, `{b}` (`{x0}`, `{x1}`... beyond two) or None."""
+        given = self._given[0]
+        if given is not None:
+            return tuple(given)
+        from .symbolic import trace_rule
+
+        traced = trace_rule(self.rule, self.arity)
+        return None if traced is None else tuple(s.shown for s in traced[0])
 
     def code(self) -> tuple[str, ...] | None:
-        """Each share as code of `{g}`, `{o}`, `{a}`, `{b}`: the rule's arithmetic, step for step (or None)."""
-        return self._reading()[1]
+        """Each share as code of `{g}`, `{o}` and the operands: the rule's arithmetic, step for step (or None)."""
+        read = self.kernel_rule()
+        if read is None or self._given[1] is not None:
+            return None if read is None else read[0]
+        from .symbolic import shown_code
+
+        return tuple(shown_code(c, read[1], self.arity) for c in read[0])
 
     def forward_code(self) -> str | None:
-        """The forward as code of `{a}`, `{b}` (or None: a kernel then calls `forward`)."""
-        return self._reading()[2]
+        """The forward as code of the operands (or None: a kernel then calls `forward`)."""
+        read = self.kernel_forward()
+        if read is None or self._given[2] is not None:
+            return None if read is None else read[0]
+        from .symbolic import shown_code
 
-    def functions(self) -> dict[str, Callable]:
-        """The functions of floats that `code()` and `forward_code()` call, by name."""
-        return self._reading()[3]
+        return shown_code(read[0], read[1], self.arity)
 
-    def _reading(self) -> tuple:
-        """Run the rule and the forward once on symbols (`engine.symbolic`), unless given by hand."""
-        if self._read is None:
-            from .symbolic import trace_forward, trace_rule
+    def kernel_rule(self) -> tuple[tuple[str, ...], dict[str, tuple[str, Callable]]] | None:
+        """The shares as code, functions as placeholders (see `engine.symbolic`); None: call the rule."""
+        given = self._given[1]
+        if given is not None:
+            return tuple(given), {}
+        from .symbolic import outside_read, trace_rule
 
-            formula, code, forward_code = self._given
-            functions: dict[str, Callable] = {}
-            rule = trace_rule(self.rule, self.arity) if formula is None or code is None else None
-            if formula is None and rule is not None:
-                formula = tuple(s.shown for s in rule[0])
-            if code is None and rule is not None:
-                code = tuple(s.code for s in rule[1])
-                for s in rule[1]:
-                    functions.update(s.env)
-            if forward_code is None:
-                forward = trace_forward(self.forward, self.arity)
-                if forward is not None:
-                    forward_code = forward.code
-                    functions.update(forward.env)
-            self._read = (tuple(formula) if formula else None, tuple(code) if code else None, forward_code, functions)
-        return self._read
+        if outside_read(self.rule) is not None:
+            return None
+        traced = trace_rule(self.rule, self.arity)
+        if traced is None:
+            return None
+        env: dict[str, tuple[str, Callable]] = {}
+        for s in traced[1]:
+            env.update(s.env)
+        return tuple(s.code for s in traced[1]), env
+
+    def kernel_forward(self) -> tuple[str, dict[str, tuple[str, Callable]]] | None:
+        """The forward as code with placeholders for the functions it calls; None: call `forward`."""
+        given = self._given[2]
+        if given is not None:
+            return given, {}
+        from .symbolic import outside_read, trace_forward
+
+        if outside_read(self.function) is not None:
+            return None
+        traced = trace_forward(self.function, self.arity)
+        return None if traced is None else (traced.code, traced.env)
 
     # ---------------------------------------------------------------- as methods of Value
 
@@ -446,14 +553,78 @@ def operation(
     the gradient: `g` times d out / d input. Write it with operators (and the engine's functions,
     such as `engine.exp`) so that it also works on Values, and derivatives of derivatives follow.
     """
+    return partial(_define, name, forward, formula, code, forward_code, zero_safe, params, False)
 
-    def define(rule: Rule) -> Operation:
-        return Operation(
-            name, forward, rule,
-            formula=formula, code=code, forward_code=forward_code, zero_safe=zero_safe, params=params,
-        )  # fmt: skip
 
-    return define
+def builtin(
+    name: str,
+    forward: Callable[..., float],
+    *,
+    formula: Sequence[str] | None = None,
+    code: Sequence[str] | None = None,
+    forward_code: str | None = None,
+    zero_safe: bool = False,
+    params: dict[str, float] | None = None,
+) -> Callable[[Rule], Operation]:
+    """`operation` for the engine's own operations, whose forward returns a float and raises naming itself."""
+    return partial(_define, name, forward, formula, code, forward_code, zero_safe, params, True)
+
+
+def _define(
+    name: str,
+    forward: Callable[..., float],
+    formula: Sequence[str] | None,
+    code: Sequence[str] | None,
+    forward_code: str | None,
+    zero_safe: bool,
+    params: dict[str, float] | None,
+    trusted: bool,
+    rule: Rule,
+) -> Operation:
+    return Operation(
+        name, forward, rule,
+        formula=formula, code=code, forward_code=forward_code, zero_safe=zero_safe, params=params, trusted=trusted,
+    )  # fmt: skip
+
+
+def _checked_forward(name: str, forward: Callable[..., float]) -> Callable[..., float]:
+    """forward with the built-ins' checks: errors name the operation, a result must be a real float."""
+
+    def checked(*inputs: float) -> float:
+        try:
+            r = forward(*inputs)
+        except (ArithmeticError, ValueError) as error:
+            if str(error).startswith(f"{name}:"):
+                raise
+            shown = ", ".join(map(repr, inputs))
+            raise type(error)(f"{name}: {error} at {name}({shown})") from None
+        if type(r) is not float:
+            r = _real(r, name, inputs)
+        if r - r:
+            _not_finite(name, inputs, r)
+        return r
+
+    checked.__name__ = checked.__qualname__ = f"{name} (checked)"
+    checked.__doc__ = forward.__doc__
+    checked.__wrapped__ = forward  # type: ignore[attr-defined]
+    return checked
+
+
+def _real(r: Any, name: str, inputs: tuple) -> float:
+    """A forward's result as a float: a complex number has no real value there, a non-number is refused."""
+    if isinstance(r, complex):
+        shown = ", ".join(map(repr, inputs))
+        raise ValueError(f"{name}: {name}({shown}) has no real value (the forward gave the complex {r!r})")
+    return _number(r, f"{name}'s forward")
+
+
+def _not_finite(name: str, inputs: tuple, r: float) -> None:
+    """Raise if finite inputs gave a NaN (no real value) or an infinite (too large) result."""
+    if all(math.isfinite(x) for x in inputs):
+        shown = ", ".join(map(repr, inputs))
+        if r != r:
+            raise ValueError(f"{name}: {name}({shown}) has no real value (the forward gave nan from finite inputs)")
+        raise OverflowError(f"{name}: the result of {name}({shown}) is too large for a float")
 
 
 def _arity(rule: Callable, name: str) -> int:
@@ -473,7 +644,7 @@ def _unary_method(op: Operation) -> Callable[[Value], Value]:
     forward, name = op.forward, op.name
 
     def method(self: Value) -> Value:
-        x = self.data
+        x = self._data
         r = forward(x)
         if r - r:
             _overflow(name, x)
@@ -492,9 +663,9 @@ def _binary_method(op: Operation) -> Callable[[Value, Operand], Value]:
             if not isinstance(other, Real):
                 return _refuse(name, other)
             other = _constant(other, name)
-        r = forward(self.data, other.data)
+        r = forward(self._data, other._data)
         if r - r:
-            _overflow(name, self.data, other.data)
+            _overflow(name, self._data, other._data)
         return _make(r, (self, other), op)
 
     method.__doc__ = op.__doc__
@@ -508,9 +679,9 @@ def _reflected_method(op: Operation) -> Callable[[Value, Number], Value]:
         if not isinstance(other, Real):
             return _refuse(name, other)
         first = _constant(other, name)
-        r = forward(first.data, self.data)
+        r = forward(first._data, self._data)
         if r - r:
-            _overflow(name, first.data, self.data)
+            _overflow(name, first._data, self._data)
         return _make(r, (first, self), op)
 
     method.__doc__ = op.__doc__

@@ -82,10 +82,14 @@ class Module:
         """How many scalar parameters the module has."""
         return len(self.named_parameters())
 
-    def zero_grad(self) -> None:
-        """Set every parameter's gradient to 0 (backward() adds into `.grad`, so do this each step)."""
+    def zero_grad(self, set_to_none: bool = False) -> None:
+        """Set every parameter's gradient to 0 (backward() adds into `.grad`, so do this each step).
+
+        With set_to_none=True, to None, PyTorch's default: "no gradient yet" (backward() starts it
+        from its share; optimizers skip it). The default 0.0 keeps `.grad` a number to print.
+        """
         for p in self.parameters():
-            p.grad = 0.0
+            p.grad = None if set_to_none else 0.0
 
     def label_parameters(self) -> None:
         """Label every parameter with its dotted name, so graph pictures and errors can name it."""

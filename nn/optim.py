@@ -60,17 +60,26 @@ class Optimizer:
         lr = self.lr(self.steps) if callable(self.lr) else self.lr
         return _check(lr, 0.0, math.inf, f"lr at step {self.steps}", type(self).__name__, high_open=True)
 
-    def zero_grad(self) -> None:
-        """Set every parameter's gradient to 0."""
+    def zero_grad(self, set_to_none: bool = False) -> None:
+        """Set every parameter's gradient to 0, or to None ("no gradient yet": `step()` skips it).
+
+        The default is 0.0, which keeps `.grad` a number to print and add to; PyTorch's default
+        is None. Either way the next backward() gives the same gradients.
+        """
         for p in self.params:
-            p.grad = 0.0
+            p.grad = None if set_to_none else 0.0
 
     def step(self) -> None:
-        """Update every parameter once from its `.grad` (a schedule is asked for its rate once per step)."""
+        """Update every parameter once from its `.grad`; one whose `.grad` is None is left alone, as in PyTorch.
+
+        A schedule is asked for its rate once per step.
+        """
         lr = self.current_lr()
         self._begin(lr)
         for i, p in enumerate(self.params):
             g = p.grad
+            if g is None:
+                continue
             self._update(i, p, float(g.data if type(g) is Value else g), lr)
         self.steps += 1
 
@@ -112,6 +121,9 @@ class Adam(Optimizer):
 
     p -= lr * weight_decay * p;  m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g**2;
     p -= lr / (1 - b1**t) * m / (sqrt(v) / sqrt(1 - b2**t) + eps)
+
+    t counts the steps that updated this parameter: one skipped (its `.grad` None) does not count,
+    as in PyTorch.
     """
 
     def __init__(
@@ -135,20 +147,28 @@ class Adam(Optimizer):
         self.weight_decay: float = _check(weight_decay, 0.0, math.inf, "weight_decay", "Adam")
         self.m: list[float] = [0.0] * len(self.params)
         self.v: list[float] = [0.0] * len(self.params)
+        self.t: list[int] = [0] * len(self.params)  # steps that updated each parameter
 
     def _begin(self, lr: float) -> None:
-        t = self.steps + 1
-        b1, b2 = self.betas
-        self._step_size = lr / (1.0 - b1**t)
-        self._root_correction2 = math.sqrt(1.0 - b2**t)
+        self._corrections: dict[int, tuple[float, float]] = {}  # t -> the step size and sqrt(1 - b2**t)
+        self._lr = lr
+
+    def _correction(self, t: int) -> tuple[float, float]:
+        found = self._corrections.get(t)
+        if found is None:
+            b1, b2 = self.betas
+            found = self._corrections[t] = (self._lr / (1.0 - b1**t), math.sqrt(1.0 - b2**t))
+        return found
 
     def _update(self, i: int, p: Value, g: float, lr: float) -> None:
         b1, b2 = self.betas
+        t = self.t[i] = self.t[i] + 1
+        step_size, root_correction2 = self._correction(t)
         if self.weight_decay:
             p.data *= 1.0 - lr * self.weight_decay
         m = self.m[i] = b1 * self.m[i] + (1.0 - b1) * g
         v = self.v[i] = b2 * self.v[i] + (1.0 - b2) * g * g
-        p.data -= self._step_size * (m / (math.sqrt(v) / self._root_correction2 + self.eps))
+        p.data -= step_size * (m / (math.sqrt(v) / root_correction2 + self.eps))
 
 
 AdamW = Adam

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -172,6 +173,20 @@ def test_compiled_replay_and_rebuilt_graphs_give_the_same_numbers(tmp_path, heap
         assert (tmp_path / "a" / picture).read_bytes() == (tmp_path / "b" / picture).read_bytes()
 
 
+def test_mini_batches_compiled_reach_the_same_parameters_bit_for_bit(tmp_path, heap):
+    """--batch: each step's points and labels are the compiled step's arguments, replayed exactly."""
+    moons = demo("moons")
+    options = ["--quiet", "--steps", "12", "--batch", "10"]
+    compiled = moons.main([*options, "--out", str(tmp_path / "a")])
+    rebuilt = moons.main([*options, "--no-compile", "--out", str(tmp_path / "b")])
+    assert (compiled["mode"], rebuilt["mode"]) == ("compiled replay", "graph of Values")
+    bits = lambda xs: [struct.pack("<d", x) for x in xs]  # noqa: E731
+    assert bits(compiled["parameters"]) == bits(rebuilt["parameters"])
+    assert compiled["loss"] == rebuilt["loss"]
+    full = moons.main(["--quiet", "--steps", "12", "--out", str(tmp_path / "c")])
+    assert bits(full["parameters"]) != bits(compiled["parameters"])  # the batches made a difference
+
+
 def test_newton_reaches_one_within_1e_12_in_at_most_8_steps(tmp_path, capsys):
     result = demo("newton").main(["--out", str(tmp_path)])
     assert result["xs"][0] == 2.0
@@ -226,6 +241,8 @@ def test_same_seed_gives_the_same_numbers_and_byte_identical_pictures(tmp_path):
         ("graph", ["--out", "{file}/sub/dir"], "--out"),
         ("newton", ["--steps", "-1"], "--steps"),
         ("moons", ["--no-such-option"], "--no-such-option"),
+        ("moons", ["--batch", "0"], "--batch"),
+        ("moons", ["--batch", "101"], "--batch"),
     ],
 )
 def test_bad_arguments_give_a_one_line_error_and_no_traceback(name, args, names, tmp_path):

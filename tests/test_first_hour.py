@@ -78,11 +78,6 @@ def test_a_label_can_still_be_set_and_results_start_unlabeled():
     assert b.label == "b" and "label='b'" in repr(b)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="data is a plain slot for the backward loop's speed; it is checked on assignment once it becomes a "
-    "property (remove this mark then)",
-)
 def test_assigning_data_that_is_not_a_number_is_refused_at_once():
     v = Value(1.0)
     with pytest.raises(TypeError, match=r"real number"):

@@ -17,17 +17,21 @@ A short run is part of the suite. A long hunt, by hand:
     CHAINRULE_FUZZ=long python -m pytest -q tests/test_replay_fuzz.py
 """
 
+import collections
 import math
 import os
 import struct
+import types
 import warnings
 from collections import Counter
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import engine
-import engine.kernels as pieces
+import engine.replay.kernels as pieces
+import nn
 from engine import CompileWarning, GraphChanged, Value
 from engine.replay import _as_leaves
 
@@ -275,5 +279,205 @@ def act_on(w: World, act) -> None:
         w.kept[act[1] % len(w.kept)].data = act[2]
 
 
+# ---------------------------------------------------------------- what users write: nn models, losses, mini-batches
+#
+# A model from nn and one of nn's losses, trained on mini-batches. The batch (inputs and
+# targets, floats or ints) comes in as arguments, or sits in a module attribute, a class
+# attribute, a defaultdict, an OrderedDict or a list subclass. fn may divide its loss by
+# float(loss) or branch on a comparison, bool() or round() of it; between calls the program
+# takes optimizer steps, zeroes gradients, or sets some to None, and draws a new batch.
+
+LOSSES = ["mse", "hinge", "bce", "cross_entropy"]
+PLACES = ["args", "module", "class", "defaultdict", "ordereddict", "list subclass"]
+READS = [None, "normalize", "compare", "bool", "round"]
+CENSUS = os.environ.get("CHAINRULE_FUZZ_CENSUS") == "1"  # count the failures by kind instead of stopping
+FOUND: Counter = Counter()
+
+
+class Batch(list):
+    """A list subclass, as a user's dataset class might be."""
+
+
+def batch_of(draw, loss: str, n_in: int, n_classes: int, size: int):
+    X = [[draw(tame) for _ in range(n_in)] for _ in range(size)]
+    if loss == "mse":
+        y = [draw(st.one_of(tame, st.integers(-2, 2))) for _ in range(size)]
+    elif loss == "hinge":
+        y = [draw(st.sampled_from([-1, 1, -1.0, 1.0])) for _ in range(size)]
+    elif loss == "bce":
+        y = [draw(st.one_of(st.floats(0.0, 1.0), st.sampled_from([0, 1]))) for _ in range(size)]
+    else:
+        y = [draw(st.integers(0, n_classes - 1)) for _ in range(size)]
+    return X, y
+
+
+@st.composite
+def nn_programs(draw):
+    loss = draw(st.sampled_from(LOSSES))
+    n_in = draw(st.integers(1, 3))
+    n_classes = draw(st.integers(2, 3))
+    size = draw(st.integers(1, 4))
+    calls = []
+    for _ in range(draw(st.integers(2, 6))):
+        actions = draw(st.lists(st.sampled_from(["sgd", "zero", "none", "none some"]), max_size=2))
+        resize = draw(st.integers(1, 4)) if draw(st.integers(0, 5)) == 0 else size
+        calls.append((actions, batch_of(draw, loss, n_in, n_classes, resize)))
+    return {
+        "loss": loss,
+        "n_in": n_in,
+        "hidden": draw(st.lists(st.integers(1, 3), max_size=2)),
+        "out": n_classes if loss == "cross_entropy" else 1,
+        "activation": draw(st.sampled_from(["relu", "tanh", "sigmoid"])),
+        "seed": draw(st.integers(0, 5)),
+        "place": draw(st.sampled_from(PLACES)),
+        "read": draw(st.sampled_from(READS)),
+        "check_every": draw(st.sampled_from([0, 1000])),
+        "first": batch_of(draw, loss, n_in, n_classes, size),
+        "calls": calls,
+    }
+
+
+class NNWorld:
+    """The program's state, once compiled and once not: a model, an optimizer, the data holders."""
+
+    def __init__(self, prog, compiled: bool) -> None:
+        self.model = nn.MLP(
+            prog["n_in"], [*prog["hidden"], prog["out"]], activation=prog["activation"], seed=prog["seed"]
+        )
+        self.optimizer = nn.SGD(self.model.parameters(), lr=0.1)
+        self.place = place = prog["place"]
+        self.holder = types.ModuleType("batchdata") if place == "module" else type("Config", (), {})
+        self.box: Any = collections.defaultdict(list) if place == "defaultdict" else collections.OrderedDict()
+        self.listed = Batch()
+        model, holder, box, listed, loss_name, read = (
+            self.model,
+            self.holder,
+            self.box,
+            self.listed,
+            prog["loss"],
+            prog["read"],
+        )
+
+        def loss_on(X, y):
+            outputs = [model(x) for x in X]
+            if loss_name == "mse":
+                loss = nn.mse_loss(outputs, y)
+            elif loss_name == "hinge":
+                loss = nn.hinge_loss(outputs, y)
+            elif loss_name == "bce":
+                loss = nn.bce_with_logits(outputs, y)
+            else:
+                loss = nn.cross_entropy(outputs, y)
+            if read == "normalize":
+                return loss / float(loss)
+            if read == "compare":
+                return loss * 2.0 if loss > 0.5 else loss.tanh()
+            if read == "bool":
+                return loss * 3.0 if outputs[0] else loss
+            if read == "round":
+                return loss * float(round(loss.data))
+            return loss
+
+        if place == "args":
+            fn = loss_on
+        elif place in ("module", "class"):
+            fn = lambda: loss_on(holder.X, holder.y)  # noqa: E731
+        elif place in ("defaultdict", "ordereddict"):
+            fn = lambda: loss_on(box["X"], box["y"])  # noqa: E731
+        else:
+            fn = lambda: loss_on(listed[0], listed[1])  # noqa: E731
+        self.fn = fn
+        self.step = engine.compile(fn, check_every=prog["check_every"]) if compiled else None
+
+    def put(self, X, y):
+        """Place a batch where fn reads it; return the arguments of the call."""
+        if self.place == "args":
+            return (X, y)
+        if self.place in ("module", "class"):
+            self.holder.X, self.holder.y = X, y
+        elif self.place in ("defaultdict", "ordereddict"):
+            self.box["X"], self.box["y"] = X, y
+        else:
+            self.listed[:] = [X, y]
+        return ()
+
+    def call(self, args):
+        if self.step is not None:
+            return self.step(*args)
+        for p in self.model.parameters():  # PyTorch's meaning of None: the gradient starts from the new share
+            if p.grad is None:
+                p.grad = -0.0  # -0.0 + share == share, to the bit
+        loss = self.fn(*args)
+        loss.backward()
+        return loss.data
+
+    def act(self, action):
+        params = self.model.parameters()
+        if action == "sgd" and all(type(p.grad) is float and math.isfinite(p.grad) for p in params):
+            self.optimizer.step()
+        elif action == "zero":
+            self.optimizer.zero_grad()
+        elif action == "none":
+            for p in params:
+                p.grad = None
+        elif action == "none some":
+            params[0].grad = None
+
+
+def kind_of(prog) -> str:
+    return f"{prog['loss']} loss, data in {prog['place']}, read {prog['read']}"
+
+
+@FUZZ
+@given(prog=nn_programs())
+def test_nn_programs_compiled_equal_uncompiled(prog):
+    STATS["nn: programs"] += 1
+    worlds = [NNWorld(prog, True), NNWorld(prog, False)]
+    for k, (actions, (X, y)) in enumerate([([], prog["first"]), *prog["calls"]]):
+        for w in worlds:
+            for action in actions:
+                w.act(action)
+        outcome = []
+        for w in worlds:
+            args = w.put(X, y)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", CompileWarning)
+                try:
+                    result, error = w.call(args), None
+                except (ArithmeticError, ValueError, TypeError, GraphChanged) as e:
+                    result, error = None, e
+            outcome.append((result, error, [p.grad for p in w.model.parameters()]))
+        (got, got_error, got_grads), (want, want_error, want_grads) = outcome
+        if isinstance(got_error, GraphChanged) or "compile a new function" in str(got_error):
+            STATS["nn: refused"] += 1
+            return  # loud
+        problem = None
+        if got_error is not None or want_error is not None:
+            if type(got_error) is not type(want_error):
+                problem = f"compiled: {got_error!r}; uncompiled: {want_error!r}"
+        elif bits(got) != bits(want):
+            problem = f"loss {got!r} compiled, {want!r} uncompiled"
+        elif [bits(g) if g is not None else None for g in got_grads] != [
+            bits(g) if g is not None else None for g in want_grads
+        ]:
+            problem = "the gradients differ"
+        if problem is None:
+            STATS["nn: equal" if got_error is None else "nn: both raised"] += 1
+            if got_error is not None:
+                return
+            continue
+        if CENSUS:
+            nones = any(a in ("none", "none some") for actions, _ in prog["calls"] for a in actions)
+            for kind in ("all", f"loss {prog['loss']}", f"data in {prog['place']}", f"read {prog['read']}"):
+                FOUND[kind] += 1
+            FOUND["with p.grad = None" if nones else "without p.grad = None"] += 1
+            return
+        raise AssertionError(f"call {k} of a program with {kind_of(prog)}: {problem}")
+
+
 def teardown_module() -> None:
     print("\nfuzzed calls:", dict(STATS))  # shown with pytest -s
+    if FOUND:
+        print("programs failing, by feature (each failing program counts once per feature it has):")
+        for kind, n in FOUND.most_common():
+            print(f"  {n:5d}  {kind}")

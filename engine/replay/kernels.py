@@ -14,17 +14,16 @@ numbers are the same: each operation's code is read off its forward and its rule
 from __future__ import annotations
 
 import builtins
-import keyword
 import linecache
-import re
 from collections import Counter
 from collections.abc import Callable
 from itertools import chain, count
 from operator import attrgetter
 from typing import Any
 
-from . import ops as _ops
-from .value import Operation, Value
+from .. import ops as _ops
+from ..symbolic import operand_fill
+from ..value import Operation, Value
 
 MIN_NODES = 8  # smaller repeated pieces stay with the rest of the graph
 MAX_NODES = 5000  # larger ones would cost more to compile than they save
@@ -112,8 +111,10 @@ def find_pieces(order: list[Value]) -> list[Piece]:
         parents = node.parents
         if len(parents) == 2:
             key[node] = shape_ids.setdefault((node.operation, key[parents[0]], key[parents[1]]), len(shape_ids))
-        elif parents:
+        elif len(parents) == 1:
             key[node] = shape_ids.setdefault((node.operation, key[parents[0]]), len(shape_ids))
+        elif parents:  # three or more inputs: every one is part of the shape
+            key[node] = shape_ids.setdefault((node.operation, *[key[p] for p in parents]), len(shape_ids))
         else:
             key[node] = -1
     count = Counter(key.values())
@@ -172,7 +173,7 @@ def batch_code(
     backward(G, OUT, SAVED, SH, ACC, S, B, *columns) walks the copies in backward() order (the
     caller reverses the lists) and returns the sums of `summed`, in order.
     """
-    names: dict[str, Any] = {}
+    names = _Names()
     n_args = len(piece.leaves)
     is_shared = set(shared)
     varying = [k for k in range(n_args) if k not in is_shared]
@@ -187,13 +188,16 @@ def batch_code(
     body = []
     for j, op in enumerate(ops):
         ops_ = [operand(k) for k in piece.refs[j]]
-        expr = op.forward_code() if _functions_fit(op, names) else None
-        if expr:
-            expr = expr.format(a=ops_[0], b=ops_[-1])
-        else:
-            names[f"F{j}"] = op.forward
-            expr = f"F{j}({', '.join(ops_)})"
-        body.append(f"        {nodes[j]} = {expr}")
+        read = names.forward(op)
+        if read is None:
+            body.append(f"        {nodes[j]} = {names.bind(op.forward, 'F')}({', '.join(ops_)})")
+            continue
+        body.append(f"        {nodes[j]} = {names.fill(read, operand_fill(ops_))}")
+        if not op.trusted:  # your forward's own arithmetic: a complex result is refused as op.forward does
+            body.append(
+                f"        if {nodes[j]}.__class__ is not float:\n"
+                f"            {nodes[j]} = {names.bind(op.forward, 'F')}({', '.join(ops_)})"
+            )
 
     def unpack(names_: list[str], source: str) -> list[str]:
         return [f"    {', '.join(names_)}, = {source}"] if names_ else []
@@ -230,13 +234,14 @@ def batch_code(
         op, operands = ops[j], piece.refs[j]
         ops_ = [operand(k) for k in operands]
         g = grad_of[j]
-        code = op.code() if _functions_fit(op, names) else None
-        if code:
-            shares = [s.format(a=ops_[0], b=ops_[-1], g=g, o=nodes[j]) for s in code]
+        rule = names.rule(op)
+        if rule is not None:
+            fill = operand_fill(ops_)
+            shares = [names.fill((c, rule[1]), fill, g=g, o=nodes[j]) for c in rule[0]]
         else:
-            names[f"R{j}"] = op.rule
             shares = [f"s{j}_{i}" for i in range(len(ops_))]
-            lines.append(f"        {', '.join(shares)}, = R{j}({g}, {nodes[j]}, {', '.join(ops_)})")
+            called = names.bind(op.rule, "R")
+            lines.append(f"        {', '.join(shares)}, = {called}({g}, {nodes[j]}, {', '.join(ops_)})")
         for k, share in zip(operands, shares, strict=True):
             if k < 0 and ~k in sums:
                 lines.append(f"        {sums[~k]} = {sums[~k]} + {share}")
@@ -268,25 +273,63 @@ def batch_code(
     # lines, and inspect.getsource() finds them.
     where = f"<chainrule kernel {next(_kernel_ids)}: a loop over copies of a {len(ops)}-node piece>"
     linecache.cache[where] = (len(source), None, source.splitlines(True), where)
-    exec(builtins.compile(source, where, "exec"), names)  # noqa: S102 (our own generated code)
-    return names["forward"], names["backward"], source
+    exec(builtins.compile(source, where, "exec"), names.namespace)  # noqa: S102 (our own generated code)
+    return names.namespace["forward"], names.namespace["backward"], source
 
 
-# Names the generated code uses itself: a function an operation's code calls may not take one.
-_OWN_NAMES = re.compile(r"[anwgsVXFR]\d+(_\d+)?|[gbS]|G|B|OUT|SAVED|SH|ACC|count|zip|range|forward|backward")
+class _Names:
+    """The names a kernel gives the functions it calls, and each operation's code, read once per kernel.
 
-
-def _functions_fit(op: Operation, names: dict[str, Any]) -> bool:
-    """Add the functions op's code calls to the kernel's names.
-
-    False (the kernel then calls the operation's forward or rule instead) if a name is not a
-    plain identifier, is one the generated code uses itself, or already means another function.
+    Every function is bound to a name of the kernel's own making: `F<n>` for a forward,
+    `R<n>` for a rule, `f<n>_<name>` for a function that read-off code calls. The generated
+    code's other names (`a<k>`, `n<j>`, `g`, `C`, `zip`, ...) are fixed, so no operation's name
+    can shadow one of them or each other, whatever it is.
     """
-    functions = op.functions()
-    for name, f in functions.items():
-        if not name.isidentifier() or keyword.iskeyword(name) or _OWN_NAMES.fullmatch(name):
-            return False
-        if names.get(name, f) is not f:
-            return False
-    names.update(functions)
-    return True
+
+    def __init__(self) -> None:
+        self.namespace: dict[str, Any] = {}
+        self._bound: dict[int, str] = {}
+        self._rules: dict[Operation, Any] = {}
+        self._forwards: dict[Operation, Any] = {}
+
+    def bind(self, function: Callable, prefix: str, name: str = "") -> str:
+        """The kernel's name for `function`, binding it on first use."""
+        key = id(function)
+        if key not in self._bound:
+            tail = "".join(c if c.isalnum() and c.isascii() or c == "_" else "_" for c in name)
+            self._bound[key] = f"{prefix}{len(self._bound)}" + (f"_{tail}" if tail else "")
+            self.namespace[self._bound[key]] = function
+        return self._bound[key]
+
+    def rule(self, op: Operation) -> tuple[tuple[str, ...], dict] | None:
+        if op not in self._rules:
+            self._rules[op] = op.kernel_rule()
+        return self._rules[op]
+
+    def forward(self, op: Operation) -> tuple[str, dict] | None:
+        if op not in self._forwards:
+            self._forwards[op] = op.kernel_forward()
+        return self._forwards[op]
+
+    def fill(self, read: tuple[str, dict], operands: dict[str, str], **more: str) -> str:
+        """Code with its placeholders filled: operands, `g`, `o`, and the kernel's names of the functions."""
+        code, env = read
+        functions = {key: self.bind(f, "f", name) for key, (name, f) in env.items()}
+        return code.format(**operands, **more, **functions)
+
+
+def rule_function(op: Operation) -> Callable[..., tuple] | None:
+    """The shares of op's rule as a kernel computes them, as a function rule(g, out, *inputs); None if called.
+
+    What a kernel's backward loop runs for one node, on its own: for checking the generated code
+    against the rule (tests/test_symbolic_fuzz.py).
+    """
+    names = _Names()
+    read = names.rule(op)
+    if read is None:
+        return None
+    inputs = [f"i{k}" for k in range(op.arity)]
+    shares = [names.fill((c, read[1]), operand_fill(inputs), g="g", o="o") for c in read[0]]
+    source = f"def share(g, o, {', '.join(inputs)}):\n    return ({', '.join(shares)},)\n"
+    exec(builtins.compile(source, f"<chainrule rule of {op.name}>", "exec"), names.namespace)  # noqa: S102
+    return names.namespace["share"]

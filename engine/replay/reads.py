@@ -1,33 +1,32 @@
 """What a compiled function can read from outside its arguments, and whether that changed.
 
 `Reads(fn)` looks at fn's code once: its closure cells, the globals its code names, its
-default arguments, the object of a bound method, and the same again for the Python functions
-(and the methods of the objects) it finds there, outside the engine. From these it keeps the
-containers it can walk -- lists, tuples, dicts and the attributes of objects -- with the items
+default arguments, the object of a bound method, the attributes its code names of the modules
+it reaches (`batchdata.X`), and the same again for the Python functions (and the methods of
+the objects and classes) it finds there, outside the engine. From these it keeps the containers
+it can walk -- any mapping or sequence (lists, dicts and their subclasses), tuples, the
+attributes of objects (`__dict__` or `__slots__`) and of classes (`Config.X`) -- with the items
 they held. `changed()` then says, cheaply, whether any of them now holds something else: a
 replaced layer, a new mini-batch, a number written into a list. Items are compared by
 identity; when that fails, numbers are compared to the bit (so 0.0 -> -0.0 is a change).
 
-It also notes where that code reads an attribute `.data`: the number of a Value read by Python
-(`if v.data > 0:`, `w * v.data`) is kept by a replay as it was when recorded.
-
-What it cannot see: objects without a `__dict__` (slots, iterators, random generators, arrays),
-state reached only through code it does not walk (the engine's and `nn`'s own functions, C
-code), and containers beyond `LIMIT` items. `compile`'s `check_every` is the net for those.
+What it cannot see: state inside iterators, generators, random generators and C objects
+(arrays), state reached only through code it does not walk (the engine's and `nn`'s own
+functions, C code), and containers beyond `LIMIT` items. The verification calls of `compile`
+are the net for those.
 """
 
 from __future__ import annotations
 
-import dis
 import struct
 import types
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from operator import is_
 from typing import Any
 
-from .value import Value
+from ..value import Value
 
 LIMIT = 200_000  # items walked at most; beyond this a function's reads are not all guarded
 
@@ -50,22 +49,6 @@ def _ours(module: str | None) -> bool:
     return root in ("engine", "nn", "builtins", "functools", "itertools", "operator", "math", "random")
 
 
-def _data_loads(code: types.CodeType, name: str) -> list[str]:
-    """'function, line n' for each read of an attribute named `data` in code (and code nested in it)."""
-    found = []
-    line = code.co_firstlineno
-    for ins in dis.get_instructions(code):
-        number = getattr(ins, "line_number", None) or ins.starts_line
-        if type(number) is int:
-            line = number
-        if ins.opname in ("LOAD_ATTR", "LOAD_METHOD") and ins.argval == "data":
-            found.append(f"{name}, line {line}")
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            found.extend(_data_loads(const, name))
-    return found
-
-
 def _code_names(code: types.CodeType) -> set[str]:
     names = set(code.co_names)
     for const in code.co_consts:
@@ -81,7 +64,6 @@ class Reads:
         self.tops: list[tuple[str, Callable[[], Any], Any]] = []  # (name, how to fetch it, what it was)
         self.containers: list[tuple[str, Any, Any, Any]] = []  # (name, container, keys or None, items)
         self.complete = True  # False when LIMIT stopped the walk
-        self.data_reads: list[str] = []  # where the code walked reads an attribute `.data`
         self._budget = LIMIT
         seen_code: set[int] = set()
         self._seen: set[int] = set()
@@ -106,24 +88,35 @@ class Reads:
         if id(code) in seen_code:
             return
         seen_code.add(id(code))
-        self.data_reads.extend(_data_loads(code, fn.__qualname__))
+        names = _code_names(code)
         for var, cell in zip(code.co_freevars, fn.__closure__ or (), strict=True):
             try:
                 content = cell.cell_contents
             except ValueError:  # an empty cell
                 continue
-            self._top(var, partial(getattr, cell, "cell_contents"), content, seen_code)
+            self._top(var, partial(getattr, cell, "cell_contents"), content, seen_code, names)
         g = fn.__globals__
-        for var in sorted(_code_names(code)):
+        for var in sorted(names):
             if var in g:
-                self._top(var, partial(g.get, var, _MISSING), g[var], seen_code)
+                self._top(var, partial(g.get, var, _MISSING), g[var], seen_code, names)
         if fn.__defaults__:
             self._top(f"{fn.__name__} defaults", partial(getattr, fn, "__defaults__"), fn.__defaults__, seen_code)
         if fn.__kwdefaults__:
             self._top(f"{fn.__name__} defaults", partial(getattr, fn, "__kwdefaults__"), fn.__kwdefaults__, seen_code)
 
-    def _top(self, name: str, fetch: Callable[[], Any], obj: Any, seen_code: set[int]) -> None:
-        if isinstance(obj, types.ModuleType) or (isinstance(obj, type) and _ours(obj.__module__)):
+    def _top(
+        self, name: str, fetch: Callable[[], Any], obj: Any, seen_code: set[int], names: Any = frozenset()
+    ) -> None:
+        if isinstance(obj, types.ModuleType):
+            # a module: the attributes the code names (`batchdata.X`), as tops of their own
+            if _ours(obj.__name__) or id(obj) in self._seen:
+                return
+            self._seen.add(id(obj))
+            for attr in sorted(names):
+                if attr in vars(obj):
+                    self._top(f"{name}.{attr}", partial(_attribute, obj, attr), vars(obj)[attr], seen_code, names)
+            return
+        if isinstance(obj, type) and _ours(obj.__module__):
             return
         self.tops.append((name, fetch, obj))
         if isinstance(obj, (types.FunctionType, types.MethodType)) or (hasattr(obj, "func") and callable(obj)):
@@ -152,21 +145,52 @@ class Reads:
             elif isinstance(obj, (types.FunctionType, types.MethodType)):
                 self._functions(obj, name, seen_code)
                 continue
-            elif isinstance(obj, _OPAQUE) or not hasattr(obj, "__dict__"):
-                continue  # seen by identity in its container only
+            elif isinstance(obj, type):  # a class: its attributes (`Config.X`) and its methods
+                if _ours(obj.__module__):
+                    continue
+                attrs = vars(obj)
+                items = list(attrs.values())
+                self.containers.append((name, attrs, list(attrs), items))
+            elif isinstance(obj, _OPAQUE) or (t.__module__ or "").startswith("engine."):
+                continue  # seen by identity in its container only (a compiled step, an operation)
+            elif isinstance(obj, Mapping):  # defaultdict, OrderedDict, any mapping
+                if not self._afford(len(obj)):
+                    return
+                items = list(obj.values())
+                self.containers.append((name, obj, list(obj), items))
+            elif isinstance(obj, Sequence) and not isinstance(obj, (str, bytes, bytearray, range, memoryview)):
+                if not self._afford(len(obj)):
+                    return
+                items = list(obj)
+                self.containers.append((name, obj, None, items))
+            elif not hasattr(obj, "__dict__"):
+                slots = [a for k in t.__mro__ for a in _slot_names(k)]
+                if not slots or _ours(t.__module__):
+                    continue  # seen by identity in its container only (iterators, generators, arrays)
+                items = []
+                for attr in slots:  # an object with __slots__: each slot, as a top of its own
+                    value = getattr(obj, attr, _MISSING)
+                    self.tops.append((f"{name}.{attr}", partial(getattr, obj, attr, _MISSING), value))
+                    items.append(value)
+                stack.append(t)
             else:
                 attrs = vars(obj)
                 items = list(attrs.values())
                 self.containers.append((name, attrs, list(attrs), items))
-                if not _ours(type(obj).__module__):  # the methods of a user's class read data too
-                    for attr in vars(type(obj)).values():
-                        if isinstance(attr, types.FunctionType):
-                            self._functions(attr, name, seen_code)
+                if not _ours(t.__module__):  # the class of a user's object: its attributes and methods
+                    stack.append(t)
             self._budget -= len(items)
             if self._budget < 0:
                 self.complete = False
                 return
             stack.extend(items)
+
+    def _afford(self, n: int) -> bool:
+        """False (and the walk incomplete) when n more items exceed the budget."""
+        if n > self._budget:
+            self.complete = False
+            return False
+        return True
 
     def held(self) -> Counter:
         """How many references to each Value this snapshot holds."""
@@ -193,6 +217,16 @@ class Reads:
                 if list(container) != keys or not all(map(_same, container.values(), items)):
                     return name
         return None
+
+
+def _attribute(obj: Any, name: str) -> Any:
+    return vars(obj).get(name, _MISSING)
+
+
+def _slot_names(cls: type) -> list[str]:
+    slots = vars(cls).get("__slots__", ())
+    names = [slots] if isinstance(slots, str) else list(slots)
+    return [n for n in names if n not in ("__dict__", "__weakref__")]
 
 
 def _partial_arguments(p: Any) -> tuple:

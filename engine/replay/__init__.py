@@ -1,0 +1,22 @@
+"""Compiled replay: record a graph once, then rerun its forward and backward passes on floats.
+
+A training loop rebuilds the same graph every step with new numbers in it. `compile(fn)` runs
+`fn` once with real `Value`s and keeps one account of what it did, the *tape*; later calls check
+the guards and replay the tape's graph on floats, to the bit what backward() gives. One file per
+stage, each a pass over the tape:
+
+- `tape.py`: the tape, written through a thread-local recorder while fn runs: every operation,
+  constant (with its line), stop-gradient, and every number Python read;
+- `guards.py`: what must hold for a replay to equal fn now (the numbers read, the arguments'
+  structure), and the stop-gradients computed again; `reads.py`: the outside data fn reaches;
+- `plan.py`: the graph as groups of slots of floats, with the repeated pieces as kernels, and its
+  replay; `kernels.py`: finding the pieces and writing their loops;
+- `run.py`: `compile` and `Compiled`: recording, guards, replay, fallback and verification calls.
+"""
+
+from .guards import structure
+from .run import CHECK_EVERY, MAX_RECORDINGS, Compiled, CompileWarning, GraphChanged, _as_leaves, compile, verifies
+from .tape import Tape
+
+__all__ = ["compile", "Compiled", "CompileWarning", "GraphChanged", "Tape", "CHECK_EVERY", "MAX_RECORDINGS"]
+__all__ += ["structure", "verifies", "_as_leaves"]

@@ -1,0 +1,486 @@
+"""A compiled function: record on the first call, then check the guards and replay on later calls.
+
+A replay depends on more than the graph, and checks it (`compile`'s docstring is the contract):
+arguments stand in by position (`guards.structure`, `_Entry.fits`); what fn reads from outside is
+snapshotted (`reads.py`); every number Python read while recording is guarded, and detach() and
+no_grad() results are recomputed (`guards.py`); a call whose numbers leave the ground where a
+replay is known to equal backward() -- a NaN or an infinity anywhere, an error -- runs
+uncompiled instead; and verification calls run fn again uncompiled and compare.
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from numbers import Real
+from typing import Any
+
+from .. import value as _value
+from ..backward import topological_order
+from ..hooks import live_hooks
+from ..mode import is_anomaly_enabled, is_grad_enabled, no_grad
+from ..value import Value
+from .guards import Changed, Guards, Unsure, difference, structure
+from .plan import _NoGain, _Plan
+from .reads import Reads
+from .tape import Tape, shown_line
+
+_pack = struct.Struct("<d").pack
+_Unsure = Unsure
+
+CHECK_EVERY = 1000  # verification calls: 2, 3, 5, 9 ... up to this, then every this-th
+MAX_RECORDINGS = 16  # recordings kept, one per structure of arguments
+
+
+class GraphChanged(RuntimeError):
+    """The function now builds a different graph from the one recorded."""
+
+
+class CompileWarning(UserWarning):
+    """A replay cannot follow something fn did this call, which therefore runs uncompiled or is recorded again."""
+
+
+# ---------------------------------------------------------------- arguments
+
+
+def _flatten(obj: Any, out: list) -> list:
+    """Values and numbers of a nested list/tuple structure, depth first."""
+    if isinstance(obj, (list, tuple)):
+        for item in obj:
+            _flatten(item, out)
+    else:
+        out.append(obj)
+    return out
+
+
+def _rebuild(obj: Any, values: Iterator[Any]) -> Any:
+    """The nested structure of `obj` with its leaves taken in turn from `values`."""
+    if isinstance(obj, (list, tuple)):
+        return type(obj)([_rebuild(item, values) for item in obj])
+    return next(values)
+
+
+def _as_leaves(obj: Any) -> Any:
+    """The argument structure with every number turned into a fresh leaf Value."""
+    if isinstance(obj, (list, tuple)):
+        return type(obj)([_as_leaves(item) for item in obj])
+    if isinstance(obj, Value):
+        return obj
+    if isinstance(obj, Real) and not isinstance(obj, bool):
+        return Value(obj)
+    raise TypeError(f"compile: arguments must be Values, numbers or lists of them, got {type(obj).__name__}")
+
+
+def _backward(loss: Value, outputs: list[Value], fill: bool = False) -> tuple[float, list[float]]:
+    """loss.backward(), then the loss and the extra outputs as floats.
+
+    With `fill`, a gradient set to None (no gradient yet) starts from -0.0 first: -0.0 + share
+    is share to the bit, so the result is the new share, as in PyTorch; left None if it fails.
+    """
+    filled = [v for v in topological_order(loss) if v.grad is None] if fill else []
+    for v in filled:
+        v.grad = -0.0
+    try:
+        loss.backward()
+    except BaseException:
+        for v in filled:
+            v.grad = None
+        raise
+    return loss._data, [v._data for v in outputs]
+
+
+class _Entry:
+    """One recording: the plan for one structure of arguments, and what it depends on."""
+
+    def __init__(self, plan: _Plan, proxies: list[Value | None], pinned: dict[int, Value], guards: Guards,
+                 extras: Any, signature: tuple, tape: Tape) -> None:  # fmt: skip
+        self.plan = plan
+        self.proxies = proxies  # the leaf standing for each argument (None: the argument Value itself)
+        self.pinned = pinned  # argument number -> the Value that must be passed there (fn reads it too)
+        self.guards = guards
+        self.extras = extras
+        self.signature = signature
+        self.tape = tape
+        self.outside = {leaf for leaf in plan.leaves if leaf not in set(proxies)}
+
+    def fits(self, given: list[Any]) -> bool:
+        """True if the arguments stand in the same relation to the graph as when recorded."""
+        for i, x in enumerate(given):
+            if self.pinned.get(i, x) is not x or (i not in self.pinned and type(x) is Value and x in self.outside):
+                return False
+        return True
+
+    def run(self, given: list[Any]) -> tuple[float, list[float]]:
+        for proxy, x in zip(self.proxies, given, strict=True):
+            if proxy is not None:
+                if type(x) is Value:
+                    proxy.data, proxy.grad = x.data, x.grad
+                else:
+                    proxy.data, proxy.grad = _value._number(x, "compile input"), 0.0
+        self.guards.run()
+        result = self.plan.run()
+        _give_back(self.proxies, given)
+        return result
+
+
+def _give_back(proxies: list[Value | None], given: list[Any]) -> None:
+    """The argument Values get the gradients their stand-ins collected."""
+    for proxy, x in zip(proxies, given, strict=True):
+        if proxy is not None and type(x) is Value:
+            x.grad = proxy.grad
+
+
+def _substitute(obj: Any, stand_ins: dict[int, Value], numbers: Iterator[Value]) -> Any:
+    """The argument structure with each Value and number replaced by its stand-in leaf."""
+    if isinstance(obj, (list, tuple)):
+        return type(obj)([_substitute(item, stand_ins, numbers) for item in obj])
+    if type(obj) is Value:
+        return stand_ins[id(obj)]
+    return next(numbers)
+
+
+def _everything(order: list[Value], stops: dict[Value, tuple]) -> list[Value]:
+    """The graph's nodes and every node a stop-gradient leaf's sources reach."""
+    found = list(order)
+    seen = set(order)
+    stack = [p for n in order if n in stops for p in stops[n][1]]
+    while stack:
+        n = stack.pop()
+        if n not in seen:
+            seen.add(n)
+            found.append(n)
+            stack.extend(n.parents)
+            stack.extend(stops[n][1] if n in stops else ())
+    return found
+
+
+def _bits(x: Any) -> Any:
+    return _pack(x) if type(x) is float else repr(x)
+
+
+def verifies(call: int, every: int) -> bool:
+    """Whether call number `call` is a verification: 2, 3, 5, 9, 17 ... up to `every`, then every `every`-th."""
+    if not every:
+        return False
+    gap = call - 1
+    return (call <= every and gap >= 1 and gap & (gap - 1) == 0) or call % every == 0
+
+
+def _signature(plan: _Plan, kinds: dict[Value, Any]) -> tuple:
+    """What a check compares: operations and wiring, constants, the Values read, arguments, outputs."""
+    leaves = plan.leaves
+    return (
+        ("operations or their wiring", plan.wiring),
+        ("constants", hash(tuple(_pack(n.data) for n in leaves if kinds.get(n) == "constant"))),
+        ("Values read from outside", hash(tuple(id(n) for n in leaves if n not in kinds))),
+        ("arguments", hash(tuple((i, kinds[n]) for i, n in enumerate(leaves) if type(kinds.get(n)) is int))),
+        (
+            "detached or no_grad() values",
+            hash(tuple((i, kinds[n]) for i, n in enumerate(leaves) if type(kinds.get(n)) is tuple)),
+        ),
+        ("extra outputs", tuple(plan.output_slots)),
+    )
+
+
+class Compiled:
+    """A function whose graph was recorded on its first call and is replayed on later ones.
+
+    Calling it returns the loss as a float (and the extra outputs as floats, in the same
+    nested shape, when `fn` returned `(loss, extras)`) and adds d loss / d leaf into the
+    `.grad` of every leaf of the graph, exactly as `loss.backward()` would.
+    """
+
+    def __init__(self, fn: Callable[..., Any], check_every: int = CHECK_EVERY) -> None:
+        if not callable(fn):
+            raise TypeError(f"compile: expected a function that builds a loss, got {type(fn).__name__}")
+        if isinstance(check_every, bool) or not isinstance(check_every, int) or check_every < 0:
+            raise ValueError(f"compile: check_every must be an int >= 0, got {check_every!r}")
+        self.fn = fn
+        self.check_every = check_every
+        self.calls = 0
+        self.plan: _Plan | None = None  # the plan used last
+        self._entries: dict[Any, _Entry] = {}  # argument structure -> its recording
+        self._reads: Reads | None = None
+        self._shape: Any = None  # the structure of the arguments: fixed by the first call
+        self._lock = threading.RLock()  # calls from several threads run one after the other
+        self._warned: set[Any] = set()  # the lines whose changed reads were warned about
+        self.tape: Tape | None = None  # the tape of the last recording: print(step.tape) shows it
+        self.uncompiled = ""  # why `fn` runs uncompiled, when the recording found nothing to gain
+
+    @property
+    def _name(self) -> str:
+        return getattr(self.fn, "__name__", "the function")
+
+    def _results(self, result: Any) -> tuple[Value, Any, list[Value]]:
+        """fn's return value as (loss, extras as returned, extras flattened), checked."""
+        loss, extras = result if isinstance(result, tuple) else (result, None)
+        if not isinstance(loss, Value):
+            raise TypeError(f"compile: the function must return a Value (the loss), got {type(loss).__name__}")
+        outputs = _flatten(extras, []) if extras is not None else []
+        if not all(isinstance(v, Value) for v in outputs):
+            raise TypeError("compile: the extra outputs must be Values or lists of Values")
+        return loss, extras, outputs
+
+    def _finish(self, loss: float, outs: list[float], extras: Any) -> Any:
+        if extras is None:
+            return loss
+        return loss, _rebuild(extras, iter(outs))
+
+    def _uncompiled(self, args: tuple, fill: bool = False) -> Any:
+        """Build the graph and call backward(), as if `fn` were not compiled."""
+        loss, extras, outputs = self._results(self.fn(*_as_leaves(list(args))))
+        return self._finish(*_backward(loss, outputs, fill), extras)
+
+    def __call__(self, *args: Any) -> Any:
+        with self._lock:
+            self.calls += 1
+            if not is_grad_enabled():
+                raise RuntimeError("compile: called inside no_grad(), where no graph is built to record or replay")
+            if self.uncompiled or is_anomaly_enabled():
+                # a replay checks nothing: let backward() find the NaN and name the line that made it
+                return self._uncompiled(args)
+            given: list[Any] = []
+            aliases: list[int] = []
+            shape = structure(list(args), {}, given, aliases)
+            if self._shape is None:
+                self._shape = shape
+            elif shape != self._shape:
+                raise ValueError(
+                    f"compile: {difference(self._shape, shape)}; compile a new function for a different shape"
+                )
+            key = tuple(aliases)
+            if any(type(x) is Value and x._rule is not None for x in given):
+                return self._uncompiled(args)  # a node of another graph: backward() must go through it
+            entry = self._entries.get(key)
+            if self._reads is not None:
+                changed = self._reads.changed()
+                if changed is not None:
+                    warnings.warn(
+                        f"compile: {self._name} reads {changed!r} from outside its arguments, and it changed "
+                        "since the recording, which is now made again (slow). Pass data that changes as an "
+                        "argument.",
+                        CompileWarning,
+                        stacklevel=2,
+                    )
+                    self._entries.clear()
+                    entry = None
+            if entry is None or not entry.fits(given):
+                return self._record(args, key, given, None)
+            plan = self.plan = entry.plan
+            if live_hooks[0] and any(leaf._hooks for leaf in plan.leaves):
+                raise ValueError("compile: a leaf of the recorded graph has a gradient hook, which a replay cannot run")
+            verifying = verifies(self.calls, self.check_every)
+            if verifying:
+                leaves = [*plan.leaves, *[x for x in given if type(x) is Value]]
+                before = [v.grad for v in leaves]
+            try:
+                loss, outs = entry.run(given)
+                if verifying:
+                    self._verify(args, leaves, before, [loss, *outs])
+            except Changed as changed:
+                self._warn_changed(changed.read)
+                return self._fallback(args, changed)
+            except _Unsure as why:
+                return self._fallback(args, why)
+            return self._finish(loss, outs, entry.extras)
+
+    def _verify(self, args: tuple, leaves: list[Value], before: list[Any], replayed: list[float]) -> None:
+        """A verification call: fn run again uncompiled (forward, under no_grad()), its loss and extra
+        outputs compared to the bit with the replay just made; GraphChanged (gradients as they were) if
+        they differ."""
+        try:
+            with no_grad():
+                loss, _, outputs = self._results(self.fn(*_as_leaves(list(args))))
+            now = [loss._data, *[v._data for v in outputs]]
+        except BaseException:
+            for v, g in zip(leaves, before, strict=True):
+                v.grad = g
+            raise
+        if list(map(_bits, now)) != list(map(_bits, replayed)):
+            for v, g in zip(leaves, before, strict=True):
+                v.grad = g
+            raise GraphChanged(
+                f"compile: {self._name} now computes another loss than the replay of its recording (a verification "
+                f"call, number {self.calls}, ran it uncompiled and compared): data it reads from a place no guard "
+                "watches changed, or its Python control flow depends on the data. Pass data that changes as an "
+                "argument, or compile it again."
+            )
+
+    def _warn_changed(self, read: Any) -> None:
+        """Warn once per place that a number fn read now reads differently."""
+        where = read.where or ("?", 0)
+        if where in self._warned:
+            return
+        self._warned.add(where)
+        line = shown_line(read.where) or "a line of the engine's"
+        warnings.warn(
+            f"compile: {self._name} read the number of a Value while it was recorded ({read.how}, at {line}), "
+            "and would now read another: this call runs uncompiled (slow), as will every call where it changes. "
+            "Keep such choices inside the graph (relu, abs), or pass the number as an argument.",
+            CompileWarning,
+            stacklevel=3,
+        )
+
+    def _fallback(self, args: tuple, why: _Unsure) -> Any:
+        """This call, uncompiled: the replay met numbers where it might not equal backward()."""
+        try:
+            return self._uncompiled(args, fill=True)
+        except (ArithmeticError, ValueError) as error:
+            try:
+                wrapped = type(error)(f"compile: {why}; run uncompiled, the function raised: {error}")
+            except Exception:
+                raise error from None
+            raise wrapped from error
+
+    def _record(self, args: tuple, key: Any, given: list[Any], checked: _Entry | None) -> Any:
+        """Run fn on stand-in leaves while recording; keep the plan (or compare it, when checking)."""
+        stand_ins: dict[int, Value] = {}
+        proxies: list[Value | None] = []
+        numbers: list[Value] = []
+        for x in given:
+            if type(x) is Value:
+                proxy = stand_ins[id(x)] = Value(x._data, x.label)
+            else:
+                proxy = Value(x)
+                numbers.append(proxy)
+            proxies.append(proxy)
+        leaf_args = _substitute(list(args), stand_ins, iter(numbers))
+        self._reads = Reads(self.fn)  # what fn can read now, before it runs
+        tape = Tape(self._name)
+        loss, extras, outputs = self._results(tape.record(self.fn, *leaf_args))
+        order = topological_order(loss)
+        # an argument Value that fn also reads from outside (a parameter passed in): the graph
+        # must use that Value itself in both places, as backward() would
+        in_graph = set(order)
+        pinned = {}
+        swap = {}
+        for i, x in enumerate(given):
+            if type(x) is Value and x in in_graph:
+                pinned[i] = x
+                swap[proxies[i]] = x
+        if swap:
+            for n in _everything(order, tape.stops):
+                if any(p in swap for p in n.parents):
+                    n.parents = tuple(swap.get(p, p) for p in n.parents)
+            tape.swap(swap)
+            loss = swap.get(loss, loss)
+            outputs = [swap.get(v, v) for v in outputs]
+            for i in pinned:
+                proxies[i] = None
+            order = topological_order(loss)
+        tape.arguments = proxies
+        tape.results = [loss, *outputs]
+        self.tape = tape
+        for stand_in, x in zip(proxies, given, strict=True):
+            if stand_in is not None and type(x) is Value:
+                stand_in.grad = x.grad
+
+        def by_backward() -> Any:
+            result = self._finish(*_backward(loss, outputs, fill=True), extras)
+            _give_back(proxies, given)
+            return result
+
+        if any(n._hooks for n in order):
+            raise ValueError("compile: the graph has node(s) with gradient hooks, which a replay cannot run")
+        made_before = [v for v in order if v._rule is not None and v not in tape.nodes]
+        if made_before:
+            self.uncompiled = (
+                f"its graph uses {len(made_before)} node(s) made before the call (the first: {made_before[0].op!r}), "
+                "whose numbers a replay would compute again"
+            )
+            warnings.warn(
+                f"compile: {self._name} runs uncompiled, since {self.uncompiled}", CompileWarning, stacklevel=3
+            )
+            return by_backward()
+        kinds: dict[Value, Any] = {c: "constant" for c in tape.constants}
+        kinds.update((p, i) for i, p in enumerate(proxies) if p is not None)
+        stop_leaves = [n for n in order if n in tape.stops]
+        guards = Guards(tape, stop_leaves)
+        for n in stop_leaves:
+            kinds[n] = ("stop", guards.signature)
+        try:
+            plan = _Plan(loss, outputs, order)
+        except _NoGain as reason:
+            self.uncompiled = str(reason)
+            return by_backward()
+        signature = _signature(plan, kinds)
+        if checked is not None:
+            for (what, old), (_, new) in zip(checked.signature, signature, strict=True):
+                if old != new:
+                    raise GraphChanged(
+                        f"compile: {self._name} now builds a different graph from the one recorded ({what} "
+                        "differ; a constant read from outside may have changed, or its Python control flow "
+                        "depends on the data). Compile it again, or keep the branch inside the graph (relu, abs)."
+                    )
+        entry = _Entry(plan, proxies, pinned, guards, extras, signature, tape)
+        if len(self._entries) >= MAX_RECORDINGS:
+            self._entries.pop(next(iter(self._entries)))
+        self._entries[key] = entry
+        self.plan = plan
+        try:
+            result = self._finish(*plan.run(), extras)  # the graph's own numbers: the same operations on the same data
+        except _Unsure:  # plan.run() touched no gradient
+            return by_backward()
+        _give_back(proxies, given)
+        return result
+
+    @property
+    def code(self) -> str:
+        """The Python source of the generated kernels (one forward and one backward loop per shape)."""
+        name = getattr(self.fn, "__name__", "fn")
+        if self.uncompiled:
+            return f"# {name} runs uncompiled, since {self.uncompiled}\n"
+        if self.plan is None:
+            return f"# {name} is not recorded yet: call it once\n"
+        kernels: list[str] = []
+        seen: set[str] = set()
+        for b in self.plan.batches:
+            if b.source not in seen:
+                seen.add(b.source)
+                kernels.append(f"# kernel {len(kernels) + 1}: {b.count} copies\n{b.source}")
+        if not kernels:
+            return f"# {name}: no repeated pieces, so no kernel; its groups run as maps of each operation\n"
+        return "\n\n".join(kernels)
+
+    def __repr__(self) -> str:
+        name = getattr(self.fn, "__name__", "fn")
+        if self.uncompiled:
+            return f"Compiled({name}: runs uncompiled, since {self.uncompiled})"
+        if self.plan is None:
+            return f"Compiled({name}, not recorded yet)"
+        p = self.plan
+        return (
+            f"Compiled({name}: {p.n_nodes} nodes, {p.n_pieces} repeated pieces in {p.n_kernels} kernel(s), "
+            f"{p.n_groups} groups, {len(p.leaves)} leaves)"
+        )
+
+
+def compile(fn: Callable[..., Any], *, check_every: int = CHECK_EVERY) -> Compiled:  # noqa: A001
+    """Record `fn`'s graph on its first call; replay it (forward and backward) on later calls.
+
+    `fn(*args)` must return the loss `Value`, or `(loss, extras)` with extras Values (or nested
+    lists of them) to read back as floats. Each call returns the loss (and extras) as floats and
+    adds d loss / d leaf into every leaf's `.grad`, as backward() does: the same numbers, to the bit.
+
+    The contract: a call replays exactly what fn would compute now, or runs fn uncompiled. fn
+    builds its loss from its arguments (Values or numbers, in lists or tuples, taken by position:
+    a fresh Value each call works and gets its gradient), from parameters it reaches from outside
+    (their current numbers are used) and from constants. The recording writes a tape
+    (`step.tape`): every operation, constant and stop-gradient, and every number Python read
+    (`.data`, float(), int(), bool(), round(), format, comparisons, wherever they happen).
+    Checked on every call: each read would read the same (else that call runs uncompiled, with a
+    CompileWarning naming the line, once); the data fn reaches from its closure, globals and
+    defaults (any mapping or sequence, object, class and module attributes) holds the same things
+    (else CompileWarning, and recorded again); the arguments' nesting and lengths (another shape:
+    ValueError); which arguments are the same Value or also a parameter (another pattern is
+    recorded again); hooks; and that every number is finite and every gradient a float other
+    than -0.0 (else, as for a gradient of None, the call runs uncompiled).
+
+    Verification calls run fn again uncompiled (forward) and compare its loss and extras with the
+    replay, to the bit: calls 2, 3, 5, 9, 17, 33 ... (doubling gaps) up to `check_every`, then
+    every `check_every`-th (default 1000; 0: never). A difference raises GraphChanged, with the
+    gradients as they were. Calls from several threads run one at a time.
+    """
+    return Compiled(fn, check_every=check_every)

@@ -1,0 +1,180 @@
+"""The tape: one printable account of what a recording of `fn` made and read.
+
+While `engine.compile` records, this thread's `Tape` is told (by `engine.value`, through a
+thread-local recorder; no class or module is patched) of:
+
+- every node an operation made, in order;
+- every constant `Value(number)` made, with the user's line that made it;
+- every stop-gradient leaf: a `detach()` or a result made inside `no_grad()`, with its sources;
+- every number Python read: `.data`, `float()`, `int()`, `bool()`, `round()`, `format`, a
+  comparison, wherever the read happens (fn's code, a library's, the engine's).
+
+Guards (`guards.py`), the plan (`plan.py`) and the kernels (`kernels.py`) are passes over it;
+`print(step.tape)` shows it.
+"""
+
+from __future__ import annotations
+
+import linecache
+import os
+import sys
+from typing import Any
+
+from ..mode import watch
+from ..value import Operation, Value
+
+_ENGINE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_OURS = (_ENGINE + os.sep, os.path.join(os.path.dirname(_ENGINE), "nn") + os.sep)
+
+
+def user_line() -> tuple[str, int] | None:
+    """(file, line) of the innermost frame outside the engine and nn: the user's line."""
+    f: Any = sys._getframe(2)
+    while f is not None and f.f_code.co_filename.startswith(_OURS):
+        f = f.f_back
+    return None if f is None else (f.f_code.co_filename, f.f_lineno)
+
+
+def shown_line(where: tuple[str, int] | None) -> str:
+    """'file.py, line 12: `the source`' for a (file, line), or '' when unknown."""
+    if where is None:
+        return ""
+    file, line = where
+    text = linecache.getline(file, line).strip()
+    return f"{os.path.basename(file)}, line {line}" + (f": `{text}`" if text else "")
+
+
+class Read:
+    """Python read the number of `node`: `how` (".data", "float", "<", ...), which gave `result`."""
+
+    __slots__ = ("node", "how", "result", "other", "where")
+
+    def __init__(self, node: Value, how: str, result: Any, other: Any, where: tuple[str, int] | None) -> None:
+        self.node, self.how, self.result, self.other, self.where = node, how, result, other, where
+
+    def shown(self, name: Any) -> str:
+        """The read as code, with `name(v)` naming Values: 'float(%3)', '%3 > 0.0'."""
+        other = name(self.other) if type(self.other) is Value else repr(self.other)
+        node = name(self.node)
+        if self.how in ("<", "<=", ">", ">="):
+            return f"{node} {self.how} {other}"
+        if self.how == ".data":
+            return f"{node}.data"
+        if self.how in ("round", "format") and self.other is not None:
+            return f"{self.how}({node}, {other})"
+        return f"{self.how}({node})"
+
+
+class Tape:
+    """What one recording of fn made and read, in order (see the module's docstring)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.events: list[Any] = []  # a Value for a node made by an operation, else (kind, ...)
+        self.nodes: set[Value] = set()  # every Value the recording made (nodes, constants, stops)
+        self.constants: dict[Value, tuple[str, int] | None] = {}  # constant -> the user's line
+        self.stops: dict[Value, tuple[Operation | None, tuple]] = {}  # stop-gradient leaf -> (operation, sources)
+        self.reads: list[Read] = []
+        self.arguments: list[Value | None] = []  # the leaf standing for each argument (set by compile)
+        self.results: list[Value] = []  # the loss, then the extra outputs (set by compile)
+
+    # ---------------------------------------------------------------- told by engine.value
+
+    def made(self, v: Value) -> None:
+        self.events.append(v)
+        self.nodes.add(v)
+
+    def constant(self, v: Value, number: Any) -> None:
+        self.constants[v] = user_line()
+        self.nodes.add(v)
+        self.events.append(("constant", v))
+
+    def stop(self, v: Value, operation: Operation | None, sources: tuple) -> None:
+        self.constants.pop(v, None)
+        self.stops[v] = (operation, sources)
+        self.nodes.add(v)
+        self.events.append(("stop", v))
+
+    def read(self, v: Value, how: str, result: Any, other: Any) -> None:
+        read = Read(v, how, result, other, user_line())
+        self.reads.append(read)
+        self.events.append(("read", read))
+
+    # ---------------------------------------------------------------- recording
+
+    def record(self, fn: Any, *args: Any) -> Any:
+        """fn(*args), with this tape as the thread's recorder."""
+        old = watch(self)
+        try:
+            return fn(*args)
+        finally:
+            watch(old)
+
+    def swap(self, swap: dict[Any, Value]) -> None:
+        """Replace stand-ins by the Values they stand for (an argument that fn also reads from outside)."""
+        for read in self.reads:
+            read.node = swap.get(read.node, read.node)
+            if type(read.other) is Value:
+                read.other = swap.get(read.other, read.other)
+        for n, (op, sources) in list(self.stops.items()):
+            self.stops[n] = (op, tuple(swap.get(p, p) for p in sources))
+
+    def sources(self, n: Value) -> tuple:
+        """What n is computed from at replay: a stop's sources, a recorded node's parents, else nothing."""
+        stop = self.stops.get(n)
+        if stop is not None:
+            return stop[1]
+        return n.parents if n in self.nodes else ()
+
+    # ---------------------------------------------------------------- printing
+
+    def __repr__(self) -> str:
+        ops = sum(type(e) is Value for e in self.events)
+        return (
+            f"<tape of {self.name}: {len(self.arguments)} argument(s), {ops} operation(s), "
+            f"{len(self.constants)} constant(s), {len(self.stops)} stop-gradient(s), {len(self.reads)} read(s)>"
+        )
+
+    def __str__(self) -> str:
+        names: dict[Value, str] = {}
+        lines = [repr(self)]
+
+        def name(v: Value) -> str:
+            found = names.get(v)
+            if found is None:  # a leaf from outside: a parameter, or a Value fn reads
+                found = names[v] = f"%{len(names)}"
+                label = f" {v.label!r}" if v.label else ""
+                lines.append(f"  {found} = outside Value{label} ({v._data!r})")
+            return found
+
+        for i, a in enumerate(self.arguments):
+            if a is not None:
+                names[a] = f"%{len(names)}"
+                lines.append(f"  {names[a]} = argument {i} ({a._data!r})")
+        for e in self.events:
+            if type(e) is Value:
+                operands = " ".join(name(p) for p in e.parents)
+                names[e] = f"%{len(names)}"
+                lines.append(f"  {names[e]} = {e.op} {operands}")
+            elif e[0] == "constant":
+                v = e[1]
+                if v in self.constants:
+                    names[v] = f"%{len(names)}"
+                    where = shown_line(self.constants[v])
+                    lines.append(f"  {names[v]} = constant {v._data!r}" + (f"    # {where}" if where else ""))
+            elif e[0] == "stop":
+                v = e[1]
+                op, sources = self.stops[v]
+                how = "detach" if op is None else f"{op.name} under no_grad()"
+                operands = " ".join(name(p) for p in sources)
+                names[v] = f"%{len(names)}"
+                lines.append(f"  {names[v]} = stop-gradient {how} {operands}")
+            else:
+                read = e[1]
+                where = shown_line(read.where)
+                lines.append(f"  read {read.shown(name)} -> {read.result!r}" + (f"    # {where}" if where else ""))
+        if self.results:
+            lines.append(f"  loss = {name(self.results[0])}")
+            if len(self.results) > 1:
+                lines.append(f"  extra outputs = {', '.join(name(v) for v in self.results[1:])}")
+        return "\n".join(lines)

@@ -327,10 +327,27 @@ def finish_classifier(
     heading = f"{title}, {training.steps} steps: train {percent(train_accuracy)}, test {percent(test_accuracy)}"
     boundary = plot_boundary(model, X, y, heading, X_test, y_test)
     pictures = save_pictures(name, args.out, {"boundary": boundary, "curves": plot_curves(training, title)})
-    return report(
+    result = report(
         name,
         training,
         pictures,
         train_accuracy=accuracy_metric("train", train_accuracy, len(y)),
         test_accuracy=accuracy_metric("test", test_accuracy, len(y_test)),
+    )
+    hint = chance_hint(name, train_accuracy, y, args)
+    if hint:
+        print(hint, file=sys.stderr)
+    return result
+
+
+def chance_hint(name: str, train_accuracy: float, labels: Sequence[int], args: argparse.Namespace) -> str | None:
+    """A line saying the model learnt nothing, when it ends no better than guessing the most common class."""
+    counts = [sum(1 for t in labels if t == c) for c in set(labels)]
+    chance = max(counts) / len(labels)
+    if train_accuracy > chance + 0.05:
+        return None
+    return (
+        f"{name}: the model ended at chance accuracy (train {percent(train_accuracy)}, guessing gives "
+        f"{percent(chance)}): it learnt nothing. The steps were likely too large for it: try a smaller --lr "
+        f"(this run used {getattr(args, 'lr', '?')}; see --help for the default)"
     )

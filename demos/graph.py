@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         if args.quiet:
             out.backward()
         else:
-            explain(out)  # prints both tables; runs the backward pass like out.backward()
+            print(explain(out))  # both tables; runs the backward pass like out.backward()
             print()
     except common.FAILURES as error:  # say, w * x beyond the largest float
         raise SystemExit(f"graph: {type(error).__name__}: {error}") from None

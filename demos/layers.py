@@ -37,6 +37,12 @@ LOSSES = {
 }
 
 
+TORCH_SKIPPED = (
+    "PyTorch float64: comparison skipped, PyTorch is not installed (its CPU build: "
+    "pip install torch --index-url https://download.pytorch.org/whl/cpu)"
+)
+
+
 def targets_for(loss: str, y: list[int]) -> list:
     """The moons labels (-1 or +1) as this loss wants them."""
     if loss == "hinge":
@@ -124,8 +130,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     if missing_dot:
         print(f"layers: no SVG pictures: {missing_dot}", file=sys.stderr)
     compared = torch_line(model, X, targets, args.loss, batch)
-    if compared:
-        print(compared)
+    print(compared or TORCH_SKIPPED)
     print(f"pictures in {args.out}: " + ", ".join(p.name for p in pictures))
     agree = one.agree and batch.agree
     worst = max(one.max_rel_diff, batch.max_rel_diff)

@@ -68,9 +68,10 @@ def newton(x: float, max_steps: int, quiet: bool = False) -> list[float]:
             if not quiet:
                 print(row(k, repr(x), repr(f(x)), repr(df(x)), repr(d2f(x))))
         f(x), d2f(x)  # the summary prints these
-    except OverflowError as error:
+    except OverflowError:  # Python's float ** says only "(34, 'Numerical result out of range')"
         raise SystemExit(
-            f"newton: step {k}: f(x) or a derivative at x = {x!r} is too large for a float ({error})"
+            f"newton: step {k}: f(x) or a derivative at x = {x!r} is too large for a float "
+            "(x**4 overflows for |x| above about 1e77); start nearer the minima at -1 and 1"
         ) from None
     except common.FAILURES as error:
         raise SystemExit(f"newton: step {k}: at x = {x!r}: {type(error).__name__}: {error}") from None

@@ -7,7 +7,7 @@ from typing import Any
 from . import anomaly
 from .hooks import live_hooks, run_hooks
 from .mode import enable_grad
-from .value import Value, _mode, _number
+from .value import NO_GRAD, Value, _mode, _number
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -41,6 +41,15 @@ def graph_order(roots: list[Value]) -> list[Value]:
                 path.pop()
                 order.append(node)
     return order
+
+
+def check_recorded(root: Value, where: str) -> None:
+    """Refuse a root that no_grad() left without a graph, as PyTorch refuses one that needs no grad."""
+    if root._rule is None and root._origin is NO_GRAD:
+        raise RuntimeError(
+            f"{where}: this Value was computed inside no_grad(), which records no graph, so it has no "
+            "gradients to give (every .grad would stay 0); compute it outside no_grad() to train with it"
+        )
 
 
 def _sorted_and_reset(root: Value) -> tuple[list[Value], list[Any] | None]:
@@ -92,6 +101,7 @@ def run_backward(root: Value, grad: Any, create_graph: bool) -> None:
     pass fails (a hook or a rule raises, a gradient cannot be added to), every `.grad` of the
     graph is given back what it had before the call.
     """
+    check_recorded(root, "backward")
     seed: Any
     if create_graph:
         seed = grad if type(grad) is Value else Value(_number(grad, "backward grad"))

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .backward import ChainRule, topological_order
+from .backward import ChainRule, check_recorded, topological_order
 from .naming import expression, node_names, number
 from .symbolic import operand_fill
 from .value import Value, _mode, _number
@@ -143,4 +143,5 @@ def backward_steps(root: Value, grad: float = 1.0) -> BackwardSteps:
     """The backward pass of `root` one node at a time: d root / d node, applied step by step."""
     if type(root) is not Value:
         raise TypeError(f"backward_steps: expected a Value, got {type(root).__name__}")
+    check_recorded(root, "backward_steps")
     return BackwardSteps(root, grad)

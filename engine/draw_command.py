@@ -15,6 +15,7 @@ import argparse
 import importlib
 import os
 import re
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +28,10 @@ from .value import Value
 
 USAGE_ERROR = 2
 MODULE_FUNCTION = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
+FILE_FUNCTION = re.compile(r"(.+)\.py:([A-Za-z_]\w*)")  # my_file.py:loss, which Python cannot import
+VALUE_OPTIONS = ("-o", "--output", "--step", "--rankdir", "--max-nodes")
+FLAG_OPTIONS = ("--backward", "-h", "--help")
+GRAPHVIZ_STRING = 16384  # the longest quoted string Graphviz's dot reads
 
 
 class CommandError(Exception):
@@ -36,11 +41,32 @@ class CommandError(Exception):
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (argparse prints the usage too) and exit status 2."""
 
+    argv: list[str] = []  # the command's arguments, set by main (for a hint that repeats them)
+
     def error(self, message: str) -> NoReturn:
         if message.startswith("unrecognized arguments: -"):
-            message += "; an expression that starts with '-' goes after '--'"
+            hint = reordered(self.prog, self.argv)
+            message += f"; an expression that starts with '-' goes after '--', the options before it: {hint}"
         fail(self.prog, f"{message} (see --help)")
         raise SystemExit(USAGE_ERROR)
+
+
+def reordered(prog: str, argv: Sequence[str]) -> str:
+    """The same command with every option first and the expression and its inputs after '--'."""
+    options: list[str] = []
+    rest: list[str] = []
+    tokens = iter(argv)
+    for token in tokens:
+        name = token.split("=", 1)[0]
+        if token == "--":
+            continue
+        if token in VALUE_OPTIONS:
+            options += [token, next(tokens, "")]
+        elif name in VALUE_OPTIONS or token in FLAG_OPTIONS:
+            options.append(token)
+        else:
+            rest.append(token)
+    return " ".join([prog, shlex.join(options), "--", shlex.join(rest)]).replace("  ", " ")
 
 
 def positive_int(text: str) -> int:
@@ -132,10 +158,41 @@ def check_finite(v: Value, what: str) -> None:
             )
 
 
+def check_labels(v: Value) -> None:
+    """Refuse a label Graphviz cannot read (too long, or holding a NUL) before anything is drawn."""
+    for node in topological_order(v):
+        label = node.label
+        if "\0" in label:
+            raise CommandError(f"the label {label[:40]!r} holds a NUL character, which Graphviz cannot read")
+        if len(drawing.record_text(label)) > GRAPHVIZ_STRING - 100:
+            raise CommandError(
+                f"the label {label[:20]!r}... is {len(label):,} characters long; Graphviz reads at most "
+                f"{GRAPHVIZ_STRING:,} in one string: shorten it"
+            )
+
+
 def run(args: argparse.Namespace) -> str | None:
     """Do what the arguments ask; return the file written (None when DOT text went to stdout)."""
     fmt = output_format(args.output) if args.output else None
     stepping = fmt == "html"
+    if stepping and args.step is not None:
+        name = Path(args.output).name
+        raise CommandError(
+            f"--step picks one picture, but {args.output} is a page of every step: drop --step, and open "
+            f"{name}#step={args.step} to start at that step (or write an .svg to get that step's picture)"
+        )
+    misplaced = [a for a in args.inputs if a.split("=", 1)[0] in VALUE_OPTIONS + FLAG_OPTIONS]
+    if misplaced:
+        raise CommandError(
+            f"{misplaced[0]} after '--' is read as an input; put the options first: {reordered(args.prog, args.argv)}"
+        )
+    named_file = FILE_FUNCTION.fullmatch(args.target)
+    if named_file:
+        module = named_file.group(1).replace("/", ".").replace("\\", ".")
+        raise CommandError(
+            f"{args.target}: name the module, not its file: {module}:{named_file.group(2)} "
+            "(from the folder that holds it, as python -m does)"
+        )
     if MODULE_FUNCTION.fullmatch(args.target):
         if args.inputs:
             raise CommandError(f"inputs such as {args.inputs[0]!r} are only for an expression, not module:function")
@@ -145,6 +202,7 @@ def run(args: argparse.Namespace) -> str | None:
     max_nodes = args.max_nodes or (stepper_page.DEFAULT_MAX_NODES if stepping else drawing.DEFAULT_MAX_NODES)
     drawing.check_size(v, max_nodes, "stepper" if stepping else "draw")
     check_finite(v, "data")
+    check_labels(v)
     options = {"rankdir": args.rankdir, "max_nodes": max_nodes}
     if stepping:
         page = stepper_page.stepper_html(v, **options)  # runs the backward pass: check it before writing
@@ -165,11 +223,16 @@ def run(args: argparse.Namespace) -> str | None:
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Write a picture (or a stepping HTML page) of a graph; 0 on success, 2 with one line on stderr."""
     prog = prog or (Path(sys.argv[0]).name if argv is None and sys.argv[0] else "chainrule-draw")
-    args = make_parser(prog).parse_args(argv)
+    parser = make_parser(prog)
+    parser.argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(parser.argv)
+    args.prog, args.argv = prog, parser.argv
     try:
         written = run(args)
     except (CommandError, ExpressionError, drawing.DotNotFound, drawing.GraphTooLarge) as error:
         return fail(prog, str(error))
+    except drawing.DotFailed as error:  # a label or character Graphviz cannot read that check_labels missed
+        return fail(prog, f"{error}; nothing drawn")
     except (ArithmeticError, ValueError, TypeError) as error:  # the engine refused something: it says what
         return fail(prog, str(error) or type(error).__name__)
     except OSError as error:

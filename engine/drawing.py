@@ -15,10 +15,10 @@ Colours tell a node's role:
                `.parameters()` method), or whose label is a dotted name such as
                `layers.0.neurons.1.w.0` (how `nn` labels its parameters; a lone
                `nn.Neuron`'s bias is just `b`, so pass `parameters=neuron` for it)
-    input      any other leaf with a label
-    constant   a leaf without a label: a Python number in an expression (`2 * x`) becomes one
-`step=k` draws the graph as it is after step k of `v.backward_steps()` (this runs those
-steps, so it changes the gradients), with the node of step k and its edges in red.
+    input      any other leaf made with Value(...), labelled or not
+    constant   the leaf a Python number in an expression (`2 * x`) becomes
+`step=k` draws the graph as it is after step k of `v.backward_steps()`, with the node of step k
+and its edges in red. The steps are taken only for the picture: every `.grad` is put back after.
 
 From the command line (engine/draw_command.py):
     python -m engine "tanh(x*w + b)" x=2 w=-3 b=6.88 --backward -o neuron.svg
@@ -39,7 +39,7 @@ from typing import Any
 
 from .backward_steps import BackwardSteps, Step
 from .naming import expression, number
-from .value import Value
+from .value import CONSTANT, Value
 
 DEFAULT_MAX_NODES = 1000
 
@@ -66,6 +66,10 @@ class GraphTooLarge(ValueError):
 
 class DotNotFound(RuntimeError):
     """Graphviz's `dot` program, which turns DOT text into SVG or PNG, is not installed."""
+
+
+class DotFailed(RuntimeError):
+    """Graphviz's `dot` refused the DOT text (say, a label longer than it reads, or holding a NUL)."""
 
 
 # ---------------------------------------------------------------- the graph, named once
@@ -115,9 +119,14 @@ def role(node: Value, root: Value, parameters: set[Value]) -> str:
         return "output"
     if node.parents:
         return "result"
-    if node in parameters or is_parameter_label(node.label):
+    return leaf_role(node, parameters)
+
+
+def leaf_role(leaf: Value, parameters: set[Value]) -> str:
+    """parameter (in `parameters`, or a dotted label as nn gives), constant (a Python number), else input."""
+    if leaf in parameters or is_parameter_label(leaf.label):
         return "parameter"
-    return "input" if node.label else "constant"
+    return "constant" if leaf._origin is CONSTANT else "input"
 
 
 @dataclass
@@ -241,9 +250,14 @@ def to_dot(
 ) -> str:
     """The DOT text of v's graph: one record per Value, one node per operation."""
     check_size(v, max_nodes, "to_dot")
-    steps, taken = _take_steps(v, step)
-    pic = prepare(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, legend=legend, steps=steps)
-    return source(pic, taken)
+    before = {node: node.grad for node in BackwardSteps(v).order} if step is not None else {}
+    try:  # a picture never changes what it draws: the steps taken for it are undone
+        steps, taken = _take_steps(v, step)
+        pic = prepare(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, legend=legend, steps=steps)
+        return source(pic, taken)
+    finally:
+        for node, grad in before.items():
+            node.grad = grad
 
 
 # ---------------------------------------------------------------- rendering
@@ -267,7 +281,7 @@ def render(dot_text: str, fmt: str = "svg") -> bytes:
     except FileNotFoundError:
         raise DotNotFound(f"Graphviz's `dot` program could not be started; {INSTALL_HINT}.") from None
     if done.returncode != 0:
-        raise RuntimeError(f"dot -T{fmt} failed: {done.stderr.decode(errors='replace').strip()}")
+        raise DotFailed(f"dot -T{fmt} failed: {done.stderr.decode(errors='replace').strip()}")
     return done.stdout
 
 

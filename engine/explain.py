@@ -11,12 +11,13 @@ with the formula, the local derivative, the amount added and the input's gradien
 
 from __future__ import annotations
 
-import sys
-from typing import TextIO
+from collections.abc import Iterable
+from typing import Any, TextIO
 
 from .backward_steps import BackwardSteps
+from .drawing import GraphTooLarge, count_nodes, leaf_role, parameter_set
 from .naming import expression, number
-from .value import Value
+from .value import CONSTANT, Value
 
 
 def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
@@ -30,12 +31,12 @@ def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[st
     return [line(header), line(["-" * w for w in widths])] + [line(row) for row in rows]
 
 
-def forward_table(steps: BackwardSteps) -> list[str]:
-    """Every node, inputs first: its name, how it was made, its value."""
+def forward_table(steps: BackwardSteps, parameters: set[Value] | None = None) -> list[str]:
+    """Every node, inputs first: its name, how it was made (or input, parameter, constant), its value."""
     names = steps.names
     rows = []
     for node in steps.order:
-        made = expression(node, names) if node.parents else "input" if node.label else "constant"
+        made = expression(node, names) if node.parents else leaf_role(node, parameters or set())
         rows.append([names[node], made, number(node.data)])
     return ["forward pass (inputs first)"] + _table(["node", "= operation", "data"], rows, right={2})
 
@@ -61,24 +62,54 @@ def backward_table(steps: BackwardSteps) -> list[str]:
     header = ["step", "node", "node.grad", "input", "d node/d input", "local", "added", "input.grad now"]
     title = f"backward pass (output first): input.grad += local * node.grad, seed {steps.names[steps.root]}.grad = "
     lines = [title + number(steps.seed)] + _table(header, rows, right={0, 2, 5, 6, 7})
-    leaves = [node for node in steps.order if not node.parents and node.label]
+    leaves = [node for node in steps.order if not node.parents and node._origin is not CONSTANT]
     if leaves:
         shown = ", ".join(f"{steps.names[n]}.grad = {number(n.grad)}" for n in leaves)
-        lines.append(f"gradients of the labeled leaves: {shown}")
+        lines.append(f"gradients of the inputs and parameters: {shown}")
     return lines
 
 
-def explain(v: Value, *, forward_only: bool = False, grad: float = 1.0, file: TextIO | None = None) -> str:
-    """Print v's forward pass and (unless forward_only) run and print its backward pass; return the text.
+DEFAULT_MAX_NODES = 500  # about three lines a node: longer tables are not read
 
-    The backward part changes `.grad` exactly as `v.backward(grad)` would.
+
+class Explanation(str):
+    """explain's tables: a str whose repr is the text itself, so the REPL shows the tables, not an escaped string."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def explain(
+    v: Value,
+    *,
+    forward_only: bool = False,
+    grad: float = 1.0,
+    file: TextIO | None = None,
+    parameters: Iterable[Value] | Any = (),
+    max_nodes: int = DEFAULT_MAX_NODES,
+) -> Explanation:
+    """v's forward pass and (unless forward_only) its backward pass, run step by step, as tables.
+
+    Returns the text (typed at the REPL, it shows as the tables; `print()` it in a script), and
+    writes it to `file` if one is given. The backward part changes `.grad` exactly as
+    `v.backward(grad)` would. A leaf is called a parameter when it is in `parameters=` (Values,
+    or a model) or has a dotted label as nn gives its parameters, a constant when a Python number
+    made it (the 2 in `2 * x`), else an input. A graph of more than `max_nodes` nodes raises
+    GraphTooLarge.
     """
     if type(v) is not Value:
         raise TypeError(f"explain: expected a Value, got {type(v).__name__}")
+    if count_nodes(v, max_nodes) > max_nodes:
+        raise GraphTooLarge(
+            f"explain: the graph has more than max_nodes={max_nodes} nodes; its tables would run to thousands "
+            "of lines. Explain the graph of one example (e.g. the loss of a single input point), or pass a "
+            "larger max_nodes= if you really want it."
+        )
     steps = BackwardSteps(v, grad)
-    lines = forward_table(steps)
+    lines = forward_table(steps, parameter_set(parameters))
     if not forward_only:
         lines += [""] + backward_table(steps)
-    text = "\n".join(lines)
-    print(text, file=sys.stdout if file is None else file)
+    text = Explanation("\n".join(lines))
+    if file is not None:
+        print(text, file=file)
     return text

@@ -1,12 +1,14 @@
 """Switches for how operations record the graph: `no_grad()`, `enable_grad()` and `detect_anomaly()`.
 
-As in PyTorch, the grad mode belongs to a thread: `no_grad()` in one thread never stops another
-thread recording, and a new thread starts with recording on. `detect_anomaly()` is process-wide
-(as PyTorch's is): it is on while any thread is inside one, whatever order the blocks end in.
+The grad mode belongs to a thread and, within it, to an asyncio task (a `contextvars` context):
+`no_grad()` in one thread or task never stops another recording, and a new thread starts with
+recording on. A task started inside a `no_grad()` block records nothing while that block is open.
+`detect_anomaly()` is process-wide (as PyTorch's is): it is on while any thread is inside one,
+whatever order the blocks end in.
 
-The hot path stays one comparison: `value._mode[0]` is 1 while no thread is inside `no_grad()`
-and no `detect_anomaly()` is active. Otherwise it is 2 (anomaly mode on) or 3 (some thread is
-inside `no_grad()`), and `_make` asks `thread_mode()` what this thread does.
+The hot path stays one comparison: `value._mode[0]` is 1 while no `no_grad()` block is open
+anywhere and no `detect_anomaly()` is active. Otherwise it is 2 (anomaly mode on) or 3 (some
+`no_grad()` block is open), and `_make` asks `thread_mode()` what this context does.
 """
 
 from __future__ import annotations
@@ -16,25 +18,42 @@ import inspect
 import threading
 from collections.abc import Callable, Coroutine, Generator
 from contextlib import AbstractContextManager, ContextDecorator
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from . import value
 from .value import _mode
 
 
-class _ThreadState(threading.local):
-    grad = True  # every thread starts with recording on
+class _Block:
+    """One open (or since closed) `no_grad()` / `enable_grad()` block, and the one it sits in."""
+
+    __slots__ = ("grad", "outer", "open", "owner")
+
+    def __init__(self, grad: bool, outer: _Block | None, owner: object) -> None:
+        self.grad, self.outer, self.open, self.owner = grad, outer, True, owner
 
 
-_local = _ThreadState()
+# The innermost block of this context (None: recording, as every thread starts). A task copies
+# its creator's context, so it sees the blocks open where it was started; a closed block counts
+# as not there, so nothing outlives the block that switched recording off.
+_blocks: ContextVar[_Block | None] = ContextVar("chainrule_grad_blocks", default=None)
 _lock = threading.Lock()
-# threads with recording off; open detect_anomaly blocks; open engine.compile recordings
-_counts = {"no_grad_threads": 0, "anomaly": 0, "recordings": 0}
+# open no_grad blocks; open detect_anomaly blocks; open engine.compile recordings
+_counts = {"no_grad_blocks": 0, "anomaly": 0, "recordings": 0}
+
+
+def _grad_enabled() -> bool:
+    """This context's grad mode: the innermost block still open decides."""
+    block = _blocks.get()
+    while block is not None and not block.open:
+        block = block.outer
+    return block is None or block.grad
 
 
 def _apply() -> None:
     """Set the process-wide fast flag from the counts (called with _lock held)."""
-    _mode[0] = 2 if _counts["anomaly"] else 3 if _counts["no_grad_threads"] or _counts["recordings"] else 1
+    _mode[0] = 2 if _counts["anomaly"] else 3 if _counts["no_grad_blocks"] or _counts["recordings"] else 1
 
 
 def watch(tape: object) -> object:
@@ -54,8 +73,8 @@ def watch(tape: object) -> object:
 
 
 def thread_mode() -> int:
-    """This thread's mode as `_make` reads it: 0 records nothing, 1 records, 2 records with origins."""
-    if not _local.grad:
+    """This context's mode as `_make` reads it: 0 records nothing, 1 records, 2 records with origins."""
+    if not _grad_enabled():
         return 0
     return 2 if _mode[0] == 2 else 1
 
@@ -64,24 +83,13 @@ value._thread_mode = thread_mode
 
 
 def is_grad_enabled() -> bool:
-    """True unless this thread is inside `no_grad()` (and not inside an `enable_grad()` within it)."""
-    return _local.grad
+    """True unless this thread or task is inside `no_grad()` (and not inside an `enable_grad()` within it)."""
+    return _grad_enabled()
 
 
 def is_anomaly_enabled() -> bool:
     """True while any thread is inside `detect_anomaly()` (the switch is process-wide)."""
     return _counts["anomaly"] > 0
-
-
-def _set_grad(enabled: bool) -> bool:
-    """Set this thread's grad mode; return the one it replaces."""
-    with _lock:
-        old = _local.grad
-        if old != enabled:
-            _local.grad = enabled
-            _counts["no_grad_threads"] += -1 if enabled else 1
-            _apply()
-    return old
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -147,34 +155,51 @@ class _GradSwitch(ContextDecorator):
         return super().__call__(func)
 
     def __init__(self) -> None:
-        # What each thread had before entering, as a stack per thread: a decorated function that
-        # calls itself, or one object entered twice or by two threads at once, enters it again
-        # before leaving it.
-        self._saved = threading.local()
+        # The blocks this object opened and has not closed: a decorated function that calls
+        # itself, or one object entered by two tasks or threads at once, opens it again before
+        # closing it.
+        self._open: list[_Block] = []
 
     def __enter__(self) -> _GradSwitch:
-        stack = self._saved.__dict__.setdefault("stack", [])
-        stack.append(_set_grad(self.value))
+        with _lock:
+            block = _Block(self.value, _blocks.get(), self)
+            _blocks.set(block)
+            self._open.append(block)
+            if not block.grad:
+                _counts["no_grad_blocks"] += 1
+                _apply()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _set_grad(self._saved.stack.pop())
+        with _lock:
+            top = _blocks.get()
+            if top is not None and top.owner is self and top.open:
+                block = top  # blocks nest within a context: the innermost one is this one
+                _blocks.set(top.outer)
+            else:  # left in another context than it was entered in: close the latest one
+                block = next(b for b in reversed(self._open) if b.open)
+            block.open = False
+            self._open.remove(block)
+            if not block.grad:
+                _counts["no_grad_blocks"] -= 1
+                _apply()
 
 
 class no_grad(_GradSwitch):
-    """Context manager and decorator: this thread's operations record no parents and no rule.
+    """Context manager and decorator: this thread's (or task's) operations record no parents and no rule.
 
     Results are leaves, so nothing is kept for a backward pass: use it to evaluate
     a model fast (e.g. over a grid for a picture) or to update parameters. Other
-    threads keep recording. On a generator (or async) function, as in PyTorch, it applies
-    while the body runs, and the caller's mode is back between two yields.
+    threads and tasks keep recording. backward() of a result made inside it raises.
+    On a generator (or async) function, as in PyTorch, it applies while the body runs,
+    and the caller's mode is back between two yields.
     """
 
     value = False
 
 
 class enable_grad(_GradSwitch):
-    """Context manager and decorator: record the graph again in this thread, even inside `no_grad()`."""
+    """Context manager and decorator: record the graph again in this thread or task, even inside `no_grad()`."""
 
     value = True
 

@@ -129,10 +129,12 @@ def _pow_or_inf(a: Any, m: Any) -> Any:
         return a**m
     if type(a) is Symbol or type(m) is Symbol:
         return call("_pow_or_inf", _pow_or_inf, a, m)
+    if m == 0.5 and a == 0.0:
+        return a  # (-0.0) ** 0.5 is -0.0, as in PyTorch, whose x ** 0.5 is its sqrt
     try:
         return a**m
     except (OverflowError, ZeroDivisionError):  # |a| ** m is beyond the floats, or 0.0 ** negative
-        return -_INF if math.copysign(1.0, a) < 0.0 and m % 2.0 == 1.0 else _INF
+        return -_INF if math.copysign(1.0, a) < 0.0 and (m % 2.0 == 1.0 or m == -0.5) else _INF
 
 
 @builtin(
@@ -174,13 +176,12 @@ def power(n: float) -> Operation:
 
         def rule(g, out, a):
             if m < 0.0 and a >= 0.0 and a <= 0.0:  # a == 0, by order as in pow_
-                return (g * _INF,)
+                return (g * (math.copysign(_INF, _data(a)) if n == 0.5 else _INF),)  # sqrt'(-0.0) = -inf
             return (g * n * _pow_or_inf(a, m),)
 
     rule.__doc__ = f"a ** {n:g}.   d/da = {n:g} * a**{m:g}."
-    return builtin(
-        name, lambda a: _power(a, n, name), formula=formula, zero_safe=n in (0.0, 1.0, 2.0), params={"n": n}
-    )(rule)
+    forward = (lambda a: a if a == 0.0 else _power(a, n, name)) if n == 0.5 else lambda a: _power(a, n, name)
+    return builtin(name, forward, formula=formula, zero_safe=n in (0.0, 1.0, 2.0), params={"n": n})(rule)
 
 
 def _pow_method(self: Value, other: Operand) -> Value:
@@ -191,7 +192,7 @@ def _pow_method(self: Value, other: Operand) -> Value:
         return NotImplemented
     n = _number(other, "**")
     op = power(n)
-    return _make(_power(self._data, n, op.name), (self,), op)
+    return _make(op.forward(self._data), (self,), op)
 
 
 Value.__pow__, Value.__rpow__ = _pow_method, pow_.reflected()

@@ -4,9 +4,9 @@ Frame 0 is the graph with every gradient reset and the output seeded; frame k is
 after step k of `v.backward_steps()`, with that step's node in red and its chain-rule lines
 as the caption. The SVG frames (rendered by Graphviz's `dot`) are embedded in the page, so
 the file opens anywhere, offline. Buttons: previous / next / play; keys: left and right
-arrows, space to play or pause, Home and End, f to fit the graph to the window's width (else it is
-shown full size, scrolled to the step's node). The address can pick a frame (`page.html#step=3`)
-or start playing (`page.html?autoplay`).
+arrows, space to play or pause, Home and End. The graph starts fitted to the window's width; f
+switches to full size, scrolled to the step's node. A legend says what the red and orange mean.
+The address can pick a frame (`page.html#step=3`) or start playing (`page.html?autoplay`).
 
 Writing the page runs the backward pass, so afterwards every `.grad` is what backward() would
 have left: the pictures start from zero gradients, and leaves keep what they had before on top.
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .backward_steps import BackwardSteps
-from .drawing import check_size, prepare, render, source, write_atomically
+from .drawing import CURRENT, RECEIVING, check_size, prepare, render, source, write_atomically
 from .naming import number
 from .predict_page import CHECKBOX, CONTROLS, SCRIPT, STYLE, questions_json
 from .value import Value
@@ -105,6 +105,8 @@ def stepper_html(
         .replace("$PREDICT_CONTROLS", CONTROLS)
         .replace("$PREDICT_CHECKBOX", CHECKBOX)
         .replace("$PREDICT_SCRIPT", SCRIPT.replace("$PREDICT", "true" if predict else "false"))
+        .replace("$CURRENT", CURRENT)
+        .replace("$RECEIVING", RECEIVING)
         .replace("$FRAMES", templates)
     )
 
@@ -126,12 +128,14 @@ PAGE = """<!DOCTYPE html>
   button { font-size: 1em; padding: .3em .9em; }
   #caption { background: #f6f6f6; border-left: 4px solid #d62728; padding: .5em .8em;
              font-family: "DejaVu Sans Mono", monospace; white-space: pre-wrap; min-height: 3.5em; }
+  #legend { margin: 0 0 .5em; font-size: .9em; color: #444; }
+  .swatch { display: inline-block; width: 1.4em; height: .8em; border: 3px solid; vertical-align: middle; }
   #view { overflow: auto; max-height: calc(100vh - 13em); border: 1px solid #ddd; }
   #view svg { display: block; }
-  #view.fit svg { max-width: 100%; height: auto; }
+  body.fit #view svg { max-width: 100%; height: auto; }
 $PREDICT_STYLE</style>
 </head>
-<body data-step="" data-current="" data-status="loading">
+<body class="fit" data-step="" data-current="" data-status="loading">
 <h1>$TITLE</h1>
 <div id="controls">
   <button id="prev" title="previous step (left arrow)">&#9664; previous</button>
@@ -139,9 +143,12 @@ $PREDICT_STYLE</style>
   <button id="next" title="next step (right arrow)">next &#9654;</button>
   <input id="slider" type="range" min="0" value="0" aria-label="step">
   <span id="counter"></span>
-  <label title="whole graph at once, or full size (f)"><input id="fit" type="checkbox"> fit to width</label>
+  <label title="whole graph at once, or full size (f)"><input id="fit" type="checkbox" checked> fit to width</label>
   $PREDICT_CHECKBOX
 </div>
+<p id="legend"><span class="swatch" style="border-color:$CURRENT"></span> this step's node, and the edges
+its gradient flows back along &nbsp; <span class="swatch" style="border-color:$RECEIVING"></span>
+the inputs it adds to (input.grad += local * node.grad)</p>
 $PREDICT_CONTROLS
 <pre id="caption"></pre>
 <div id="view"></div>
@@ -182,7 +189,7 @@ function focus(id) {
   return "";
 }
 const fit = document.getElementById("fit");
-fit.onchange = () => { view.classList.toggle("fit", fit.checked); show(current); };
+fit.onchange = () => { document.body.classList.toggle("fit", fit.checked); show(current); };
 function play() {
   if (current === count - 1) show(0);
   playButton.textContent = "pause";

@@ -39,6 +39,10 @@ _new = object.__new__
 _mode = [1]
 
 
+NO_GRAD = "made inside no_grad()"  # the _origin of a result no_grad() left a leaf
+CONSTANT = "a number operand"  # the _origin of the leaf a Python number becomes in `2 * x`
+
+
 def _thread_mode() -> int:
     """Replaced by engine.mode.thread_mode when engine.mode is imported (as `import engine` does)."""
     return _mode[0]
@@ -69,12 +73,12 @@ def _read(v: Value, how: str, result: Any, other: Any = None) -> None:
 class Value:
     """A scalar in a computation graph: `data`, `grad`, `parents`, `op`, `label`."""
 
-    __slots__ = ("_data", "grad", "parents", "operation", "label", "_rule", "_hooks", "_origin")
+    __slots__ = ("_data", "grad", "parents", "operation", "_label", "_rule", "_hooks", "_origin")
 
-    def __init__(self, data: Number | Real, label: str = "") -> None:
+    def __init__(self, data: Number | Real, label: str = "", *micrograd: str) -> None:
+        if micrograd or type(label) is not str:  # micrograd's Value(data, _children, _op, label)?
+            label = _micrograd_leaf(label, micrograd)
         self._data = _number(data, "Value")
-        if type(label) is not str:
-            raise TypeError(f"Value: label must be a str, got {type(label).__name__} {label!r}")
         self.grad: Any = 0.0
         self.parents: tuple[Value, ...] = ()
         self.operation: Operation | None = None  # what made this node; None for a leaf
@@ -97,6 +101,17 @@ class Value:
     @data.setter
     def data(self, x: Number | Real) -> None:
         self._data = x if type(x) is float else _number(x, "Value.data")
+
+    @property
+    def label(self) -> str:
+        """The node's name in pictures and tables ('' for none); only a str is accepted."""
+        return self._label
+
+    @label.setter
+    def label(self, label: str) -> None:
+        if type(label) is not str:
+            raise TypeError(f"Value: label must be a str, got {type(label).__name__} {label!r}")
+        self._label = label
 
     @property
     def op(self) -> str:
@@ -146,25 +161,25 @@ class Value:
     # Ordering compares data (handy in user code); == stays identity, so nodes hash.
 
     def __lt__(self, other: Operand) -> bool:
-        r = self._data < (other._data if type(other) is Value else other)
+        r = self._data < (other._data if type(other) is Value else _compared(other, "<"))
         if _watching:
             _read(self, "<", r, other)
         return r
 
     def __le__(self, other: Operand) -> bool:
-        r = self._data <= (other._data if type(other) is Value else other)
+        r = self._data <= (other._data if type(other) is Value else _compared(other, "<="))
         if _watching:
             _read(self, "<=", r, other)
         return r
 
     def __gt__(self, other: Operand) -> bool:
-        r = self._data > (other._data if type(other) is Value else other)
+        r = self._data > (other._data if type(other) is Value else _compared(other, ">"))
         if _watching:
             _read(self, ">", r, other)
         return r
 
     def __ge__(self, other: Operand) -> bool:
-        r = self._data >= (other._data if type(other) is Value else other)
+        r = self._data >= (other._data if type(other) is Value else _compared(other, ">="))
         if _watching:
             _read(self, ">=", r, other)
         return r
@@ -266,12 +281,30 @@ class Value:
         self.apply_chain_rule()
 
 
+def _micrograd_leaf(children: Any, rest: tuple) -> Any:
+    """The label of micrograd's `Value(data, _children=(), _op='', label='')`, for a leaf (no children, no op)."""
+    if not isinstance(children, (tuple, set, frozenset)) or any(type(c) is not Value for c in children):
+        return children  # not micrograd's form: the label setter says what is wrong with it
+    if len(rest) > 2:
+        raise TypeError(
+            f"Value: takes (data, label), or micrograd's (data, _children, _op, label); got {len(rest) + 2}"
+        )
+    op, label = (*rest, "", "")[:2]
+    if children or op:
+        raise TypeError(
+            "Value: micrograd's Value(data, _children, _op) makes an operation's result by hand, with a _backward "
+            "set afterwards; here an operation is defined once, forward and derivative side by side, with "
+            "engine.operation (see 'Coming from micrograd' in the README). For a leaf: Value(data, label='x')"
+        )
+    return label
+
+
 def _make(data: float, parents: tuple, operation: Operation) -> Value:
     """Create the result of an operation; inside no_grad() it is a leaf."""
     v = _new(Value)
     v._data = data
     v.grad = 0.0
-    v.label = ""
+    v._label = ""
     v._hooks = None
     if _mode[0] == 1:
         v.parents = parents
@@ -284,7 +317,7 @@ def _make(data: float, parents: tuple, operation: Operation) -> Value:
         v.parents = ()
         v.operation = None
         v._rule = None
-        v._origin = None
+        v._origin = NO_GRAD  # so that backward() of it can say why it has nothing to do
         if _watching:
             tape = recorders.tape
             if tape is not None:  # made under no_grad() while recording: a stop-gradient leaf
@@ -316,6 +349,16 @@ def _number(x: Any, where: str) -> float:
     raise TypeError(f"{where}: expected a real number (int or float), got {type(x).__name__} {x!r}")
 
 
+def _compared(other: Any, op: str) -> Any:
+    """The number a Value is ordered against (a Value's data); anything else is refused naming `op`."""
+    if type(other) is Value:
+        return other.data
+    if isinstance(other, Real):
+        return other
+    shown = f"{type(other).__name__} {_short(other)}"
+    raise TypeError(f"{op}: a Value can be compared with a real number or a Value, not {shown}")
+
+
 def _short(x: Any) -> str:
     """repr(x), cut down to its ends if long (a huge int has hundreds of digits)."""
     try:
@@ -328,9 +371,11 @@ def _short(x: Any) -> str:
 def _constant(x: Any, op: str) -> Value:
     """A leaf for a number operand of `op`; a number too large for a float is refused naming `op`."""
     try:
-        return Value(x)
+        c = Value(x)
     except OverflowError:
         raise OverflowError(f"{op}: the {type(x).__name__} {_short(x)} is too large for a float") from None
+    c._origin = CONSTANT  # so that tables and pictures tell it from a leaf the user made
+    return c
 
 
 def _overflow(op: str, *inputs: float) -> None:
@@ -415,7 +460,7 @@ class Operation:
 
     def apply(self, *inputs: Operand) -> Value:
         """Record a node: the result of this operation on `inputs` (numbers become constants)."""
-        parents = tuple(x if type(x) is Value else Value(_number(x, self.name)) for x in inputs)
+        parents = tuple(x if type(x) is Value else _constant(_number(x, self.name), self.name) for x in inputs)
         return _make(self.compute(*[p._data for p in parents]), parents, self)
 
     # ---------------------------------------------------------------- read off the rule, each time

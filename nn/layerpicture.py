@@ -78,7 +78,9 @@ def layers_to_dot(report: LayerReport, example: int = 0) -> str:
     if n > 1:
         title += f" (summed over the {n} examples)"
     out = [
-        f"graph [rankdir=LR fontname=Helvetica fontsize=12 bgcolor=white nodesep=0.12 ranksep=1.1 "
+        # remincross=false: the last crossing-minimisation pass (run for clusters) rotated a column's
+        # order, drawing neurons 2, 0, 1 top to bottom despite the ordering edges
+        f"graph [rankdir=LR fontname=Helvetica fontsize=12 bgcolor=white nodesep=0.12 ranksep=1.1 remincross=false "
         f"labelloc=t label={quoted(title)}]",
         'node [fontname="DejaVu Sans Mono" fontsize=10 shape=plain]',
         "edge [arrowsize=0.5]",
@@ -97,12 +99,13 @@ def layers_to_dot(report: LayerReport, example: int = 0) -> str:
         colour = OUTPUT_COLOUR if li == last else HIDDEN_COLOUR
         for k in range(len(layer.b)):
             fields = [
-                f"neuron {li}.{k}",
+                f"neuron {k}",  # in the box of layer li (not "neuron 1.0", which reads as a number)
                 f"z {_number(layer.z[example][k])}",
                 f"a {_number(layer.a[example][k])}",
                 f"delta {_number(layer.delta_graph[example][k])}",
             ]
-            tip = f"b = {layer.b[k]!r}, dL/db = {layer.db_graph[k]!r}, f'(z) = {layer.fprime[example][k]!r}"
+            tip = f"layer {li}, neuron {k}: b = {layer.b[k]!r}, dL/db = {layer.db_graph[k]!r}, "
+            tip += f"f'(z) = {layer.fprime[example][k]!r}"
             out.append(f"  l{li}n{k} [label={_table(fields, colour)} tooltip={quoted(tip)}]")
         out.append(_in_order([f"l{li}n{k}" for k in range(len(layer.b))]))
         out.append("}")

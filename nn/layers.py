@@ -68,11 +68,26 @@ def _as_inputs(x: Sequence[Input] | Input, nin: int, who: str) -> list[Value]:
     return values
 
 
-class Neuron(Module):
-    """activation(b + sum_i w[i] * x[i]): `nin` weights `w` and a bias `b`."""
+def _nonlin(activation: str, nonlin: bool | None, who: str) -> str:
+    """micrograd's `nonlin=True` (relu) or `nonlin=False` (linear), else the activation as given."""
+    if nonlin is None:
+        return activation
+    if not isinstance(nonlin, bool):
+        raise TypeError(f"{who}: nonlin (micrograd's switch) must be True (relu) or False (linear), got {nonlin!r}")
+    if activation != "relu":
+        raise ValueError(f"{who}: give activation={activation!r} or micrograd's nonlin={nonlin!r}, not both")
+    return "relu" if nonlin else "linear"
 
-    def __init__(self, nin: int, activation: str = "relu", *, seed: Seed = None) -> None:
+
+class Neuron(Module):
+    """activation(b + sum_i w[i] * x[i]): `nin` weights `w` and a bias `b`.
+
+    micrograd's `Neuron(nin, nonlin=False)` works too: `nonlin=True` is relu, `nonlin=False` linear.
+    """
+
+    def __init__(self, nin: int, activation: str = "relu", *, seed: Seed = None, nonlin: bool | None = None) -> None:
         self.nin = _size(nin, "nin", "Neuron")
+        activation = _nonlin(activation, nonlin, "Neuron")
         self.activation = check_activation(activation, "Neuron")
         rng = _generator(seed, "Neuron")
         uniform = random.uniform if rng is None else rng.uniform
@@ -115,9 +130,12 @@ class Neuron(Module):
 class Layer(Module):
     """`nout` neurons reading the same `nin` inputs; calling it always returns a list of `nout` Values."""
 
-    def __init__(self, nin: int, nout: int, activation: str = "relu", *, seed: Seed = None) -> None:
+    def __init__(
+        self, nin: int, nout: int, activation: str = "relu", *, seed: Seed = None, nonlin: bool | None = None
+    ) -> None:
         self.nin = _size(nin, "nin", "Layer")
         self.nout = _size(nout, "nout", "Layer")
+        activation = _nonlin(activation, nonlin, "Layer")
         self.activation = check_activation(activation, "Layer")
         rng = _generator(seed, "Layer")
         self.neurons = [Neuron(nin, activation, seed=rng) for _ in range(nout)]

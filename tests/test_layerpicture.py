@@ -30,7 +30,7 @@ def test_every_neuron_and_weight_is_drawn_with_its_numbers():
     assert ("x1", "l1n2") in edges and ("l2n1", "l3n0") in edges and ("l3n0", "loss") in edges
     layer = r.layers[1]
     z, a, delta = layer.z[1][0], layer.a[1][0], layer.delta_graph[1][0]
-    cells = ["neuron 2.0", f"z {z:.4g}", f"a {a:.4g}", f"delta {delta:.4g}"]
+    cells = ["neuron 0", f"z {z:.4g}", f"a {a:.4g}", f"delta {delta:.4g}"]
     assert "</td></tr><tr><td>".join(cells) in dot
     assert "example 1 of 3" in dot and 'subgraph cluster_2 { label="layer 2: tanh"' in dot
 

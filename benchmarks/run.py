@@ -1,5 +1,8 @@
 """Time the workloads on chainrule, on micrograd (when installed) and on the hand-written floor.
 
+This file is 640 lines because it is one report: each workload's runner, its row in the table and
+its target sit together, so a reader checks a figure against the code that measured it in one place.
+
     python -m benchmarks.run                 # the full benchmark, median of 5 runs each
     python -m benchmarks.run --quick         # tiny sizes, one run: checks that everything works
     python -m benchmarks.run --repeat 9 --json results.json

@@ -18,8 +18,8 @@ from typing import Any
 
 from matplotlib.animation import FuncAnimation, PillowWriter
 
-import nn
-from demos import common
+from demos import common, plots
+from nn import metrics
 
 FRAMES = 16  # pictures in an animation, the last one after the last step
 GRID = 40  # the boundary of a frame is evaluated on GRID x GRID points (the still picture uses 60)
@@ -47,7 +47,7 @@ class Snapshots:
 
 
 def _grid(X: Sequence[Sequence[float]]) -> tuple[list[float], list[float]]:
-    (x0, x1), (y0, y1) = common._limits([p[0] for p in X]), common._limits([p[1] for p in X])
+    (x0, x1), (y0, y1) = plots._limits([p[0] for p in X]), plots._limits([p[1] for p in X])
     return [x0 + (x1 - x0) * i / (GRID - 1) for i in range(GRID)], [
         y0 + (y1 - y0) * j / (GRID - 1) for j in range(GRID)
     ]
@@ -72,13 +72,13 @@ def write_gif(
         for _, numbers in snapshots.taken:
             for p, number in zip(snapshots.parameters, numbers, strict=True):
                 p.data = number
-            grids.append(nn.outputs(model, points))
+            grids.append(metrics.outputs(model, points))
     finally:
         for p, number in zip(snapshots.parameters, saved, strict=True):
             p.data = number
     multiclass = isinstance(grids[0][0], list)
     classes = len(grids[0][0]) if multiclass else 2
-    figure = common.new_figure(10.0, 4.2)
+    figure = plots.new_figure(10.0, 4.2)
     board, curve = figure.add_subplot(1, 2, 1), figure.add_subplot(1, 2, 2)
     steps_axis = list(range(1, len(losses) + 1))
     positive = min(losses) > 0.0
@@ -87,24 +87,24 @@ def write_gif(
         step, _ = snapshots.taken[i]
         board.clear()
         for k in range(classes):
-            margins = [common.class_margin(o, k) for o in grids[i]]
+            margins = [metrics.class_margin(o, k) for o in grids[i]]
             zs = [margins[j * GRID : (j + 1) * GRID] for j in range(GRID)]
-            board.contourf(xs, ys, zs, levels=[0.0, math.inf], colors=common.COLOURS[k], alpha=0.25)
+            board.contourf(xs, ys, zs, levels=[0.0, math.inf], colors=plots.COLOURS[k], alpha=0.25)
             if max(max(row) for row in zs) > 0.0 > min(min(row) for row in zs):
                 board.contour(xs, ys, zs, levels=[0.0], colors="black", linewidths=0.8)
-            mine = [p for p, t in zip(X, y, strict=True) if common.true_class(t, multiclass) == k]
+            mine = [p for p, t in zip(X, y, strict=True) if metrics.true_class(t, multiclass) == k]
             board.scatter(
                 [p[0] for p in mine],
                 [p[1] for p in mine],
                 s=14,
-                c=common.COLOURS[k],
+                c=plots.COLOURS[k],
                 edgecolors="black",
                 linewidths=0.4,
             )
         board.set(xlim=(xs[0], xs[-1]), ylim=(ys[0], ys[-1]), title=f"{title}: after step {step}")
         curve.clear()
-        curve.plot(steps_axis[:step], losses[:step], color=common.COLOURS[0])
-        curve.plot([step], [losses[step - 1]], "o", color=common.COLOURS[1])
+        curve.plot(steps_axis[:step], losses[:step], color=plots.COLOURS[0])
+        curve.plot([step], [losses[step - 1]], "o", color=plots.COLOURS[1])
         curve.set(xlim=(0, len(losses) + 1), title=f"loss {losses[step - 1]:.4g} at step {step}", xlabel="step")
         if positive:
             curve.set_yscale("log")

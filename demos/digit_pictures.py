@@ -7,7 +7,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from demos import common
+from demos import common, plots
 
 CLASSES = 10
 SHOWN = 24  # misclassified digits drawn at most
@@ -18,7 +18,7 @@ def confusion(truth: Sequence[int], predicted: Sequence[int], accuracy: float) -
     counts = [[0] * CLASSES for _ in range(CLASSES)]
     for t, p in zip(truth, predicted, strict=True):
         counts[t][p] += 1
-    figure = common.new_figure(5.2, 4.8)
+    figure = plots.new_figure(5.2, 4.8)
     ax = figure.add_subplot()
     image = ax.imshow(counts, cmap="Blues")
     top = max(max(row) for row in counts)
@@ -50,12 +50,12 @@ def mistakes(images: Sequence[Sequence[float]], truth: Sequence[int], predicted:
     wrong = [i for i, (t, p) in enumerate(zip(truth, predicted, strict=True)) if t != p][:SHOWN]
     columns = 8
     rows = max(1, -(-len(wrong) // columns))
-    figure = common.new_figure(columns * 1.0, rows * 1.2 + 0.4)
+    figure = plots.new_figure(columns * 1.0, rows * 1.2 + 0.4)
     figure.suptitle(f"misclassified test digits: true -> predicted ({len(wrong)} shown)", fontsize=9)
     for n, i in enumerate(wrong):
         ax = figure.add_subplot(rows, columns, n + 1)
         ax.imshow(_square(images[i]), cmap="gray_r", vmin=0.0, vmax=1.0)
-        ax.set_title(f"{truth[i]} -> {predicted[i]}", fontsize=8, color=common.COLOURS[1])
+        ax.set_title(f"{truth[i]} -> {predicted[i]}", fontsize=8, color=plots.COLOURS[1])
         ax.set_axis_off()
     if not wrong:
         figure.text(0.5, 0.5, "none: every test digit is right", ha="center")
@@ -69,7 +69,7 @@ def first_layer(model: Any) -> Figure:
     scale = max(abs(w) for row in rows for w in row) or 1.0
     columns = 8
     lines = -(-len(rows) // columns)
-    figure = common.new_figure(columns * 1.0, lines * 1.0 + 0.4)
+    figure = plots.new_figure(columns * 1.0, lines * 1.0 + 0.4)
     figure.suptitle("first layer: each hidden neuron's weights over the 8x8 pixels", fontsize=9)
     for n, row in enumerate(rows):
         ax = figure.add_subplot(lines, columns, n + 1)

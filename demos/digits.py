@@ -23,7 +23,7 @@ if __package__ in (None, ""):  # run as a script: make `demos`, `engine` and `nn
 
 import engine
 import nn
-from demos import common, digit_pictures
+from demos import common, digit_pictures, plots
 
 TEST_IMAGES, CLASSES, HIDDEN = 360, 10, 32
 
@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     test_accuracy = nn.accuracy(test_outputs, y_test)
     predicted = [nn.predicted_class(o) for o in test_outputs]
     figures = {
-        "curves": common.plot_curves(training, "digits"),
+        "curves": plots.plot_curves(training, "digits"),
         "confusion": digit_pictures.confusion(y_test, predicted, test_accuracy),
         "mistakes": digit_pictures.mistakes(X_test, y_test, predicted),
         "weights": digit_pictures.first_layer(model),

@@ -86,7 +86,7 @@ def test_right_and_wrong_answers_typed_into_the_saved_page(tmp_path):
         s = state(page)
         assert s["step"] == "3" and s["score"] == "5/6" and s["question"] == "every step answered"
         # the "f" key typed in the box did not toggle the page's fit-to-width, and no script error
-        assert page.evaluate("document.getElementById('fit').checked") is False
+        assert page.evaluate("document.getElementById('fit').checked") is True  # the page starts fitted to width
 
 
 @needs_dot

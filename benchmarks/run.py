@@ -535,7 +535,8 @@ def table(report: dict) -> str:
         per_node = f"{seconds / r['nodes'] * 1e6:.2f} µs" if r["nodes"] else "—"
         memory = "—"
         if r["bytes_per_node"]:
-            memory = f"{r['bytes_per_node']:.0f} ({r['requested_bytes_per_node']:.0f})"
+            asked = r.get("requested_bytes_per_node")  # older reports have the allocated figure only
+            memory = f"{r['bytes_per_node']:.0f}" + (f" ({asked:.0f})" if asked else "")
         versus = ""
         mg = by_key.get((r["workload"], micrograd))
         if mg is not None:

@@ -41,7 +41,10 @@ LEARNING_RATE = 0.05
 
 def reference_backward(root: Value, grad: float = 1.0) -> None:
     """backward() for floats only: the engine's own sort (resetting non-leaf grads), seed, then the chain rule."""
-    order = graph_order([root], reset=True)
+    order = graph_order([root])
+    for node in order:
+        if node._rule is not None:
+            node.grad = 0.0
     root.grad += grad
     for node in reversed(order):
         rule = node._rule
@@ -50,12 +53,15 @@ def reference_backward(root: Value, grad: float = 1.0) -> None:
         parents = node.parents
         if len(parents) == 2:
             a, b = parents
-            ga, gb = rule(node.grad, node.data, a.data, b.data)
+            ga, gb = rule(node.grad, node._data, a._data, b._data)
             a.grad += ga
             b.grad += gb
-        else:
+        elif len(parents) == 1:
             a = parents[0]
-            a.grad += rule(node.grad, node.data, a.data)[0]
+            a.grad += rule(node.grad, node._data, a._data)[0]
+        else:
+            for p, share in zip(parents, rule(node.grad, node._data, *[p._data for p in parents]), strict=True):
+                p.grad += share
 
 
 def _timing(backward: Callable[..., None], spent: list[float]) -> Callable[..., None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import anomaly
@@ -19,8 +20,8 @@ def topological_order(root: Value) -> list[Value]:
     return graph_order([root])
 
 
-def graph_order(roots: list[Value]) -> list[Value]:
-    """Every node of the roots' graphs, each after its parents."""
+def graph_order(roots: list[Value], parents: Callable[[Value], Iterable[Value]] | None = None) -> list[Value]:
+    """Every node of the roots' graphs, each after its parents (`parents(node)` if given, else `node.parents`)."""
     order: list[Value] = []
     seen: set[Value] = set()
     for root in roots:
@@ -32,7 +33,7 @@ def graph_order(roots: list[Value]) -> list[Value]:
         path = [root]
         while path:
             node = path[-1]
-            for parent in node.parents:
+            for parent in node.parents if parents is None else parents(node):
                 if parent not in seen:
                     seen.add(parent)
                     path.append(parent)

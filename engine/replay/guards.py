@@ -17,6 +17,7 @@ from itertools import repeat
 from numbers import Real
 from typing import Any
 
+from ..backward import graph_order
 from ..value import Value
 from .tape import Read, Tape
 
@@ -44,22 +45,7 @@ class Recompute:
 
     def __init__(self, targets: list[Value], tape: Tape) -> None:
         sources = tape.sources
-        order: list[Value] = []
-        seen: set[Value] = set()
-        for root in targets:  # the engine's one walk, over the tape's sources instead of parents
-            if root in seen:
-                continue
-            seen.add(root)
-            path = [root]
-            while path:
-                node = path[-1]
-                for p in sources(node):
-                    if p not in seen:
-                        seen.add(p)
-                        path.append(p)
-                        break
-                else:
-                    order.append(path.pop())
+        order = graph_order(targets, sources)  # the engine's one walk, over the tape's sources instead of parents
         self.terminals = [n for n in order if not sources(n) and n not in tape.stops]
         slot = {n: i for i, n in enumerate(self.terminals)}
         program = []

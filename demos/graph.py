@@ -3,8 +3,8 @@
 The neuron is nn.Neuron(1, "tanh"): out = tanh(b + w.0 * x), with readable numbers (by default
 micrograd's, chosen so that out = 0.7071 and the tanh's local derivative is 0.5). The script
 prints engine.explain's forward and backward tables, then writes the graph with its gradients
-as SVG (engine.drawing, needs Graphviz's `dot`) and a self-contained HTML page that steps through
-the backward pass one node at a time (engine.stepper_page): open it in any browser.
+as SVG (engine.see.drawing, needs Graphviz's `dot`) and a self-contained HTML page that steps through
+the backward pass one node at a time (engine.see.stepper_page): open it in any browser.
 
     python demos/graph.py                 # files in out/graph/
     python demos/graph.py --x 1 --w 0.5 --b 0
@@ -22,8 +22,8 @@ if __package__ in (None, ""):  # run as a script: make `demos`, `engine` and `nn
 import nn
 from demos import common
 from engine import Value, explain, to_dot
-from engine.drawing import DotNotFound, render
-from engine.stepper_page import stepper_html
+from engine.see.drawing import DotNotFound, render
+from engine.see.stepper_page import stepper_html
 
 
 def main(argv: Sequence[str] | None = None) -> dict:

@@ -27,7 +27,7 @@ if __package__ in (None, ""):  # run as a script: make `demos`, `engine` and `nn
 
 import nn
 from demos import common
-from engine.drawing import DotNotFound
+from engine.see.drawing import DotNotFound
 
 LOSSES = {
     "hinge": nn.hinge_loss,

@@ -8,18 +8,19 @@
 (-3.0, 2.0)
 """
 
-from .backward import topological_order
-from .check import GradcheckError, gradcheck, gradgradcheck
+from .calculus.functional import derivative, grad, grad_fn, hessian, jacobian, value_and_grad
+from .calculus.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .collector import pause_gc
-from .drawing import draw, to_dot
-from .explain import explain
-from .functional import derivative, grad, grad_fn, hessian, jacobian, value_and_grad
-from .mode import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad
-from .notebook import Stepper, step_through
-from .ops import cos, exp, leaky_relu, log, relu, sigmoid, sin, sqrt, tanh
-from .quiz import QuizResult, quiz
+from .core.graph import topological_order
+from .core.mode import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad
+from .core.operation import Operation, operation
+from .core.ops import cos, exp, leaky_relu, log, relu, sigmoid, sin, sqrt, tanh
+from .core.value import Value
 from .replay import Compiled, CompileWarning, GraphChanged, compile
-from .value import Operation, Value, operation  # first: it defines every operation (engine.ops)
+from .see.drawing import draw, to_dot
+from .see.explain import explain
+from .see.notebook import Stepper, step_through
+from .see.quiz import QuizResult, quiz
 
 __all__ = [
     "Value",

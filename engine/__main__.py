@@ -2,6 +2,6 @@
 
 import sys
 
-from .draw_command import main
+from .see.command import main
 
 sys.exit(main(prog="python -m engine"))

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
-from engine.quiz import AnswerError, QuizResult, is_right, read_answer
+from engine.see.quiz import AnswerError, QuizResult, is_right, read_answer
 
 from .layerview import LayerReport
 

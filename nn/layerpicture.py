@@ -16,8 +16,8 @@ import html
 from pathlib import Path
 from typing import Any, Protocol
 
-from engine.drawing import quoted, render
 from engine.files import write_atomically
+from engine.see.drawing import quoted, render
 
 from .textbook import LayerData
 

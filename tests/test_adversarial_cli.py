@@ -238,7 +238,7 @@ def extend(inner):
     y=st.sampled_from([-1.5, 0.25, 2.0]),
 )
 def test_the_parser_builds_the_graph_python_builds(text, x, y):
-    from engine.expression_parser import ExpressionError, build
+    from engine.see.expression import ExpressionError, build
 
     inputs = {name: value for name, value in (("x", x), ("y", y)) if re.search(rf"\b{name}\b", text)}
     try:  # the trusted reference: Python itself evaluating the same text on Values

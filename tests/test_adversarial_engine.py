@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import engine
 import nn
 from engine import Value, no_grad
-from engine.value import _mode
+from engine.core.value import _mode
 
 # ---------------------------------------------------------------- grad mode is per thread
 

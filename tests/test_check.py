@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import KINKED, OPERATIONS, UNARY, build_or_reject, examples, expressions, reals
 
-import engine.ops
+import engine.core.ops
 from engine import GradcheckError, Value, gradcheck, gradgradcheck
 
 SMOOTH_OPS = tuple(op for op in UNARY if op not in KINKED) + ("add", "sub", "mul", "div", "pow")
@@ -34,11 +34,11 @@ def test_gradcheck_passes_on_random_graphs(expression, point):
 
 def wrong_sin_rule(g, out, a):
     """A deliberate mistake: d/da sin(a) written as 2 cos(a)."""
-    return (g * 2.0 * engine.ops.cos(a),)
+    return (g * 2.0 * engine.core.ops.cos(a),)
 
 
 def test_gradcheck_catches_a_wrong_derivative_and_names_the_input(monkeypatch):
-    monkeypatch.setattr(engine.ops.sin, "rule", wrong_sin_rule)
+    monkeypatch.setattr(engine.core.ops.sin, "rule", wrong_sin_rule)
     f = lambda a, b: a * 3 + b.sin()  # noqa: E731  (only input 1 goes through sin)
     with pytest.raises(GradcheckError) as caught:
         gradcheck(f, [0.5, 0.25])
@@ -53,14 +53,14 @@ def test_gradcheck_catches_a_wrong_derivative_and_names_the_input(monkeypatch):
 
 
 def test_gradcheck_uses_the_label_of_a_value_input(monkeypatch):
-    monkeypatch.setattr(engine.ops.sin, "rule", wrong_sin_rule)
+    monkeypatch.setattr(engine.core.ops.sin, "rule", wrong_sin_rule)
     with pytest.raises(GradcheckError, match="d f / d input 0 'angle'"):
         gradcheck(lambda a: a.sin(), [Value(1.0, label="angle")])
 
 
 def test_gradgradcheck_catches_a_rule_right_only_to_first_order(monkeypatch):
     # Using out's float cuts the graph: first derivatives stay right, second ones go wrong.
-    monkeypatch.setattr(engine.ops.tanh, "rule", lambda g, out, a: (g * (1.0 - engine.ops._data(out) ** 2),))
+    monkeypatch.setattr(engine.core.ops.tanh, "rule", lambda g, out, a: (g * (1.0 - engine.core.ops._data(out) ** 2),))
     f = lambda a, b: a.tanh() * b  # noqa: E731
     assert gradcheck(f, [0.7, 1.5])
     with pytest.raises(GradcheckError, match="d2 f / d input 0 d input 0") as caught:
@@ -76,7 +76,7 @@ def test_gradcheck_of_several_outputs_names_the_output():
 
 
 def test_gradcheck_names_the_output_of_a_wrong_multi_output_function(monkeypatch):
-    monkeypatch.setattr(engine.ops.sin, "rule", wrong_sin_rule)
+    monkeypatch.setattr(engine.core.ops.sin, "rule", wrong_sin_rule)
     with pytest.raises(GradcheckError, match=r"d f\[1\] / d input 0"):
         gradcheck(lambda a: [a * 2, a.sin()], [0.3])
 
@@ -87,7 +87,7 @@ def test_gradcheck_reports_a_function_undefined_next_to_the_point():
 
 
 def test_gradcheck_does_not_pass_a_nan_gradient(monkeypatch):
-    monkeypatch.setattr(engine.ops.sin, "rule", lambda g, out, a: (g * math.nan,))
+    monkeypatch.setattr(engine.core.ops.sin, "rule", lambda g, out, a: (g * math.nan,))
     assert gradcheck(lambda a: a.sin(), [0.5], raise_exception=False) is False
     with pytest.raises(GradcheckError, match="analytic nan"):
         gradcheck(lambda a: a.sin(), [0.5])

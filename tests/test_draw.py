@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from engine import Value, topological_order
-from engine.draw_command import main
-from engine.drawing import (
+from engine.see.command import main
+from engine.see.drawing import (
     CURRENT,
     ROLE_COLOURS,
     DotNotFound,
@@ -320,7 +320,7 @@ def test_cli_draws_the_moons_demo_network_on_one_point(tmp_path):
 
 
 def test_stepper_frames_start_from_zero_and_leave_the_gradients_backward_would():
-    from engine.stepper_page import frames
+    from engine.see.stepper_page import frames
 
     x, w = Value(2.0, label="x"), Value(-3.0, label="w")
     out = (x * w).tanh()
@@ -355,13 +355,13 @@ def test_engine_draw_is_only_the_function_and_needs_no_warning_filter():
     assert callable(engine.draw) and engine.draw is draw
     assert not any("engine.draw" in str(f[1] and f[1].pattern) for f in warnings.filters)
     # the page imports the pictures, the command line imports both, nothing imports back: no cycle
-    imports = {module: imported_modules(Path(engine.__file__).parent / f"{module}.py") for module in MODULES}
-    assert "drawing" in imports["stepper_page"] and {"drawing", "stepper_page"} <= imports["draw_command"]
-    assert not imports["drawing"] & {"stepper_page", "draw_command", "argparse"}
-    assert not imports["stepper_page"] & {"draw_command", "argparse"}
+    imports = {module: imported_modules(Path(engine.__file__).parent / "see" / f"{module}.py") for module in MODULES}
+    assert "drawing" in imports["stepper_page"] and {"drawing", "stepper_page"} <= imports["command"]
+    assert not imports["drawing"] & {"stepper_page", "command", "argparse"}
+    assert not imports["stepper_page"] & {"command", "argparse"}
 
 
-MODULES = ("drawing", "stepper_page", "draw_command")
+MODULES = ("drawing", "stepper_page", "command")
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -248,7 +248,7 @@ def test_explain_calls_model_parameters_parameters():
 
 
 def test_a_picture_colours_an_unlabeled_leaf_the_user_made_as_an_input():
-    from engine.drawing import ROLE_COLOURS
+    from engine.see.drawing import ROLE_COLOURS
 
     x = Value(2.0)
     text = to_dot(2 * x)
@@ -286,7 +286,7 @@ def test_explain_returns_text_that_still_works_as_a_str_and_goes_to_a_file_when_
 
 def test_explain_refuses_a_graph_too_large_to_read_as_draw_does():
     from engine import explain
-    from engine.drawing import GraphTooLarge
+    from engine.see.drawing import GraphTooLarge
 
     xs = [Value(float(i)) for i in range(300)]
     total = sum(x * x for x in xs)  # about 900 nodes: a batch loss is far larger
@@ -320,7 +320,7 @@ def column_order(svg: str) -> dict[str, list[str]]:
 )
 def test_layer_picture_draws_each_layers_neurons_in_order_top_to_bottom(sizes, seed, examples):
     import nn
-    from engine.drawing import render
+    from engine.see.drawing import render
 
     points = [[0.5, -1.0], [1.5, 0.25], [-0.75, 0.5], [0.0, 1.0], [0.2, 0.1], [-1, -1], [2, 0], [0, 2]][:examples]
     if sizes[-1] == 1:
@@ -367,7 +367,7 @@ def wide_graph() -> Value:
 def test_stepper_page_starts_fitted_to_width_with_the_output_in_view(tmp_path):
     from devtools import Page
 
-    from engine.stepper_page import write_stepper
+    from engine.see.stepper_page import write_stepper
 
     page = write_stepper(wide_graph(), tmp_path / "steps.html")
     with Page(CHROMIUM, page.resolve().as_uri(), tmp_path / "profile") as browser:
@@ -392,8 +392,8 @@ def test_stepper_page_starts_fitted_to_width_with_the_output_in_view(tmp_path):
 def test_stepper_page_has_a_legend_for_its_red_and_orange():
     import re
 
-    from engine.drawing import CURRENT, RECEIVING
-    from engine.stepper_page import stepper_html
+    from engine.see.drawing import CURRENT, RECEIVING
+    from engine.see.stepper_page import stepper_html
 
     page = stepper_html(wide_graph())
     legend = re.search(r'<p id="legend".*?</p>', page, re.S)
@@ -520,7 +520,7 @@ def test_a_label_graphviz_cannot_read_is_one_line(label, named, tmp_path):
 
 @needs_dot
 def test_whatever_else_dot_refuses_is_one_line_too(capsys, monkeypatch, tmp_path):
-    from engine import draw_command
+    from engine.see import command as draw_command
 
     monkeypatch.setattr(draw_command, "check_labels", lambda v: None)  # as if a label slipped through
     (tmp_path / "labels.py").write_text(

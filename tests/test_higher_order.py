@@ -14,7 +14,7 @@ from strategies import KINKED, UNARY, away_from_zero, build_or_reject, examples,
 
 import engine
 from engine import Value, derivative, grad, grad_fn, hessian, jacobian, value_and_grad
-from engine.backward import graph_order
+from engine.core.backward import graph_order
 
 CLOSE = dict(rel=1e-9, abs=1e-9)
 H = 1e-5  # step of the central differences of analytic derivatives

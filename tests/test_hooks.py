@@ -9,7 +9,7 @@ from strategies import build_or_reject, examples, expressions, reals
 
 import engine
 from engine import Value
-from engine.hooks import live_hooks
+from engine.core.hooks import live_hooks
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,8 @@ import pytest
 
 import engine
 from engine import Value
-from engine.notebook import Stepper, step_through
-from engine.stepper_page import stepper_html
+from engine.see.notebook import Stepper, step_through
+from engine.see.stepper_page import stepper_html
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot program is not installed")
 

@@ -8,7 +8,7 @@ import pytest
 from devtools import Page
 
 from engine import Value, step_through
-from engine.stepper_page import frames, stepper_html, write_stepper
+from engine.see.stepper_page import frames, stepper_html, write_stepper
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot program is not installed")

@@ -15,7 +15,7 @@ import pytest
 
 import engine
 from engine import Value
-from engine.quiz import AnswerError, is_right, passive_steps, questions, read_answer
+from engine.see.quiz import AnswerError, is_right, passive_steps, questions, read_answer
 
 ROOT = Path(__file__).resolve().parent.parent
 

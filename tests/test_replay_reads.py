@@ -340,4 +340,4 @@ def test_assigning_data_checks_the_number():
 def test_reads_outside_a_recording_go_nowhere():
     v = Value(2.0)
     assert (float(v), int(v), bool(v), round(v), f"{v:.1f}", v > 1.0) == (2.0, 2, True, 2, "2.0", True)
-    assert engine.value._watching == 0 and engine.value.recorders.tape is None
+    assert engine.core.value._watching == 0 and engine.core.value.recorders.tape is None

@@ -11,7 +11,7 @@ import pytest
 from devtools import FLAGS
 
 from engine import Value, topological_order
-from engine.stepper_page import frames, stepper_html, write_stepper
+from engine.see.stepper_page import frames, stepper_html, write_stepper
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot program is not installed")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

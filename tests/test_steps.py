@@ -7,7 +7,7 @@ from hypothesis import given
 from strategies import OPERATIONS, build_or_reject, examples, expressions_with_inputs
 
 from engine import Value, topological_order
-from engine.naming import node_names
+from engine.see.naming import node_names
 
 
 def same(x: float, y: float) -> bool:

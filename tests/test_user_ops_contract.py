@@ -17,10 +17,10 @@ import pytest
 
 import engine
 from engine import CompileWarning, Value, operation
-from engine.draw_command import main as draw_main
-from engine.hooks import live_hooks
-from engine.stepper_page import stepper_html
-from engine.symbolic import outside_read
+from engine.core.hooks import live_hooks
+from engine.core.symbolic import outside_read
+from engine.see.command import main as draw_main
+from engine.see.stepper_page import stepper_html
 
 # ---------------------------------------------------------------- operations of 1, 2, 3 and 5 inputs
 

@@ -18,9 +18,10 @@ from contextlib import nullcontext
 from numbers import Real
 from typing import Any
 
-from .backward import ChainRule, graph_order
-from .mode import enable_grad, is_anomaly_enabled
-from .value import Value, _number
+from ..core.backward import ChainRule
+from ..core.graph import graph_order
+from ..core.mode import enable_grad, is_anomaly_enabled
+from ..core.value import Value, _number
 
 # ---------------------------------------------------------------- grad over a graph
 

@@ -11,9 +11,9 @@ from collections.abc import Callable, Sequence
 from numbers import Real
 from typing import Any
 
+from ..core.mode import enable_grad
+from ..core.value import Value, _number
 from .functional import grad
-from .mode import enable_grad
-from .value import Value, _number
 
 
 class GradcheckError(RuntimeError):

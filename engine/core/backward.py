@@ -2,46 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import anomaly
+from .graph import graph_order
 from .hooks import live_hooks, run_hooks
-from .mode import enable_grad
-from .value import NO_GRAD, Value, _mode, _number
-
-
-def topological_order(root: Value) -> list[Value]:
-    """Every node of root's graph, inputs first: each node comes after all its parents.
-
-    backward() visits this list in reverse. Iterative (a depth-first search with an
-    explicit stack holding the current path), so any depth works.
-    """
-    return graph_order([root])
-
-
-def graph_order(roots: list[Value], parents: Callable[[Value], Iterable[Value]] | None = None) -> list[Value]:
-    """Every node of the roots' graphs, each after its parents (`parents(node)` if given, else `node.parents`)."""
-    order: list[Value] = []
-    seen: set[Value] = set()
-    for root in roots:
-        if type(root) is not Value:
-            raise TypeError(f"expected a Value, got {type(root).__name__}")
-        if root in seen:
-            continue
-        seen.add(root)
-        path = [root]
-        while path:
-            node = path[-1]
-            for parent in node.parents if parents is None else parents(node):
-                if parent not in seen:
-                    seen.add(parent)
-                    path.append(parent)
-                    break
-            else:  # every parent is finished: so is this node
-                path.pop()
-                order.append(node)
-    return order
+from .mode import _mode, enable_grad
+from .value import NO_GRAD, Value, _number
 
 
 def check_recorded(root: Value, where: str) -> None:
@@ -298,3 +265,14 @@ class ChainRule:
         else:
             node.grad = hooked
         return hooked
+
+
+# ---------------------------------------------------------------- Value's method
+
+
+def backward(self: Value, grad: Any = 1.0, *, create_graph: bool = False) -> None:
+    """Fill `.grad` of every node of this graph with d self / d node, times `grad`."""
+    run_backward(self, grad, create_graph)
+
+
+Value.backward = backward

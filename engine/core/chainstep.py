@@ -27,3 +27,6 @@ def apply_chain_rule(node: Value) -> None:
     chain = ChainRule("apply_chain_rule", create_graph=create_graph, check=is_anomaly_enabled())
     with enable_grad() if create_graph else nullcontext():
         chain.step(node)  # the hooks, the rule and the checks of backward(), for this one node
+
+
+Value.apply_chain_rule = apply_chain_rule

@@ -6,7 +6,7 @@ recording on. A task started inside a `no_grad()` block records nothing while th
 `detect_anomaly()` is process-wide (as PyTorch's is): it is on while any thread is inside one,
 whatever order the blocks end in.
 
-The hot path stays one comparison: `value._mode[0]` is 1 while no `no_grad()` block is open
+The hot path stays one comparison: `_mode[0]` is 1 while no `no_grad()` block is open
 anywhere and no `detect_anomaly()` is active. Otherwise it is 2 (anomaly mode on) or 3 (some
 `no_grad()` block is open), and `_make` asks `thread_mode()` what this context does.
 """
@@ -21,8 +21,12 @@ from contextlib import AbstractContextManager, ContextDecorator
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from . import value
-from .value import _mode
+# The process-wide fast flag, switched here: 1 while no thread is inside no_grad()
+# and anomaly mode is off (then _make records without asking anything else), 2 under
+# detect_anomaly() (process-wide), 3 while some thread is inside no_grad(). When it is not 1,
+# _make asks thread_mode() what this thread does: 0 record nothing, 1 record, 2 record with
+# the line that made the node. Kept in a one-element list so the other modules can switch it.
+_mode = [1]
 
 
 class _Block:
@@ -56,20 +60,16 @@ def _apply() -> None:
     _mode[0] = 2 if _counts["anomaly"] else 3 if _counts["no_grad_blocks"] or _counts["recordings"] else 1
 
 
-def watch(tape: object) -> object:
-    """Make `tape` this thread's recorder (None: stop); return the one it replaces.
+def count_recordings(change: int, publish: Callable[[int], None]) -> None:
+    """Count a recording opened (+1) or closed (-1) by engine.compile; publish(open recordings) under the lock.
 
-    While any thread records, `_make` takes its slow path (so that it can tell the recorder
-    about each node) and Value's reads of numbers ask `value.recorders` (see engine.replay.tape).
+    While any thread records, `_make` takes its slow path, so that it can tell the recorder about
+    each node (see `engine.core.value.watch`).
     """
     with _lock:
-        old = value.recorders.tape
-        value.recorders.tape = tape
-        change = (tape is not None) - (old is not None)
         _counts["recordings"] += change
-        value._watching = _counts["recordings"]
+        publish(_counts["recordings"])
         _apply()
-    return old
 
 
 def thread_mode() -> int:
@@ -77,9 +77,6 @@ def thread_mode() -> int:
     if not _grad_enabled():
         return 0
     return 2 if _mode[0] == 2 else 1
-
-
-value._thread_mode = thread_mode
 
 
 def is_grad_enabled() -> bool:

@@ -20,15 +20,17 @@ from functools import lru_cache
 from numbers import Real
 from typing import Any
 
+from .operation import Operation, builtin
+from .spelling import number
 from .symbolic import Symbol, call
-from .value import Operand, Operation, Value, _make, _number, _overflow, builtin
+from .value import Operand, Value, _make, _number, _overflow
 
 _INF = math.inf
 
 # ---------------------------------------------------------------- a + b, a - b, a * b, a / b
 
 
-@builtin("+", operator.add, zero_safe=True)
+@builtin("+", operator.add, zero_safe=True, spelling="{0} + {1}", propagates_non_finite=True)
 def add(g, out, a, b):
     """a + b.   d/da = 1, d/db = 1."""
     return g, g
@@ -37,7 +39,7 @@ def add(g, out, a, b):
 Value.__add__, Value.__radd__ = add.method(), add.reflected()
 
 
-@builtin("-", operator.sub, zero_safe=True)
+@builtin("-", operator.sub, zero_safe=True, spelling="{0} - {1}", propagates_non_finite=True)
 def sub(g, out, a, b):
     """a - b.   d/da = 1, d/db = -1."""
     return g, -g
@@ -46,7 +48,7 @@ def sub(g, out, a, b):
 Value.__sub__, Value.__rsub__ = sub.method(), sub.reflected()
 
 
-@builtin("*", operator.mul, zero_safe=True)
+@builtin("*", operator.mul, zero_safe=True, spelling="{0} * {1}", propagates_non_finite=True)
 def mul(g, out, a, b):
     """a * b.   d/da = b, d/db = a."""
     return g * b, g * a
@@ -61,7 +63,7 @@ def _divide(a: float, b: float) -> float:
     return a / b
 
 
-@builtin("/", _divide, forward_code="{a} / {b}", zero_safe=True)
+@builtin("/", _divide, forward_code="{a} / {b}", zero_safe=True, spelling="{0} / {1}")
 def div(g, out, a, b):
     """a / b.   d/da = 1/b, d/db = -a/b**2 = -out/b."""
     gb = g / b
@@ -73,7 +75,7 @@ Value.__truediv__, Value.__rtruediv__ = div.method(), div.reflected()
 # ---------------------------------------------------------------- -a, |a|
 
 
-@builtin("neg", operator.neg, zero_safe=True)
+@builtin("neg", operator.neg, zero_safe=True, spelling="-{0}", propagates_non_finite=True)
 def neg(g, out, a):
     """-a.   d/da = -1."""
     return (-g,)
@@ -83,7 +85,12 @@ Value.__neg__ = neg.method()
 
 
 @builtin(
-    "abs", abs, formula=["sign({a}.data)"], code=["({g} if {a} > 0.0 else -{g} if {a} < 0.0 else 0.0)"], zero_safe=True
+    "abs",
+    abs,
+    formula=["sign({a}.data)"],
+    code=["({g} if {a} > 0.0 else -{g} if {a} < 0.0 else 0.0)"],
+    zero_safe=True,
+    propagates_non_finite=True,
 )
 def absolute(g, out, a):
     """|a|.   d/da = sign(a), 0 at a = 0."""
@@ -141,6 +148,7 @@ def _pow_or_inf(a: Any, m: Any) -> Any:
     "**",
     lambda a, b: _power(a, b, "**"),
     formula=["{b}.data * {a}.data**({b}.data - 1)", "{out}.data * log({a}.data)"],
+    spelling="{0} ** {1}",
 )
 def pow_(g, out, a, b):
     """a ** b with both Values: d/da = b * a**(b-1), d/db = out * log(a)."""
@@ -181,7 +189,9 @@ def power(n: float) -> Operation:
 
     rule.__doc__ = f"a ** {n:g}.   d/da = {n:g} * a**{m:g}."
     forward = (lambda a: a if a == 0.0 else _power(a, n, name)) if n == 0.5 else lambda a: _power(a, n, name)
-    return builtin(name, forward, formula=formula, zero_safe=n in (0.0, 1.0, 2.0), params={"n": n})(rule)
+    return builtin(
+        name, forward, formula=formula, zero_safe=n in (0.0, 1.0, 2.0), params={"n": n}, spelling="{0}" + name
+    )(rule)
 
 
 def _pow_method(self: Value, other: Operand) -> Value:
@@ -232,8 +242,6 @@ def leaky(slope: float) -> Operation:
 
 @lru_cache(maxsize=256)
 def _leaky_signed(slope: float, sign: float) -> Operation:
-    from .naming import number
-
     return builtin(
         "leaky_relu",
         lambda x: _leaky(x, slope),
@@ -304,7 +312,7 @@ def _log(x: float) -> float:
     return math.log(x)
 
 
-@builtin("log", _log, zero_safe=True)
+@builtin("log", _log, zero_safe=True, propagates_non_finite=True)
 def log(g, out, a):
     """Natural log, a > 0.   d/da = 1/a."""
     return (g / a,)
@@ -319,7 +327,7 @@ def _sqrt(x: float) -> float:
     return math.sqrt(x)
 
 
-@builtin("sqrt", _sqrt, formula=["0.5 / {out}.data"])
+@builtin("sqrt", _sqrt, formula=["0.5 / {out}.data"], propagates_non_finite=True)
 def sqrt(g, out, a):
     """Square root, a >= 0.   d/da = 1 / (2 * sqrt(a)) = 0.5 / out."""
     if out <= 0.0:  # sqrt(+-0.0) = +-0.0: an infinite slope of that sign, as in PyTorch
@@ -336,7 +344,7 @@ def _sin(x: float) -> float:
     return math.sin(x)
 
 
-@builtin("sin", _sin, zero_safe=True)
+@builtin("sin", _sin, zero_safe=True, propagates_non_finite=True)
 def sin(g, out, a):
     """sin(a).   d/da = cos(a)."""
     return (g * cos(a),)
@@ -351,10 +359,18 @@ def _cos(x: float) -> float:
     return math.cos(x)
 
 
-@builtin("cos", _cos, zero_safe=True)
+@builtin("cos", _cos, zero_safe=True, propagates_non_finite=True)
 def cos(g, out, a):
     """cos(a).   d/da = -sin(a)."""
     return (-g * sin(a),)
 
 
 Value.cos = cos.method()
+
+
+# ---------------------------------------------------------------- the functions a person calls by name
+
+# What the command line's expressions and its help offer: each operation under its own name, and
+# leaky_relu, which is a function of a slope (one operation per slope), not one operation.
+FUNCTIONS: dict[str, Any] = {op.name: op for op in (relu, tanh, exp, log, sqrt, sin, cos, sigmoid, absolute)}
+FUNCTIONS["leaky_relu"] = leaky_relu

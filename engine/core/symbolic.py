@@ -258,13 +258,21 @@ def _ours(module: str | None) -> bool:
     return (module or "").split(".")[0] in ("engine", "nn", "math", "builtins", "operator", "functools")
 
 
-_CODE_LIKE = (
+# What counts as code, not data: calling it reads only its arguments. engine.core.operation adds
+# Operation when it is imported (symbolic is below it and does not import it).
+_CODE_LIKE: tuple[type, ...] = (
     types.ModuleType,
     type,
     types.BuiltinFunctionType,
     types.MethodDescriptorType,
     types.WrapperDescriptorType,
 )
+
+
+def counts_as_code(cls: type) -> None:
+    """Let `outside_read` treat instances of `cls` as code: calling one reads only its arguments."""
+    global _CODE_LIKE
+    _CODE_LIKE = (*_CODE_LIKE, cls)
 
 
 def outside_read(fn: Any) -> str | None:
@@ -275,8 +283,6 @@ def outside_read(fn: Any) -> str | None:
     in the code. Anything else it reaches through a global, a closure cell, a default argument
     or an attribute of one (a number, a list, an object) could hold something else next time.
     """
-    from .value import Operation
-
     todo, seen = [fn], set()
     while todo:
         f = todo.pop()
@@ -307,7 +313,7 @@ def outside_read(fn: Any) -> str | None:
                     chain.append(ins.argval)
                     continue
                 if chain:  # the end of a chain of names: what did it reach?
-                    if isinstance(obj, (Operation, *_CODE_LIKE)):
+                    if isinstance(obj, _CODE_LIKE):
                         pass  # code: calling it reads its arguments
                     elif isinstance(obj, types.FunctionType):
                         todo.append(obj)

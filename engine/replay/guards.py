@@ -17,8 +17,8 @@ from itertools import repeat
 from numbers import Real
 from typing import Any
 
-from ..backward import graph_order
-from ..value import Value
+from ..core.graph import graph_order
+from ..core.value import Value
 from .tape import Read, Tape
 
 _pack = struct.Struct("<d").pack

@@ -21,21 +21,14 @@ from itertools import chain, count
 from operator import attrgetter
 from typing import Any
 
-from .. import ops as _ops
-from ..symbolic import operand_fill
-from ..value import Operation, Value
+from ..core.graph import graph_order
+from ..core.symbolic import operand_fill
+from ..core.value import OperationLike as Operation
+from ..core.value import Value
 
 MIN_NODES = 8  # smaller repeated pieces stay with the rest of the graph
 MAX_NODES = 5000  # larger ones would cost more to compile than they save
 _kernel_ids = count(1)
-
-
-# Operations whose result is NaN or infinite whenever an operand is, so that a NaN or an
-# infinity cannot vanish through them (relu(nan) = 0.0 and tanh(inf) = 1.0 can). A replay checks
-# the operands of every other operation, so it sees each non-finite number on its way to the loss.
-PROPAGATES_NON_FINITE = frozenset(
-    [_ops.add, _ops.sub, _ops.mul, _ops.neg, _ops.absolute, _ops.log, _ops.sqrt, _ops.sin, _ops.cos]
-)
 
 
 class Piece:
@@ -81,21 +74,12 @@ class Piece:
 
 
 def _sub_graph(root: Value, limit: int) -> list[Value]:
-    """The inner nodes below `root` (leaves aside) in topological order: a depth-first walk."""
-    inner: list[Value] = []
-    path = [root]
-    seen = {root}
-    while path and len(inner) <= limit:
-        node = path[-1]
-        for p in node.parents:
-            if p not in seen:
-                seen.add(p)
-                if p._rule is not None:
-                    path.append(p)
-                    break
-        else:
-            inner.append(path.pop())
-    return inner
+    """The inner nodes below `root` (leaves aside) in topological order, or more than `limit` of them."""
+    return graph_order([root], stop=_is_leaf, limit=limit)
+
+
+def _is_leaf(node: Value) -> bool:
+    return node._rule is None
 
 
 def find_pieces(order: list[Value]) -> list[Piece]:
@@ -169,7 +153,7 @@ def batch_code(
 
     forward -> (outputs, saved intermediate values, exposed columns, check), copies in graph order;
     check is the sum of the inner operands of the rules that can absorb a NaN or an infinity
-    (not in PROPAGATES_NON_FINITE): it is finite if they all are (or may overflow: a false alarm).
+    (not `propagates_non_finite`): it is finite if they all are (or may overflow: a false alarm).
     backward(G, OUT, SAVED, SH, ACC, S, B, *columns) walks the copies in backward() order (the
     caller reverses the lists) and returns the sums of `summed`, in order.
     """
@@ -202,9 +186,7 @@ def batch_code(
     def unpack(names_: list[str], source: str) -> list[str]:
         return [f"    {', '.join(names_)}, = {source}"] if names_ else []
 
-    checked = sorted(
-        {k for j, op in enumerate(ops) if op not in PROPAGATES_NON_FINITE for k in piece.refs[j] if k >= 0}
-    )
+    checked = sorted({k for j, op in enumerate(ops) if not op.propagates_non_finite for k in piece.refs[j] if k >= 0})
     check = [f"        C = C + {' + '.join(nodes[k] for k in checked)}"] if checked else []
     saved = ", ".join(nodes[:-1]) + ","
     columns = [f"V{k}" for k in varying]

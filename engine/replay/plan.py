@@ -20,9 +20,9 @@ from itertools import chain, repeat
 from operator import add, attrgetter, itemgetter
 from typing import Any
 
-from ..value import Value
+from ..core.value import Value
 from .guards import Unsure
-from .kernels import PROPAGATES_NON_FINITE, Piece, batch_code, find_pieces
+from .kernels import Piece, batch_code, find_pieces
 
 _data = attrgetter("_data")
 _grad = attrgetter("grad")
@@ -231,7 +231,7 @@ class _Plan:
             operand_slots = [[slot[n.parents[i]] for n in group] for i in range(key[2])]
             layout.append((start, stop, operation, tuple(map(tuple, operand_slots))))
             getters = [_gather(c) for c in operand_slots]
-            checked = operation not in PROPAGATES_NON_FINITE
+            checked = not operation.propagates_non_finite
             self.forward_steps.append((start, stop, operation.forward, getters, checked))
             first = edge_base[group[0]]
             self.backward_steps.append(

@@ -26,7 +26,7 @@ from functools import partial
 from operator import is_
 from typing import Any
 
-from ..value import Value
+from ..core.value import Value
 
 LIMIT = 200_000  # items walked at most; beyond this a function's reads are not all guarded
 

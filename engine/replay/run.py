@@ -17,11 +17,11 @@ from collections.abc import Callable, Iterator
 from numbers import Real
 from typing import Any
 
-from .. import value as _value
-from ..backward import topological_order
-from ..hooks import live_hooks
-from ..mode import is_anomaly_enabled, is_grad_enabled, no_grad
-from ..value import Value
+from ..core import value as _value
+from ..core.graph import topological_order
+from ..core.hooks import live_hooks
+from ..core.mode import is_anomaly_enabled, is_grad_enabled, no_grad
+from ..core.value import Value
 from .guards import Changed, Guards, Unsure, difference, structure
 from .plan import _NoGain, _Plan
 from .reads import Reads

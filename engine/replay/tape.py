@@ -20,8 +20,8 @@ import os
 import sys
 from typing import Any
 
-from ..mode import watch
-from ..value import Operation, Value
+from ..core.operation import Operation
+from ..core.value import Value, watch
 
 _ENGINE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _OURS = (_ENGINE + os.sep, os.path.join(os.path.dirname(_ENGINE), "nn") + os.sep)

@@ -21,10 +21,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from ..core.graph import topological_order
+from ..core.value import Value
 from . import drawing, stepper_page
-from .backward import topological_order
-from .expression_parser import ExpressionError, build, parse_inputs
-from .value import Value
+from .expression import UNARY_FUNCTIONS, ExpressionError, build, parse_inputs
 
 USAGE_ERROR = 2
 MODULE_FUNCTION = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
@@ -85,8 +85,8 @@ def make_parser(prog: str) -> OneLineParser:
         description="Draw a computation graph as SVG, PNG, PDF or DOT, or write an HTML page that steps through "
         "its backward pass. TARGET is an expression such as 'tanh(x*w + b)' with each input given as "
         "name=number, or module:function.",
-        epilog="An expression may use only numbers, its inputs, + - * / **, and calls of relu, tanh, exp, log, "
-        "sqrt, sin, cos, sigmoid, abs and leaky_relu(x, slope); it is parsed, never run as Python. "
+        epilog="An expression may use only numbers, its inputs, + - * / **, and calls of "
+        f"{', '.join(UNARY_FUNCTIONS)} and leaky_relu(x, slope); it is parsed, never run as Python. "
         "module:function imports that module and runs the function (which must return the Value to draw), "
         "just as python -m runs a module: the module's own code runs with your rights, so only name code "
         "you trust. An expression that starts with '-' goes after '--'.",

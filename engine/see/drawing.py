@@ -37,9 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .backward_steps import BackwardSteps, Step
-from .naming import expression, number
-from .value import CONSTANT, Value
+from ..core.spelling import number
+from ..core.value import CONSTANT, Value
+from .naming import expression
+from .steps import BackwardSteps, Step
 
 DEFAULT_MAX_NODES = 1000
 

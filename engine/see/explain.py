@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-from .backward_steps import BackwardSteps
+from ..core.spelling import number
+from ..core.value import CONSTANT, Value
 from .drawing import GraphTooLarge, count_nodes, leaf_role, parameter_set
-from .naming import expression, number
-from .value import CONSTANT, Value
+from .naming import expression
+from .steps import BackwardSteps
 
 
 def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:

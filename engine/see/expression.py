@@ -24,25 +24,17 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
-from .ops import cos, exp, leaky_relu, log, relu, sigmoid, sin, sqrt, tanh
-from .value import Value
+from ..core import ops
+from ..core.ops import leaky_relu
+from ..core.value import Value
 
 MAX_CHARACTERS = 2_000
 MAX_SYNTAX_NODES = 2_000
 MAX_NESTING = 50  # brackets inside brackets
 
-UNARY_FUNCTIONS: dict[str, Callable[[Any], Any]] = {
-    "relu": relu,
-    "tanh": tanh,
-    "exp": exp,
-    "log": log,
-    "sqrt": sqrt,
-    "sin": sin,
-    "cos": cos,
-    "sigmoid": sigmoid,
-    "abs": abs,
-}
-FUNCTIONS = (*UNARY_FUNCTIONS, "leaky_relu")
+# The functions come from the operations themselves (engine.core.ops.FUNCTIONS), by their names.
+UNARY_FUNCTIONS: dict[str, Callable[[Any], Any]] = {k: f for k, f in ops.FUNCTIONS.items() if k != "leaky_relu"}
+FUNCTIONS = tuple(ops.FUNCTIONS)
 
 BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 GRAMMAR = "numbers, the inputs' names, + - * / **, and calls of " + ", ".join(FUNCTIONS)

@@ -1,4 +1,4 @@
-"""How the project writes nodes and numbers: labels, short generated names, compact numbers.
+"""How the project writes nodes: labels, short generated names, and each node as its operation.
 
 A node with a label is called by its label. Every unlabeled node gets a short name
 `v1`, `v2`, ... numbered in topological order (inputs first), so the same graph always
@@ -8,12 +8,10 @@ repeats a label already used in the graph.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from typing import Any
 
-from .backward import topological_order
-from .value import Value
+from ..core.graph import topological_order
+from ..core.value import Value
 
 
 def node_names(graph: Value | Sequence[Value]) -> dict[Value, str]:
@@ -33,31 +31,15 @@ def node_names(graph: Value | Sequence[Value]) -> dict[Value, str]:
     return names
 
 
-def number(x: Any, digits: int = 6) -> str:
-    """A float written short: `digits` significant digits, always with a decimal point (-3.0, 0.5)."""
-    x = getattr(x, "data", x)
-    if x is None:  # a gradient set to None: none yet
-        return "None"
-    if isinstance(x, float) and not math.isfinite(x):
-        return repr(x)
-    text = f"{x:.{digits}g}"
-    if text.lstrip("-").isdigit():
-        text += ".0"
-    return text
-
-
 def expression(node: Value, names: dict[Value, str]) -> str:
-    """The operation that made `node`, in its inputs' names: 'a * b', 'tanh(c)', 'x**2'."""
-    op = node.op
-    args = [names[p] for p in node.parents]
-    if not args:
+    """The operation that made `node`, in its inputs' names: 'a * b', 'tanh(c)', 'x**2' ('' for a leaf).
+
+    An operation with a `spelling` (the operators) is written with it; any other as a call.
+    """
+    op = node.operation
+    if op is None or not node.parents:
         return ""
-    if op in ("+", "-", "*", "/") and len(args) == 2:
-        return f"{args[0]} {op} {args[1]}"
-    if op == "**" and len(args) == 2:
-        return f"{args[0]} ** {args[1]}"
-    if op.startswith("**") and len(args) == 1:
-        return f"{args[0]}{op}"
-    if op == "neg":
-        return f"-{args[0]}"
-    return f"{op}({', '.join(args)})"
+    args = [names[p] for p in node.parents]
+    if op.spelling is not None:
+        return op.spelling.format(*args)
+    return f"{op.name}({', '.join(args)})"

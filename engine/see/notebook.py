@@ -18,9 +18,9 @@ import html
 from collections.abc import Iterable
 from pathlib import Path
 
-from .files import write_atomically
+from ..core.value import Value
+from ..files import write_atomically
 from .stepper_page import DEFAULT_MAX_NODES, stepper_html
-from .value import Value
 
 # Shown by a notebook front end that strips iframes from outputs (JupyterLab does, for a
 # notebook it does not trust); the iframe covers it otherwise.

@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 import math
 
-from .backward_steps import Step
 from .quiz import ABS_TOL, REL_TOL, questions
+from .steps import Step
 
 
 def _plain(x: float) -> float | str:

@@ -26,10 +26,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from .backward import ChainRule, topological_order
-from .backward_steps import Share, Step, local_formula
-from .naming import expression, node_names, number
-from .value import Value, _mode, _number
+from ..core.backward import ChainRule
+from ..core.graph import topological_order
+from ..core.mode import _mode
+from ..core.spelling import number
+from ..core.value import Value, _number
+from .naming import expression, node_names
+from .steps import Share, Step, local_formula
 
 REL_TOL = 1e-3  # an answer off by at most 0.1% of the true share is right (the steps print 6 digits) ...
 ABS_TOL = 1e-6  # ... or by at most this much, for a share at or near 0

@@ -20,11 +20,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
-from .backward_steps import BackwardSteps
+from ..core.spelling import number
+from ..core.value import Value
 from .drawing import CURRENT, RECEIVING, check_size, prepare, render, source, write_atomically
-from .naming import number
 from .predict_page import CHECKBOX, CONTROLS, SCRIPT, STYLE, questions_json
-from .value import Value
+from .steps import BackwardSteps
 
 DEFAULT_MAX_NODES = 150  # one frame per non-leaf node, each a picture of the whole graph
 

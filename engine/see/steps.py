@@ -19,10 +19,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .backward import ChainRule, check_recorded, topological_order
-from .naming import expression, node_names, number
-from .symbolic import operand_fill
-from .value import Value, _mode, _number
+from ..core.backward import ChainRule, check_recorded
+from ..core.graph import topological_order
+from ..core.mode import _mode
+from ..core.spelling import number
+from ..core.symbolic import operand_fill
+from ..core.value import Value, _number
+from .naming import expression, node_names
 
 
 def local_formula(node: Value, names: dict[Value, str]) -> tuple[str, ...]:
@@ -145,3 +148,6 @@ def backward_steps(root: Value, grad: float = 1.0) -> BackwardSteps:
         raise TypeError(f"backward_steps: expected a Value, got {type(root).__name__}")
     check_recorded(root, "backward_steps")
     return BackwardSteps(root, grad)
+
+
+Value.backward_steps = backward_steps  # v.backward_steps(): a method of Value, defined here

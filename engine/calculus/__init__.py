@@ -1,0 +1,1 @@
+"""Derivatives as return values (grad, jacobian, hessian, derivative) and gradient checks."""

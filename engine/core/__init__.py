@@ -1,0 +1,9 @@
+"""The engine itself: Value, the operations, the walk, the backward pass, grad mode, hooks.
+
+Floors, bottom up: mode, hooks, anomaly, symbolic and spelling import nothing of the engine;
+value (the node) stands on them; operation on value; ops, graph, backward and chainstep on
+those. Importing this package assembles Value: ops sets its operators, backward and chainstep
+its `backward()` and `apply_chain_rule()`.
+"""
+
+from . import value, operation, ops, graph, backward, chainstep  # noqa: F401,I001  (in this order)

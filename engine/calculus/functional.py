@@ -58,10 +58,9 @@ def grad(
                     break
     grads: dict[Value, Any] = {}
     chain = ChainRule("grad", create_graph=create_graph, check=is_anomaly_enabled(), grads=grads, needed=needed)
-    chain.seed(order, [(out, seed) for out, seed in zip(outputs, seeds, strict=True) if out in needed])
+    chain.begin(order, [(out, seed) for out, seed in zip(outputs, seeds, strict=True) if out in needed], reset=False)
     with enable_grad() if create_graph else nullcontext():
-        for node in reversed(order):
-            chain.step(node)
+        chain.run(order)
     result: list[Any] = []
     for i, x in enumerate(inputs):
         if x in grads:

@@ -23,43 +23,30 @@ def check_recorded(root: Value, where: str) -> None:
 def _sorted_and_reset(root: Value) -> tuple[list[Value], list[Any] | None]:
     """root's graph in topological order, and every gradient as it was if the fast path can take them.
 
-    One pass sorts, keeps each gradient and sets the non-leaf ones to 0. The fast path adds
-    floats, so it takes only float gradients, and a None gradient (PyTorch's "no gradient yet",
-    as `zero_grad(set_to_none=True)` leaves it), which it turns into -0.0, the float that adding
+    The one walk sorts; then the non-leaf gradients are set to 0. The fast path adds floats, so
+    it takes only float gradients, and a None gradient (PyTorch's "no gradient yet", as
+    `zero_grad(set_to_none=True)` leaves it), which it turns into -0.0, the float that adding
     to leaves unchanged (-0.0 + x is x, -0.0 and 0.0 included): the gradient is then the sum of
     the shares alone. Any other gradient (a Value, an int, something that is no number) goes the
-    general way, which gives every .grad back if it fails: then the list is None and every .grad
-    is as it was.
+    general way, which gives every .grad back if it fails: then the list is None and no .grad
+    has changed.
     """
-    order: list[Value] = []
-    before: list[Any] = []
-    seen = {root}
-    path = [root]
-    plain = True
-    while path:
-        node = path[-1]
-        for parent in node.parents:
-            if parent not in seen:
-                seen.add(parent)
-                path.append(parent)
-                break
-        else:  # every parent is finished: so is this node
-            path.pop()
-            order.append(node)
-            g = node.grad
-            before.append(g)
-            if not plain:
-                continue
-            if type(g) is float:
-                if node._rule is not None:
-                    node.grad = 0.0
-            elif g is None:
-                node.grad = 0.0 if node._rule is not None else -0.0
-            else:
-                plain = False
-                for done, old in zip(order, before, strict=True):
-                    done.grad = old
-    return order, before if plain else None
+    order = graph_order([root])
+    before = [node.grad for node in order]
+    kinds = set(map(type, before))
+    if kinds - {float, type(None)}:
+        return order, None  # nothing changed yet
+    if kinds == {float}:
+        for node in order:
+            if node._rule is not None:
+                node.grad = 0.0
+        return order, before
+    for node, g in zip(order, before, strict=True):
+        if node._rule is not None:
+            node.grad = 0.0
+        elif g is None:
+            node.grad = -0.0
+    return order, before
 
 
 def run_backward(root: Value, grad: Any, create_graph: bool) -> None:
@@ -86,14 +73,10 @@ def run_backward(root: Value, grad: Any, create_graph: bool) -> None:
         # of the graph gets back what it had before the call.
         before = [node.grad for node in order]
         try:
-            for node in order:
-                if node._rule is not None:
-                    node.grad = 0.0
             with enable_grad():
                 chain = ChainRule("backward", create_graph=create_graph, check=_mode[0] == 2)
-                chain.seed(order, [(root, seed)])
-                for node in reversed(order):
-                    chain.step(node)
+                chain.begin(order, [(root, seed)], reset=True)
+                chain.run(order)
         except BaseException:
             for node, g in zip(order, before, strict=True):
                 node.grad = g
@@ -150,7 +133,7 @@ class ChainRule:
     """The chain rule with everything the fast path leaves out: hooks, Value gradients, NaN checks.
 
     One mechanism behind backward()'s general path, engine.grad(), backward_steps() and
-    apply_chain_rule(). `seed` starts a pass; `step(node)` is one node's turn:
+    apply_chain_rule(). `begin` starts a pass, `run` does the rest; `step(node)` is one node's turn:
 
         g = node's gradient, passed through its hooks
         input.grad += rule(g, ...)[i]    for each input i
@@ -177,8 +160,13 @@ class ChainRule:
         self.needed = needed
         self.saved: dict[Value, Any] = {}  # a hooked leaf's gradient from before, added back after its hooks
 
-    def seed(self, order: list[Value], seeds: list[tuple[Value, Any]]) -> None:
-        """Start a pass over `order`: set hooked leaves' gradients aside, then add each seed."""
+    def begin(self, order: list[Value], seeds: list[tuple[Value, Any]], *, reset: bool) -> None:
+        """Start a pass over `order`: with `reset`, set its non-leaf gradients to 0; set hooked
+        leaves' gradients aside; then add each seed."""
+        if reset:
+            for node in order:
+                if node._rule is not None:
+                    node.grad = 0.0
         grads = self.grads
         if grads is None:
             for node in order:
@@ -192,6 +180,11 @@ class ChainRule:
                 root.grad = _added(self.where, root, root.grad, seed)
             else:
                 grads[root] = grads[root] + seed if root in grads else seed
+
+    def run(self, order: list[Value]) -> None:
+        """The chain rule at every node of `order`, outputs first: the rest of the pass."""
+        for node in reversed(order):
+            self.step(node)
 
     def step(self, node: Value) -> tuple[Any, tuple[Any, ...]] | None:
         """Apply the chain rule at `node`; return (its gradient, the shares it gave), None if it gave none."""

@@ -148,7 +148,7 @@ def passive_steps(v: Value, grad: float = 1.0) -> list[Step]:
     names = node_names(order)
     grads: dict[Value, float] = {}
     chain = ChainRule("quiz", check=_mode[0] == 2, grads=grads)
-    chain.seed(order, [(v, seed)])
+    chain.begin(order, [(v, seed)], reset=False)  # into `grads`: no .grad is touched
     taken: list[tuple[Value, float, tuple[float, ...]]] = []
     for node in reversed(order):
         applied = chain.step(node)

@@ -116,10 +116,7 @@ class BackwardSteps(Iterator[Step]):
         if self._started:
             return
         self._started = True
-        for node in self.order:
-            if node._rule is not None:
-                node.grad = 0.0
-        self._chain.seed(self.order, [(self.root, self.seed)])
+        self._chain.begin(self.order, [(self.root, self.seed)], reset=True)
 
     def __next__(self) -> Step:
         self.start()

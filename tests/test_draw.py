@@ -437,3 +437,31 @@ def test_hostile_labels_render_as_their_own_text(label):
     svg = render(to_dot((x * x).tanh()))
     texts = [t.text for t in ET.fromstring(svg).iter(f"{SVG}text")]
     assert " ".join(label.splitlines()) in texts
+
+
+def test_pictures_and_the_stepping_page_use_the_one_writer(tmp_path, monkeypatch):
+    """save(), write_stepper() and the command line's -o all write through engine.files."""
+    import engine.files
+    from engine.see.stepper_page import write_stepper
+
+    calls = []
+    real = engine.files.write_all_or_none
+    monkeypatch.setattr(engine.files, "write_all_or_none", lambda *a, **k: calls.append(k) or real(*a, **k))
+    save(neuron(), tmp_path / "n.dot")
+    write_stepper(neuron(), tmp_path / "n.html")
+    assert main(["x * 2", "x=1", "-o", str(tmp_path / "c.html")], prog="draw") == 0
+    assert [(k["who"], k["special"]) for k in calls] == [("save", "in place")] * 3
+    assert (tmp_path / "c.html").read_text().startswith("<!DOCTYPE html>")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write a read-only file")
+def test_a_read_only_picture_is_refused_and_left_as_it_was(tmp_path):
+    from engine.see.stepper_page import write_stepper
+
+    for name, write in (("g.dot", save), ("p.html", write_stepper)):
+        path = tmp_path / name
+        path.write_text("old")
+        path.chmod(0o444)
+        with pytest.raises(PermissionError, match="save: the file is read-only"):
+            write(neuron(), path)
+        assert path.read_text() == "old"

@@ -23,6 +23,7 @@ from typing import NoReturn
 
 from ..core.graph import topological_order
 from ..core.value import Value
+from ..files import write_atomically
 from . import drawing, stepper_page
 from .expression import UNARY_FUNCTIONS, ExpressionError, build, parse_inputs
 
@@ -207,7 +208,7 @@ def run(args: argparse.Namespace) -> str | None:
     if stepping:
         page = stepper_page.stepper_html(v, **options)  # runs the backward pass: check it before writing
         check_finite(v, "grad")
-        return str(drawing.write_atomically(args.output, page.encode("utf-8")))
+        return str(write_atomically(args.output, page.encode("utf-8"), who="save", special="in place"))
     if args.backward:
         try:
             v.backward()

@@ -26,20 +26,19 @@ From the command line (engine/draw_command.py):
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 import shutil
-import stat
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..core.graph import topological_order
 from ..core.spelling import number
 from ..core.value import CONSTANT, Value
-from .naming import expression
+from ..files import write_atomically
+from .naming import NamedGraph, expression, named_graph
 from .steps import BackwardSteps, Step
 
 DEFAULT_MAX_NODES = 1000
@@ -150,17 +149,17 @@ def prepare(
     max_nodes: int = DEFAULT_MAX_NODES,
     parameters: Iterable[Value] | Any = (),
     legend: bool = True,
-    steps: BackwardSteps | None = None,
+    graph: NamedGraph | None = None,
 ) -> Picture:
     """Check the size, then name, number and classify every node of v's graph."""
     check_size(v, max_nodes)
     if rankdir not in ("LR", "TB"):
         raise ValueError(f"draw: rankdir must be 'LR' (left to right) or 'TB' (top to bottom), got {rankdir!r}")
-    steps = steps or BackwardSteps(v)
+    graph = graph or named_graph(v)
     params = parameter_set(parameters)
-    ids = {node: f"n{i}" for i, node in enumerate(steps.order)}
-    roles = {node: role(node, v, params) for node in steps.order}
-    return Picture(v, steps.order, steps.names, ids, roles, rankdir, legend)
+    ids = {node: f"n{i}" for i, node in enumerate(graph.order)}
+    roles = {node: role(node, v, params) for node in graph.order}
+    return Picture(v, graph.order, graph.names, ids, roles, rankdir, legend)
 
 
 # ---------------------------------------------------------------- DOT text
@@ -251,10 +250,10 @@ def to_dot(
 ) -> str:
     """The DOT text of v's graph: one record per Value, one node per operation."""
     check_size(v, max_nodes, "to_dot")
-    before = {node: node.grad for node in BackwardSteps(v).order} if step is not None else {}
+    before = {node: node.grad for node in topological_order(v)} if step is not None else {}
     try:  # a picture never changes what it draws: the steps taken for it are undone
         steps, taken = _take_steps(v, step)
-        pic = prepare(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, legend=legend, steps=steps)
+        pic = prepare(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, legend=legend, graph=steps.graph)
         return source(pic, taken)
     finally:
         for node, grad in before.items():
@@ -334,51 +333,4 @@ def save(
         raise ValueError(f"save: unknown picture format {fmt!r} for {str(path)!r}; use one of {', '.join(FORMATS)}")
     text = to_dot(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, step=step, legend=legend)
     data = text.encode() if fmt == "dot" else render(text, fmt)
-    return write_atomically(path, data)
-
-
-def write_atomically(path: str | Path, data: bytes) -> Path:
-    """Write data to path so that the file is either as before or complete, never half-written.
-
-    The bytes go to a new file beside the target, synced to disk, then renamed over it. A symlink
-    is written through to its target (the link stays); an existing file keeps its permission bits;
-    a target that is not a regular file (a device such as /dev/null, a pipe) is written in place.
-    """
-    path = Path(path)
-    target = Path(os.path.realpath(path))
-    if target.is_dir():
-        raise IsADirectoryError(21, f"{path} is a folder; give a file name, such as {path / 'graph.svg'}")
-    if not target.parent.is_dir():
-        raise FileNotFoundError(2, f"the folder {path.parent} does not exist (or is not a folder)")
-    try:
-        mode = target.stat().st_mode
-    except FileNotFoundError:
-        mode = None
-    if mode is not None and not stat.S_ISREG(mode):
-        with open(target, "wb") as out:
-            out.write(data)
-        return path
-    temporary = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if mode is None else stat.S_IMODE(mode))
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        if mode is not None:
-            os.chmod(temporary, stat.S_IMODE(mode))  # os.open's mode passes through the umask
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    try:
-        folder = os.open(target.parent, os.O_RDONLY)
-    except OSError:  # a folder that cannot be opened for syncing: the file is written all the same
-        return path
-    try:
-        os.fsync(folder)
-    except OSError:
-        pass
-    finally:
-        os.close(folder)
-    return path
+    return write_atomically(path, data, who="save", special="in place")

@@ -9,9 +9,25 @@ repeats a label already used in the graph.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from ..core.graph import topological_order
 from ..core.value import Value
+
+
+@dataclass(frozen=True)
+class NamedGraph:
+    """A graph as pictures and tables show it: its root, its nodes (inputs first) and their names."""
+
+    root: Value
+    order: list[Value]
+    names: dict[Value, str]
+
+
+def named_graph(root: Value) -> NamedGraph:
+    """root's graph in topological order, each node with its name."""
+    order = topological_order(root)
+    return NamedGraph(root, order, node_names(order))
 
 
 def node_names(graph: Value | Sequence[Value]) -> dict[Value, str]:

@@ -22,7 +22,8 @@ from typing import NamedTuple
 
 from ..core.spelling import number
 from ..core.value import Value
-from .drawing import CURRENT, RECEIVING, check_size, prepare, render, source, write_atomically
+from ..files import write_atomically
+from .drawing import CURRENT, RECEIVING, check_size, prepare, render, source
 from .predict_page import CHECKBOX, CONTROLS, SCRIPT, STYLE, questions_json
 from .steps import BackwardSteps
 
@@ -51,7 +52,7 @@ def frames(
     for leaf in earlier:
         leaf.grad = 0.0
     try:
-        pic = prepare(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, steps=steps)
+        pic = prepare(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, graph=steps.graph)
         steps.start()
         root = steps.names[v]
         start = (
@@ -113,7 +114,7 @@ def stepper_html(
 
 def write_stepper(v: Value, path: str | Path, **options) -> Path:
     """Write the stepping page for v's backward pass to `path` (an .html file); return the path."""
-    return write_atomically(path, stepper_html(v, **options).encode("utf-8"))
+    return write_atomically(path, stepper_html(v, **options).encode("utf-8"), who="save", special="in place")
 
 
 PAGE = """<!DOCTYPE html>

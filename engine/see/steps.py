@@ -25,7 +25,7 @@ from ..core.mode import _mode
 from ..core.spelling import number
 from ..core.symbolic import operand_fill
 from ..core.value import Value, _number
-from .naming import expression, node_names
+from .naming import NamedGraph, expression, named_graph
 
 
 def local_formula(node: Value, names: dict[Value, str]) -> tuple[str, ...]:
@@ -97,8 +97,9 @@ class BackwardSteps(Iterator[Step]):
             raise TypeError("backward_steps: the seed gradient must be a number (stepping has no create_graph)")
         self.root = root
         self.seed = _number(grad, "backward_steps grad")
-        self.order = topological_order(root)
-        self.names = names if names is not None else node_names(self.order)
+        self.graph = named_graph(root) if names is None else NamedGraph(root, topological_order(root), names)
+        self.order = self.graph.order
+        self.names = self.graph.names
         self._todo = [node for node in reversed(self.order) if node._rule is not None]
         self._pending = iter(reversed(self.order))
         self._chain = ChainRule("backward", check=_mode[0] == 2)

@@ -1,4 +1,4 @@
-"""`python -m engine`: the draw command line (engine/draw_command.py); `--help` says how to use it."""
+"""`python -m engine`: the draw command line (engine/see/command.py); `--help` says how to use it."""
 
 import sys
 

@@ -210,3 +210,11 @@ def test_the_circle_finder_finds_circles_through_relative_and_deferred_imports(t
 def test_the_size_rule_accepts_a_docstring_that_says_why():
     assert WHY_LONG.search("This file is 620 lines because the kernels must be in one namespace.")
     assert not WHY_LONG.search("The compiler: record, plan, run.")
+
+
+def test_the_readme_names_every_part_of_engine_and_only_real_folders():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`((?:engine|nn|demos)/(?:\w+/)?)`", text))
+    parts = {f"engine/{p.name}/" for p in (ROOT / "engine").iterdir() if (p / "__init__.py").exists()}
+    assert parts <= named, f"the README's layout does not name {sorted(parts - named)}"
+    assert all((ROOT / folder).is_dir() for folder in named), sorted(f for f in named if not (ROOT / f).is_dir())

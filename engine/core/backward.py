@@ -1,4 +1,4 @@
-"""The backward pass: an iterative topological sort and reverse-mode accumulation."""
+"""The backward pass: the reverse-mode driver (`ChainRule`), its fast path for floats, and `Value.backward()`."""
 
 from __future__ import annotations
 

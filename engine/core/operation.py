@@ -31,7 +31,7 @@ class Operation:
 
     Make one with the `operation` decorator. Calling it on Values records a node (on numbers it
     just computes). What the stepper, `explain` and `engine.compile` need is read off the rule
-    by running it on symbols (see `engine.symbolic`), each time it is needed: nothing read is
+    by running it on symbols (see `engine.core.symbolic`), each time it is needed: nothing read is
     kept on the operation. A rule that branches on its operands cannot be read so, and then
     `formula` (what `explain` shows) and `code` (what a compiled kernel runs) may be given by
     hand. Without them the stepper shows `d out/d a` and the kernel calls the rule, with the
@@ -123,7 +123,7 @@ class Operation:
         return shown_code(read[0], read[1], self.arity)
 
     def kernel_rule(self) -> tuple[tuple[str, ...], dict[str, tuple[str, Callable]]] | None:
-        """The shares as code, functions as placeholders (see `engine.symbolic`); None: call the rule."""
+        """The shares as code, functions as placeholders (see `engine.core.symbolic`); None: call the rule."""
         given = self._given[1]
         if given is not None:
             return tuple(given), {}

@@ -9,7 +9,7 @@ that no check wraps them. The decorated function is the derivative rule
 and `forward` computes the result from floats, raising an error that names the operation and
 the value where the result does not exist. The last line of a block makes it a method of
 `Value`. The stepper's formulas and the compiled kernels' code are read off the rules (see
-`engine.symbolic`); a rule that branches on its operands gives them in its block instead.
+`engine.core.symbolic`); a rule that branches on its operands gives them in its block instead.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ does: straight-line code on local variables, the shared parameters' gradients su
 
 Every line is the operation's own float arithmetic, in the order backward() applies it, so the
 numbers are the same: each operation's code is read off its forward and its rule (see
-`Operation.code` and `engine.symbolic`), and one whose rule cannot be read is called instead.
+`Operation.code` and `engine.core.symbolic`), and one whose rule cannot be read is called instead.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The tape: one printable account of what a recording of `fn` made and read.
 
-While `engine.compile` records, this thread's `Tape` is told (by `engine.value`, through a
+While `engine.compile` records, this thread's `Tape` is told (by `engine.core.value`, through a
 thread-local recorder; no class or module is patched) of:
 
 - every node an operation made, in order;
@@ -78,7 +78,7 @@ class Tape:
         self.arguments: list[Value | None] = []  # the leaf standing for each argument (set by compile)
         self.results: list[Value] = []  # the loss, then the extra outputs (set by compile)
 
-    # ---------------------------------------------------------------- told by engine.value
+    # ---------------------------------------------------------------- told by engine.core.value
 
     def made(self, v: Value) -> None:
         self.events.append(v)

@@ -3,7 +3,7 @@
     python -m engine "tanh(x*w + b)" x=2 w=-3 b=6.88 --backward -o neuron.svg
     python -m engine my_graph:loss -o steps.html
 
-An expression is parsed into a small grammar (engine/expression_parser.py) and never run by
+An expression is parsed into a small grammar (engine/see/expression.py) and never run by
 Python. The `module:function` form imports that module and calls the function, as `python -m`
 would run it: only name code you trust. Every bad input ends in one line on standard error and
 exit status 2, never a traceback.

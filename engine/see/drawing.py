@@ -20,7 +20,7 @@ Colours tell a node's role:
 `step=k` draws the graph as it is after step k of `v.backward_steps()`, with the node of step k
 and its edges in red. The steps are taken only for the picture: every `.grad` is put back after.
 
-From the command line (engine/draw_command.py):
+From the command line (engine/see/command.py):
     python -m engine "tanh(x*w + b)" x=2 w=-3 b=6.88 --backward -o neuron.svg
 """
 

@@ -2,13 +2,13 @@
 
 A cell that ends with `step_through(v)` shows the backward pass of `v` inline, picture by
 picture, with the same previous / next / play buttons, slider and keys as the page that
-`engine.stepper_page` writes to a file. The page is self-contained (every frame's SVG and the script
+`engine.see.stepper_page` writes to a file. The page is self-contained (every frame's SVG and the script
 are in it) and goes into an `<iframe srcdoc=...>`, so it needs no server extension and no
 network, works the same in JupyterLab, the classic Notebook and VS Code, and survives an export
 to HTML (nbconvert). Its element ids live inside the iframe, so several steppers in one notebook
 do not clash.
 
-Building it runs the backward pass once, as `engine.stepper_page.write_stepper` does: afterwards
+Building it runs the backward pass once, as `engine.see.stepper_page.write_stepper` does: afterwards
 every `.grad` is what backward() would have left.
 """
 

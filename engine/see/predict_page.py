@@ -1,6 +1,6 @@
 """Predict mode for the stepping page: type the gradient the next step adds, then see the step.
 
-The page (`engine.stepper_page`) carries, with each frame, that step's questions as JSON: what is
+The page (`engine.see.stepper_page`) carries, with each frame, that step's questions as JSON: what is
 asked (`d.grad += f.data * L.grad = ?`), the true share, the chain-rule line with its numbers and
 the local derivative (from `engine.quiz.questions`, so the page asks what `engine.quiz` asks).
 With "predict" ticked (or `?predict` in the address, or `step_through(v, predict=True)`), the

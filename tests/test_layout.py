@@ -159,7 +159,11 @@ def test_no_file_over_the_limit_without_a_reason(package):
 # engine's floors, bottom up. A module may import modules of its own part and of lower floors only;
 # the parts on one floor (calculus, replay, see) do not import each other. engine/__init__.py and
 # engine/__main__.py stand on top. nn, demos and benchmarks stand above engine.
-ENGINE_FLOORS = [["engine.files", "engine.collector"], ["engine.core"], ["engine.calculus", "engine.replay", "engine.see"]]
+ENGINE_FLOORS = [
+    ["engine.files", "engine.collector"],
+    ["engine.core"],
+    ["engine.calculus", "engine.replay", "engine.see"],
+]
 
 
 def engine_part(name: str) -> tuple[int, str] | None:

@@ -33,7 +33,7 @@ if __package__ in (None, ""):  # run as a script: python benchmarks/higher_order
 
 from benchmarks import workloads  # noqa: E402
 from engine import Value  # noqa: E402
-from engine.core.backward import graph_order  # noqa: E402  (the one walk; not part of engine's public API)
+from engine.core.graph import graph_order  # noqa: E402  (the one walk; not part of engine's public API)
 
 LIMIT = 1.05
 LEARNING_RATE = 0.05

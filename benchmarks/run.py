@@ -468,7 +468,7 @@ def run(sizes: Sizes, repeat: int, log: Callable[[str], None] = print) -> dict:
     return {
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
-        "machine": f"{platform.system()} {platform.machine()}, {_cpu_name()}",
+        "machine": machine_description(),
         "cores": os.cpu_count(),
         "load_average": _load_average(),
         "repeat": repeat,
@@ -486,6 +486,11 @@ def _load_average() -> list[float] | None:
         return [round(x, 2) for x in os.getloadavg()]
     except (AttributeError, OSError):  # not on every platform
         return None
+
+
+def machine_description() -> str:
+    """The operating system, the architecture and the processor's name: 'Linux x86_64, AMD EPYC'."""
+    return f"{platform.system()} {platform.machine()}, {_cpu_name()}"
 
 
 def _cpu_name() -> str:

@@ -131,12 +131,31 @@ def section(report: Report, path: str) -> list[str]:
     return lines
 
 
-def render(reports: list[Report], paths: list[str]) -> str:
-    """The whole page, from the runs and the paths they were read from."""
+def old_against_new(report: Report, path: str) -> list[str]:
+    """The table of `python -m benchmarks.compare --json`: each figure on two checkouts, in turns."""
+    lines = [
+        f"## Old against new: {report['old']} and {report['new']}",
+        "",
+        f"From `{path}`, written by `python -m benchmarks.compare`: both checkouts timed in turns, one fresh",
+        f"process each per round, medians over {report['rounds']} rounds. Machine: {report['machine']}. A ratio",
+        "below 1 means the new checkout is faster; on a shared machine, a ratio within about 10% of 1 is noise.",
+        "",
+        f"| figure | {report['old']} | {report['new']} | new / old |",
+        "|---|---:|---:|---:|",
+    ]
+    for row in report["rows"]:
+        lines.append(f"| {row['figure']} | {row['old']:.3f} | {row['new']:.3f} | {row['ratio']:.2f} |")
+    return lines + [""]
+
+
+def render(reports: list[Report], paths: list[str], compared: tuple[Report, str] | None = None) -> str:
+    """The whole page, from the runs and the paths they were read from (and an old-against-new table)."""
     files = " ".join(paths)
+    extra = f" --compare {compared[1]}" if compared else ""
     commands = "\n".join(
         [f"python -m benchmarks.run --json {p}" for p in paths]
-        + [f"python -m benchmarks.speed_page {files} > docs/speed.md"]
+        + ([f"python -m benchmarks.compare OLD_CHECKOUT --json {compared[1]}"] if compared else [])
+        + [f"python -m benchmarks.speed_page {files}{extra} > docs/speed.md"]
     )
     lines = INTRO.format(commands=commands).splitlines()
     lines.append("")
@@ -151,21 +170,25 @@ def render(reports: list[Report], paths: list[str]) -> str:
         ]
     for report, path in zip(reports, paths, strict=True):
         lines += section(report, path)
+    if compared:
+        lines += old_against_new(*compared)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.speed_page", description=__doc__.split("\n\n")[0])
     parser.add_argument("json", nargs="+", help="result files written by python -m benchmarks.run --json PATH")
+    parser.add_argument("--compare", help="a file written by python -m benchmarks.compare --json PATH")
     args = parser.parse_args(argv)
     reports = []
-    for path in args.json:
+    for path in [*args.json, *([args.compare] if args.compare else [])]:
         try:
             with open(path) as f:
                 reports.append(json.load(f))
         except (OSError, ValueError) as error:
             parser.error(f"cannot read {path}: {error}")
-    sys.stdout.write(render(reports, args.json))
+    compared = (reports.pop(), args.compare) if args.compare else None
+    sys.stdout.write(render(reports, args.json, compared))
     return 0
 
 

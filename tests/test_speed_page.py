@@ -17,24 +17,42 @@ def report() -> dict:
     return json.loads(DATA.read_text())
 
 
+def regenerate_command() -> list[str]:
+    """The page's own command that writes it, as arguments (without the `> docs/speed.md`)."""
+    line = next(x for x in PAGE.read_text().splitlines() if x.startswith("python -m benchmarks.speed_page "))
+    assert line.endswith(" > docs/speed.md")
+    return line.removesuffix(" > docs/speed.md").split()[1:]
+
+
 def test_the_page_in_the_repo_is_what_the_generator_makes_from_the_committed_json():
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.speed_page", "docs/speed.json"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    args = regenerate_command()
+    done = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    regenerate = "python -m benchmarks.speed_page docs/speed.json > docs/speed.md"
-    assert done.stdout == PAGE.read_text(), f"the page is stale; regenerate it: {regenerate}"
+    assert done.stdout == PAGE.read_text(), f"the page is stale; regenerate it: python {' '.join(args)} > docs/speed.md"
+
+
+def test_an_old_against_new_table_comes_from_the_compare_json(tmp_path):
+    compared = {
+        "old": "384d097",
+        "new": "abc1234",
+        "rounds": 5,
+        "machine": "Linux x86_64, AMD EPYC, 2 cores",
+        "rows": [{"figure": "moons training step, objects (ms)", "old": 80.0, "new": 60.0, "ratio": 0.75}],
+    }
+    path = tmp_path / "compare.json"
+    path.write_text(json.dumps(compared))
+    page = speed_page.render([report()], ["docs/speed.json"], (compared, str(path)))
+    assert "## Old against new: 384d097 and abc1234" in page
+    assert "| moons training step, objects (ms) | 80.000 | 60.000 | 0.75 |" in page
+    assert f"python -m benchmarks.compare OLD_CHECKOUT --json {path}" in page
+    assert f"python -m benchmarks.speed_page docs/speed.json --compare {path} > docs/speed.md" in page
 
 
 def test_the_page_names_the_machine_and_the_command_that_regenerates_it():
     data = report()
     page = PAGE.read_text()
     assert f"Python {data['python']}" in page and data["machine"] in page and f"{data['cores']} cores" in page
-    assert "python -m benchmarks.speed_page docs/speed.json > docs/speed.md" in page
+    assert "python -m benchmarks.speed_page docs/speed.json" in page
     assert "python -m benchmarks.run --json docs/speed.json" in page
 
 

@@ -10,7 +10,7 @@ stage, each a pass over the tape:
 - `guards.py`: what must hold for a replay to equal fn now (the numbers read, the arguments'
   structure), and the stop-gradients computed again; `reads.py`: the outside data fn reaches;
 - `plan.py`: the graph as groups of slots of floats, with the repeated pieces as kernels, and its
-  replay; `kernels.py`: finding the pieces and writing their loops;
+  replay; `pieces.py`: finding the repeated pieces; `kernels.py`: writing their loops;
 - `run.py`: `compile` and `Compiled`: recording, guards, replay, fallback and verification calls.
 """
 

@@ -1,6 +1,6 @@
 """The plan: a recorded graph as groups of slots of floats, and its replay (forward and backward).
 
-1. Repeated pieces become kernels (`kernels.py` finds them and writes their loops); each
+1. Repeated pieces become kernels (`pieces.py` finds them, `kernels.py` writes their loops); each
    distinct shape gets one generated forward loop and one backward loop over all its copies.
 2. The rest of the graph (the sums and the penalty around the kernels) is grouped by depth and
    operation; each group runs as one `map` of the operation's float forward function and rule.
@@ -22,7 +22,8 @@ from typing import Any
 
 from ..core.value import Value
 from .guards import Unsure
-from .kernels import Piece, batch_code, find_pieces
+from .kernels import batch_code
+from .pieces import Piece, find_pieces
 
 _data = attrgetter("_data")
 _grad = attrgetter("grad")
@@ -64,7 +65,7 @@ class _NoGain(Exception):
 
 
 class _Batch:
-    """All copies of one repeated piece, run by one generated loop (see `engine.replay.kernels`)."""
+    """All copies of one repeated piece, run by one generated loop (see `kernels.py`)."""
 
     def __init__(self, pieces: list[Piece], slot: dict[Value, int], start: int, first_edge: int) -> None:
         self.pieces: list[Piece] = pieces  # while the plan is built

@@ -9,8 +9,9 @@ stage, each a pass over the tape:
   constant (with its line), stop-gradient, and every number Python read;
 - `guards.py`: what must hold for a replay to equal fn now (the numbers read, the arguments'
   structure), and the stop-gradients computed again; `reads.py`: the outside data fn reaches;
-- `plan.py`: the graph as groups of slots of floats, with the repeated pieces as kernels, and its
-  replay; `pieces.py`: finding the repeated pieces; `kernels.py`: writing their loops;
+- `plan.py`: the graph as groups of slots of floats, with the repeated pieces as kernels, built
+  by named passes; `pieces.py`: finding the repeated pieces; `kernels.py`: writing their loops;
+  `play.py`: the replay of a plan, forward and backward on floats;
 - `run.py`: `compile` and `Compiled`: recording, guards, replay, fallback and verification calls.
 """
 

@@ -12,12 +12,15 @@ stage, each a pass over the tape:
 - `plan.py`: the graph as groups of slots of floats, with the repeated pieces as kernels, built
   by named passes; `pieces.py`: finding the repeated pieces; `kernels.py`: writing their loops;
   `play.py`: the replay of a plan, forward and backward on floats;
-- `run.py`: `compile` and `Compiled`: recording, guards, replay, fallback and verification calls.
+- `record.py`: the recording's passes (stand-in leaves, pinning, what a check compares);
+  `uncompiled.py`: fn run as if not compiled, for a fallback or a verification call;
+- `run.py`: `compile` and `Compiled`: which of those each call runs.
 """
 
 from .guards import structure
-from .run import CHECK_EVERY, MAX_RECORDINGS, Compiled, CompileWarning, GraphChanged, _as_leaves, compile, verifies
+from .run import CHECK_EVERY, MAX_RECORDINGS, Compiled, CompileWarning, GraphChanged, compile
 from .tape import Tape
+from .uncompiled import _as_leaves, verifies
 
 __all__ = ["compile", "Compiled", "CompileWarning", "GraphChanged", "Tape", "CHECK_EVERY", "MAX_RECORDINGS"]
 __all__ += ["structure", "verifies", "_as_leaves"]

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import count
 from typing import Any
 
 from ..core.value import Value
@@ -41,7 +42,8 @@ class _Batch:
         self.n_edges = len(pieces[0].edge_args())
         self.last_edge = first_edge + len(pieces) * self.n_edges
         model = pieces[0]
-        self.shared = [k for k, leaf in enumerate(model.leaves) if all(p.leaves[k] is leaf for p in pieces)]
+        by_leaf = zip(*[p.leaves for p in pieces], strict=True)  # leaf k of every copy (== is `is` for Values)
+        self.shared = [k for k, leaves in enumerate(by_leaf) if leaves.count(leaves[0]) == len(leaves)]
         shared = set(self.shared)
         varying = [k for k in range(len(model.leaves)) if k not in shared]
         shared_slots = [slot[model.leaves[k]] for k in self.shared]
@@ -157,6 +159,7 @@ def _edges(copies: list[list[Piece]], slot: dict, groups: dict, keys: list) -> t
 def _incoming(loss: Value, nodes: list[Value], piece_of: dict, edge_base: dict) -> dict[Value, list[int]]:
     """The share slots each node's gradient adds up: consumers in reverse order, as backward() adds them."""
     incoming: dict[Value, list[int]] = {loss: [0]}
+    args_of: dict[int, list[int]] = {}  # id(refs) -> edge_args(): copies of one shape share their refs
     for node in reversed(nodes):
         copy = piece_of.get(node)
         if copy is None:
@@ -164,9 +167,11 @@ def _incoming(loss: Value, nodes: list[Value], piece_of: dict, edge_base: dict) 
             for i, parent in enumerate(node.parents):
                 incoming.setdefault(parent, []).append(base + i)
         else:
-            base = edge_base[node]
-            for i, k in enumerate(copy.edge_args()):
-                incoming.setdefault(copy.leaves[k], []).append(base + i)
+            args = args_of.get(id(copy.refs))
+            if args is None:
+                args = args_of[id(copy.refs)] = copy.edge_args()
+            for leaf, edge in zip(map(copy.leaves.__getitem__, args), count(edge_base[node])):
+                incoming.setdefault(leaf, []).append(edge)
     return incoming
 
 
@@ -198,12 +203,13 @@ def _expose(batches: list[_Batch], outputs: list[Value], slot: dict) -> None:
     """Extra outputs inside pieces get slots of their own (after all others), which the loops fill."""
     keep = set(outputs)
     for b in batches:
-        for j in range(len(b.pieces[0].inner) - 1):
-            if any(p.inner[j] in keep for p in b.pieces):
-                b.exposed.append(j)
-                b.exposed_start.append(len(slot))
-                for p in b.pieces:
-                    slot[p.inner[j]] = len(slot)
+        # inner nodes (top aside) that some copy returns as an extra output, in order
+        found = {p.inner.index(v) for p in b.pieces for v in keep.intersection(p.inner[:-1])}
+        for j in sorted(found):
+            b.exposed.append(j)
+            b.exposed_start.append(len(slot))
+            for p in b.pieces:
+                slot[p.inner[j]] = len(slot)
 
 
 def _steps(groups: dict, keys: list, slot: dict, edge_base: dict, incoming: dict) -> tuple[list, list, list]:

@@ -225,10 +225,15 @@ def _steps(groups: dict, keys: list, slot: dict, edge_base: dict, incoming: dict
         layout.append((start, stop, operation, tuple(map(tuple, operand_slots))))
         getters = [_gather(c) for c in operand_slots]
         checked = not operation.propagates_non_finite
-        forward_steps.append((start, stop, operation.forward, getters, checked))
+        # a group of one node (a chain of sums, say) reads its operands and shares by index
+        single = tuple(c[0] for c in operand_slots) if len(group) == 1 else None
+        ins = incoming[group[0]] if single is not None else None
+        forward_steps.append((start, stop, operation.forward, getters, checked, single))
         first = edge_base[group[0]]
         gather_in = _incoming_gather(group, incoming)
-        backward_steps.append((start, stop, operation.rule, getters, gather_in, first, first + len(group) * key[2]))
+        last = first + len(group) * key[2]
+        ins_ = None if ins is None else ins[0] if len(ins) == 1 else _gather(ins)  # a share's index, or a gather
+        backward_steps.append((start, stop, operation.rule, getters, gather_in, first, last, single, ins_))
     backward_steps.reverse()
     return forward_steps, backward_steps, layout
 

@@ -92,7 +92,16 @@ def replay(plan: Any) -> tuple[float, list[float]]:
             for s, xs in zip(b.exposed_start, exposed, strict=True):
                 values[s : s + len(xs)] = xs
             states.append((out, saved, shared, columns))
-        for start, stop, f, getters, checked in plan.forward_steps:
+        get = values.__getitem__
+        for start, stop, f, getters, checked, single in plan.forward_steps:
+            if single is not None:  # one node: as below, its columns of one read by index
+                xs = [*map(get, single)]
+                if checked:
+                    for x in xs:
+                        if x - x:  # as sum((x,)) - sum((x,)) below: nonzero or NaN exactly when x is not finite
+                            raise _Unsure("a NaN or an infinity appeared while replaying the recorded graph")
+                values[start] = f(*xs)
+                continue
             operands = [g(values) for g in getters]
             if checked:
                 for column in operands:
@@ -106,7 +115,11 @@ def replay(plan: Any) -> tuple[float, list[float]]:
 
         shares = [0.0] * plan.n_edges
         shares[0] = 1.0
-        for start, stop, rule, getters, gather_in, first, last in plan.backward_steps:
+        for start, stop, rule, getters, gather_in, first, last, single, ins in plan.backward_steps:
+            if single is not None:  # one node: its gradient and operands by index, as gather_in adds them
+                g = 0.0 + shares[ins] if type(ins) is int else _sum(ins(shares), 0.0)
+                shares[first:last] = rule(g, values[start], *map(get, single))
+                continue
             operands = [g(values) for g in getters]
             shares[first:last] = chain.from_iterable(map(rule, gather_in(shares), values[start:stop], *operands))
         summed = []

@@ -53,7 +53,7 @@ class _Batch:
         self.get_columns = [_gather(c) for c in column_slots]
         self.bases = [first_edge + i * self.n_edges for i in reversed(range(len(pieces)))]  # backward order
         self.summed: list[int] = []  # set by the plan: shared leaves whose gradient the loop sums
-        self.summed_leaves: list[tuple[int, Callable, Callable]] = []  # (leaf, before-gather, after-gather)
+        self.summed_leaves: list[tuple[int, Any, Any]] = []  # (leaf, before-gather, after-gather; None: no share)
         self.exposed: list[int] = []  # inner nodes that are extra outputs
         self.exposed_start: list[int] = []
         self.forward: Any = None  # the generated loops, once made
@@ -65,6 +65,11 @@ class _Batch:
         if key not in cache:
             cache[key] = batch_code(self.pieces[0], self.shared, self.summed, self.exposed)
         self.forward, self.backward, self.source = cache[key]
+
+
+def _gather_some(indices: list[int]) -> Callable[[list], tuple] | None:
+    """_gather(indices), or None for none: sum((), x) is x itself, so the replay skips the call."""
+    return _gather(indices) if indices else None
 
 
 # ---------------------------------------------------------------- the passes
@@ -196,7 +201,7 @@ def _sum_in_loops(batches: list[_Batch], incoming: dict[Value, list[int]], leave
             b.summed.append(k)
             summed_anywhere.add(leaf)
             before, after = ks[: mine[0]], ks[mine[-1] + 1 :]
-            b.summed_leaves.append((leaf_index[leaf], _gather(before), _gather(after)))
+            b.summed_leaves.append((leaf_index[leaf], _gather_some(before), _gather_some(after)))
 
 
 def _expose(batches: list[_Batch], outputs: list[Value], slot: dict) -> None:
@@ -261,8 +266,10 @@ class _Plan:
             b.pieces = []  # the plan keeps no node of the graph, only its leaves
         self.forward_steps, self.backward_steps, layout = _steps(groups, keys, slot, edge_base, incoming)
         summed = {i for b in batches for i, _, _ in b.summed_leaves}
-        self.leaf_edges = [
-            (i, _gather(incoming[leaf])) for i, leaf in enumerate(leaves) if leaf in incoming and i not in summed
+        self.leaf_edges = [  # (leaf, the index of its one share, or a gather of its shares)
+            (i, incoming[leaf][0] if len(incoming[leaf]) == 1 else _gather(incoming[leaf]))
+            for i, leaf in enumerate(leaves)
+            if leaf in incoming and i not in summed
         ]
         self.leaves = leaves  # the plan's only references to the graph's Values
         self.batches = batches

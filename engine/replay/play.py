@@ -124,7 +124,7 @@ def replay(plan: Any) -> tuple[float, list[float]]:
             shares[first:last] = chain.from_iterable(map(rule, gather_in(shares), values[start:stop], *operands))
         summed = []
         for b, gather_in, (out, saved, shared, columns) in zip(plan.batches, plan.batch_inputs, states, strict=True):
-            acc = [_sum(earlier(shares), before[i]) for i, earlier, _ in b.summed_leaves]
+            acc = [before[i] if g is None else _sum(g(shares), before[i]) for i, g, _ in b.summed_leaves]
             sums = b.backward(
                 gather_in(shares)[::-1], out[::-1], saved[::-1], shared, acc, shares, b.bases,
                 *[c[::-1] for c in columns],
@@ -137,9 +137,9 @@ def replay(plan: Any) -> tuple[float, list[float]]:
     new = []
     for b, sums in zip(plan.batches, summed, strict=True):
         for (i, _, after), total in zip(b.summed_leaves, sums, strict=True):
-            new.append((i, _sum(after(shares), total)))
-    for i, gather in plan.leaf_edges:
-        new.append((i, _sum(gather(shares), before[i])))
+            new.append((i, total if after is None else _sum(after(shares), total)))
+    for i, ins in plan.leaf_edges:  # one share: before + share is what sum((share,), before) adds
+        new.append((i, before[i] + shares[ins] if type(ins) is int else _sum(ins(shares), before[i])))
     # nothing can fail from here on: the gradients are written
     for i, g in new:
         leaves[i].grad = g

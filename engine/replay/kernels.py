@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 import linecache
+import re
 from collections.abc import Callable
 from itertools import count
 from typing import Any
@@ -22,6 +23,7 @@ from ..core.value import OperationLike as Operation
 from .pieces import Piece
 
 _kernel_ids = count(1)
+_NODE = re.compile(r"\bn(\d+)\b")  # an inner node's name in generated code
 
 
 def batch_code(
@@ -35,7 +37,7 @@ def batch_code(
     shares for every other leaf go to the list S, at the copy's base + its edge number.
     exposed: inner nodes whose values the forward pass also returns (extra outputs of `fn`).
 
-    forward -> (outputs, saved intermediate values, exposed columns, check), copies in graph order;
+    forward -> (outputs, saved values (the inner ones backward reads), exposed columns, check), copies in graph order;
     check is the sum of the inner operands of the rules that can absorb a NaN or an infinity
     (not `propagates_non_finite`): it is finite if they all are (or may overflow: a false alarm).
     backward(G, OUT, SAVED, SH, ACC, S, B, *columns) walks the copies in backward() order (the
@@ -72,25 +74,6 @@ def batch_code(
 
     checked = sorted({k for j, op in enumerate(ops) if not op.propagates_non_finite for k in piece.refs[j] if k >= 0})
     check = [f"        C = C + {' + '.join(nodes[k] for k in checked)}"] if checked else []
-    saved = ", ".join(nodes[:-1]) + ","
-    columns = [f"V{k}" for k in varying]
-    loop_over = f"zip({', '.join(columns)})" if columns else "range(count)"
-    loop_vars = ", ".join(args[k] for k in varying) + "," if columns else "_"
-    forward = [
-        f"def forward(SH, count, {', '.join(columns)}):",
-        *unpack([args[k] for k in shared], "SH"),
-        "    OUT, SAVED = [], []",
-        "    C = 0.0",
-        *[f"    X{i} = []" for i in range(len(exposed))],
-        f"    for {loop_vars} in {loop_over}:",
-        *body,
-        *check,
-        f"        SAVED.append(({saved}))",
-        f"        OUT.append({nodes[-1]})",
-        *[f"        X{i}.append({nodes[j]})" for i, j in enumerate(exposed)],
-        f"    return OUT, SAVED, [{', '.join(f'X{i}' for i in range(len(exposed)))}], C",
-    ]
-
     # backward: inner nodes in reverse; a node's gradient is the sum of its shares in arrival order
     sums = {k: f"w{k}" for k in summed}
     grad_of: dict[int, str] = {len(ops) - 1: "g"}
@@ -123,11 +106,32 @@ def batch_code(
             # the top passed nothing on (a relu that is off, as in a hinge loss): all shares are zero
             lines.append(f"        if {grad_of[operands[0]]} == 0.0:\n            continue")
 
+    # the values the backward loop reads (a rule's operands or output; an add's are not read)
+    kept = sorted({int(j) for j in _NODE.findall("\n".join(lines))} - {len(ops) - 1})
+    saved = ", ".join(nodes[j] for j in kept) + "," if kept else ""
+    columns = [f"V{k}" for k in varying]
+    loop_over = f"zip({', '.join(columns)})" if columns else "range(count)"
+    loop_vars = ", ".join(args[k] for k in varying) + "," if columns else "_"
+    forward = [
+        f"def forward(SH, count, {', '.join(columns)}):",
+        *unpack([args[k] for k in shared], "SH"),
+        "    OUT, SAVED = [], []",
+        "    C = 0.0",
+        *[f"    X{i} = []" for i in range(len(exposed))],
+        f"    for {loop_vars} in {loop_over}:",
+        *body,
+        *check,
+        f"        SAVED.append(({saved}))",
+        f"        OUT.append({nodes[-1]})",
+        *[f"        X{i}.append({nodes[j]})" for i, j in enumerate(exposed)],
+        f"    return OUT, SAVED, [{', '.join(f'X{i}' for i in range(len(exposed)))}], C",
+    ]
+
     backward = [
         f"def backward(G, OUT, SAVED, SH, ACC, S, B, {', '.join(columns)}):",
         *unpack([args[k] for k in shared], "SH"),
         *unpack([sums[k] for k in summed], "ACC"),
-        f"    for g, {nodes[-1]}, ({saved}), b, {', '.join(args[k] for k in varying)} in "
+        f"    for g, {nodes[-1]}, {f'({saved})' if kept else '_'}, b, {', '.join(args[k] for k in varying)} in "
         f"zip(G, OUT, SAVED, B, {', '.join(columns)}):",
         # every share would be +-0.0, which changes no sum: skip the copy
         *(["        if g == 0.0:\n            continue"] if zero_safe else []),

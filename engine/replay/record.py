@@ -1,5 +1,5 @@
 """The recording's passes: stand-in leaves for the arguments, the tape tied to the Values fn also
-reads from outside, and what a recording keeps (`_Entry`) and what a check compares (`_signature`).
+reads from outside, and what a recording keeps (`_Entry`) and what a check compares (`signature`).
 
 `Compiled._record` (run.py) runs them in order: `stand_ins`, fn on the tape (`tape.py`), `pin`,
 then the guards (`guards.py`) and the plan (`plan.py`), kept as an `_Entry`.

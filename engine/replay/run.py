@@ -1,7 +1,7 @@
 """A compiled function: record on the first call, then check the guards and replay on later calls.
 
 A replay depends on more than the graph, and checks it (`compile`'s docstring is the contract):
-arguments stand in by position (`guards.structure`, `_Entry.fits`); what fn reads from outside is
+arguments stand in by position (`guards.structure`, `record._Entry.fits`); what fn reads from outside is
 snapshotted (`reads.py`); every number Python read while recording is guarded, and detach() and
 no_grad() results are recomputed (`guards.py`); a call whose numbers leave the ground where a
 replay is known to equal backward() -- a NaN or an infinity anywhere, an error -- runs
@@ -10,7 +10,6 @@ uncompiled instead; and verification calls run fn again uncompiled and compare.
 
 from __future__ import annotations
 
-import struct
 import threading
 import warnings
 from collections.abc import Callable
@@ -28,7 +27,6 @@ from .record import give_back, pin, stand_ins
 from .tape import Tape, shown_line
 from .uncompiled import finish, results, verifies
 
-_pack = struct.Struct("<d").pack
 _Unsure = Unsure
 
 CHECK_EVERY = 1000  # verification calls: 2, 3, 5, 9 ... up to this, then every this-th

@@ -61,7 +61,7 @@ class Piece:
         first meets each leaf) compared by identity with the operands it has.
         """
         operands = list(chain.from_iterable(map(_parents, inner)))
-        if len(operands) != len(shape.table):
+        if len(inner) != len(model.inner) or len(operands) != len(shape.table):
             return None
         leaves = list(map(operands.__getitem__, shape.first_met))
         if any(map(is_not, map(_rule, leaves), repeat(None))) or len(set(leaves)) != len(leaves):

@@ -11,7 +11,7 @@ from strategies import examples, expressions, reals
 
 import engine
 import engine.replay as replay
-import engine.replay.kernels as pieces
+import engine.replay.pieces as pieces
 import nn
 from engine import Value
 

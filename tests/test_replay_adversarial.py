@@ -9,7 +9,7 @@ import warnings
 import pytest
 
 import engine
-import engine.replay.kernels
+import engine.replay.pieces
 import nn
 from engine import CompileWarning, GraphChanged, Value
 
@@ -268,7 +268,7 @@ def test_non_finite_arguments_give_the_object_engines_numbers(bad):
 
 @pytest.fixture
 def small_pieces(monkeypatch):
-    monkeypatch.setattr(engine.replay.kernels, "MIN_NODES", 2)
+    monkeypatch.setattr(engine.replay.pieces, "MIN_NODES", 2)
 
 
 def test_skipped_copies_with_non_finite_operands(small_pieces):

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import engine
-import engine.replay.kernels as pieces
+import engine.replay.pieces as pieces
 import nn
 from engine import CompileWarning, GraphChanged, Value
 from engine.replay import _as_leaves

@@ -9,14 +9,18 @@ stage, each a pass over the tape:
   constant (with its line), stop-gradient, and every number Python read;
 - `guards.py`: what must hold for a replay to equal fn now (the numbers read, the arguments'
   structure), and the stop-gradients computed again; `reads.py`: the outside data fn reaches;
-- `plan.py`: the graph as groups of slots of floats, with the repeated pieces as kernels, and its
-  replay; `kernels.py`: finding the pieces and writing their loops;
-- `run.py`: `compile` and `Compiled`: recording, guards, replay, fallback and verification calls.
+- `plan.py`: the graph as groups of slots of floats, with the repeated pieces as kernels, built
+  by named passes; `pieces.py`: finding the repeated pieces; `kernels.py`: writing their loops;
+  `play.py`: the replay of a plan, forward and backward on floats;
+- `record.py`: the recording's passes (stand-in leaves, pinning, what a check compares);
+  `uncompiled.py`: fn run as if not compiled, for a fallback or a verification call;
+- `run.py`: `compile` and `Compiled`: which of those each call runs.
 """
 
 from .guards import structure
-from .run import CHECK_EVERY, MAX_RECORDINGS, Compiled, CompileWarning, GraphChanged, _as_leaves, compile, verifies
+from .run import CHECK_EVERY, MAX_RECORDINGS, Compiled, CompileWarning, GraphChanged, compile
 from .tape import Tape
+from .uncompiled import _as_leaves, verifies
 
 __all__ = ["compile", "Compiled", "CompileWarning", "GraphChanged", "Tape", "CHECK_EVERY", "MAX_RECORDINGS"]
 __all__ += ["structure", "verifies", "_as_leaves"]

@@ -1,7 +1,7 @@
 """A compiled function: record on the first call, then check the guards and replay on later calls.
 
 A replay depends on more than the graph, and checks it (`compile`'s docstring is the contract):
-arguments stand in by position (`guards.structure`, `_Entry.fits`); what fn reads from outside is
+arguments stand in by position (`guards.structure`, `record._Entry.fits`); what fn reads from outside is
 snapshotted (`reads.py`); every number Python read while recording is guarded, and detach() and
 no_grad() results are recomputed (`guards.py`); a call whose numbers leave the ground where a
 replay is known to equal backward() -- a NaN or an infinity anywhere, an error -- runs
@@ -10,24 +10,23 @@ uncompiled instead; and verification calls run fn again uncompiled and compare.
 
 from __future__ import annotations
 
-import struct
 import threading
 import warnings
-from collections.abc import Callable, Iterator
-from numbers import Real
+from collections.abc import Callable
 from typing import Any
 
-from ..core import value as _value
 from ..core.graph import topological_order
 from ..core.hooks import live_hooks
-from ..core.mode import is_anomaly_enabled, is_grad_enabled, no_grad
+from ..core.mode import is_anomaly_enabled, is_grad_enabled
 from ..core.value import Value
+from . import record, uncompiled
 from .guards import Changed, Guards, Unsure, difference, structure
 from .plan import _NoGain, _Plan
 from .reads import Reads
+from .record import give_back, pin, stand_ins
 from .tape import Tape, shown_line
+from .uncompiled import finish, results, verifies
 
-_pack = struct.Struct("<d").pack
 _Unsure = Unsure
 
 CHECK_EVERY = 1000  # verification calls: 2, 3, 5, 9 ... up to this, then every this-th
@@ -40,148 +39,6 @@ class GraphChanged(RuntimeError):
 
 class CompileWarning(UserWarning):
     """A replay cannot follow something fn did this call, which therefore runs uncompiled or is recorded again."""
-
-
-# ---------------------------------------------------------------- arguments
-
-
-def _flatten(obj: Any, out: list) -> list:
-    """Values and numbers of a nested list/tuple structure, depth first."""
-    if isinstance(obj, (list, tuple)):
-        for item in obj:
-            _flatten(item, out)
-    else:
-        out.append(obj)
-    return out
-
-
-def _rebuild(obj: Any, values: Iterator[Any]) -> Any:
-    """The nested structure of `obj` with its leaves taken in turn from `values`."""
-    if isinstance(obj, (list, tuple)):
-        return type(obj)([_rebuild(item, values) for item in obj])
-    return next(values)
-
-
-def _as_leaves(obj: Any) -> Any:
-    """The argument structure with every number turned into a fresh leaf Value."""
-    if isinstance(obj, (list, tuple)):
-        return type(obj)([_as_leaves(item) for item in obj])
-    if isinstance(obj, Value):
-        return obj
-    if isinstance(obj, Real) and not isinstance(obj, bool):
-        return Value(obj)
-    raise TypeError(f"compile: arguments must be Values, numbers or lists of them, got {type(obj).__name__}")
-
-
-def _backward(loss: Value, outputs: list[Value], fill: bool = False) -> tuple[float, list[float]]:
-    """loss.backward(), then the loss and the extra outputs as floats.
-
-    With `fill`, a gradient set to None (no gradient yet) starts from -0.0 first: -0.0 + share
-    is share to the bit, so the result is the new share, as in PyTorch; left None if it fails.
-    """
-    filled = [v for v in topological_order(loss) if v.grad is None] if fill else []
-    for v in filled:
-        v.grad = -0.0
-    try:
-        loss.backward()
-    except BaseException:
-        for v in filled:
-            v.grad = None
-        raise
-    return loss._data, [v._data for v in outputs]
-
-
-class _Entry:
-    """One recording: the plan for one structure of arguments, and what it depends on."""
-
-    def __init__(self, plan: _Plan, proxies: list[Value | None], pinned: dict[int, Value], guards: Guards,
-                 extras: Any, signature: tuple, tape: Tape) -> None:  # fmt: skip
-        self.plan = plan
-        self.proxies = proxies  # the leaf standing for each argument (None: the argument Value itself)
-        self.pinned = pinned  # argument number -> the Value that must be passed there (fn reads it too)
-        self.guards = guards
-        self.extras = extras
-        self.signature = signature
-        self.tape = tape
-        self.outside = {leaf for leaf in plan.leaves if leaf not in set(proxies)}
-
-    def fits(self, given: list[Any]) -> bool:
-        """True if the arguments stand in the same relation to the graph as when recorded."""
-        for i, x in enumerate(given):
-            if self.pinned.get(i, x) is not x or (i not in self.pinned and type(x) is Value and x in self.outside):
-                return False
-        return True
-
-    def run(self, given: list[Any]) -> tuple[float, list[float]]:
-        for proxy, x in zip(self.proxies, given, strict=True):
-            if proxy is not None:
-                if type(x) is Value:
-                    proxy.data, proxy.grad = x.data, x.grad
-                else:
-                    proxy.data, proxy.grad = _value._number(x, "compile input"), 0.0
-        self.guards.run()
-        result = self.plan.run()
-        _give_back(self.proxies, given)
-        return result
-
-
-def _give_back(proxies: list[Value | None], given: list[Any]) -> None:
-    """The argument Values get the gradients their stand-ins collected."""
-    for proxy, x in zip(proxies, given, strict=True):
-        if proxy is not None and type(x) is Value:
-            x.grad = proxy.grad
-
-
-def _substitute(obj: Any, stand_ins: dict[int, Value], numbers: Iterator[Value]) -> Any:
-    """The argument structure with each Value and number replaced by its stand-in leaf."""
-    if isinstance(obj, (list, tuple)):
-        return type(obj)([_substitute(item, stand_ins, numbers) for item in obj])
-    if type(obj) is Value:
-        return stand_ins[id(obj)]
-    return next(numbers)
-
-
-def _everything(order: list[Value], stops: dict[Value, tuple]) -> list[Value]:
-    """The graph's nodes and every node a stop-gradient leaf's sources reach."""
-    found = list(order)
-    seen = set(order)
-    stack = [p for n in order if n in stops for p in stops[n][1]]
-    while stack:
-        n = stack.pop()
-        if n not in seen:
-            seen.add(n)
-            found.append(n)
-            stack.extend(n.parents)
-            stack.extend(stops[n][1] if n in stops else ())
-    return found
-
-
-def _bits(x: Any) -> Any:
-    return _pack(x) if type(x) is float else repr(x)
-
-
-def verifies(call: int, every: int) -> bool:
-    """Whether call number `call` is a verification: 2, 3, 5, 9, 17 ... up to `every`, then every `every`-th."""
-    if not every:
-        return False
-    gap = call - 1
-    return (call <= every and gap >= 1 and gap & (gap - 1) == 0) or call % every == 0
-
-
-def _signature(plan: _Plan, kinds: dict[Value, Any]) -> tuple:
-    """What a check compares: operations and wiring, constants, the Values read, arguments, outputs."""
-    leaves = plan.leaves
-    return (
-        ("operations or their wiring", plan.wiring),
-        ("constants", hash(tuple(_pack(n.data) for n in leaves if kinds.get(n) == "constant"))),
-        ("Values read from outside", hash(tuple(id(n) for n in leaves if n not in kinds))),
-        ("arguments", hash(tuple((i, kinds[n]) for i, n in enumerate(leaves) if type(kinds.get(n)) is int))),
-        (
-            "detached or no_grad() values",
-            hash(tuple((i, kinds[n]) for i, n in enumerate(leaves) if type(kinds.get(n)) is tuple)),
-        ),
-        ("extra outputs", tuple(plan.output_slots)),
-    )
 
 
 class Compiled:
@@ -201,7 +58,7 @@ class Compiled:
         self.check_every = check_every
         self.calls = 0
         self.plan: _Plan | None = None  # the plan used last
-        self._entries: dict[Any, _Entry] = {}  # argument structure -> its recording
+        self._entries: dict[Any, record._Entry] = {}  # argument structure -> its recording
         self._reads: Reads | None = None
         self._shape: Any = None  # the structure of the arguments: fixed by the first call
         self._lock = threading.RLock()  # calls from several threads run one after the other
@@ -213,26 +70,6 @@ class Compiled:
     def _name(self) -> str:
         return getattr(self.fn, "__name__", "the function")
 
-    def _results(self, result: Any) -> tuple[Value, Any, list[Value]]:
-        """fn's return value as (loss, extras as returned, extras flattened), checked."""
-        loss, extras = result if isinstance(result, tuple) else (result, None)
-        if not isinstance(loss, Value):
-            raise TypeError(f"compile: the function must return a Value (the loss), got {type(loss).__name__}")
-        outputs = _flatten(extras, []) if extras is not None else []
-        if not all(isinstance(v, Value) for v in outputs):
-            raise TypeError("compile: the extra outputs must be Values or lists of Values")
-        return loss, extras, outputs
-
-    def _finish(self, loss: float, outs: list[float], extras: Any) -> Any:
-        if extras is None:
-            return loss
-        return loss, _rebuild(extras, iter(outs))
-
-    def _uncompiled(self, args: tuple, fill: bool = False) -> Any:
-        """Build the graph and call backward(), as if `fn` were not compiled."""
-        loss, extras, outputs = self._results(self.fn(*_as_leaves(list(args))))
-        return self._finish(*_backward(loss, outputs, fill), extras)
-
     def __call__(self, *args: Any) -> Any:
         with self._lock:
             self.calls += 1
@@ -240,7 +77,7 @@ class Compiled:
                 raise RuntimeError("compile: called inside no_grad(), where no graph is built to record or replay")
             if self.uncompiled or is_anomaly_enabled():
                 # a replay checks nothing: let backward() find the NaN and name the line that made it
-                return self._uncompiled(args)
+                return uncompiled.run(self.fn, args)
             given: list[Any] = []
             aliases: list[int] = []
             shape = structure(list(args), {}, given, aliases)
@@ -252,7 +89,7 @@ class Compiled:
                 )
             key = tuple(aliases)
             if any(type(x) is Value and x._rule is not None for x in given):
-                return self._uncompiled(args)  # a node of another graph: backward() must go through it
+                return uncompiled.run(self.fn, args)  # a node of another graph: backward() must go through it
             entry = self._entries.get(key)
             if self._reads is not None:
                 changed = self._reads.changed()
@@ -284,23 +121,13 @@ class Compiled:
                 return self._fallback(args, changed)
             except _Unsure as why:
                 return self._fallback(args, why)
-            return self._finish(loss, outs, entry.extras)
+            return finish(loss, outs, entry.extras)
 
     def _verify(self, args: tuple, leaves: list[Value], before: list[Any], replayed: list[float]) -> None:
         """A verification call: fn run again uncompiled (forward, under no_grad()), its loss and extra
         outputs compared to the bit with the replay just made; GraphChanged (gradients as they were) if
         they differ."""
-        try:
-            with no_grad():
-                loss, _, outputs = self._results(self.fn(*_as_leaves(list(args))))
-            now = [loss._data, *[v._data for v in outputs]]
-        except BaseException:
-            for v, g in zip(leaves, before, strict=True):
-                v.grad = g
-            raise
-        if list(map(_bits, now)) != list(map(_bits, replayed)):
-            for v, g in zip(leaves, before, strict=True):
-                v.grad = g
+        if not uncompiled.agrees(self.fn, args, leaves, before, replayed):
             raise GraphChanged(
                 f"compile: {self._name} now computes another loss than the replay of its recording (a verification "
                 f"call, number {self.calls}, ran it uncompiled and compared): data it reads from a place no guard "
@@ -326,7 +153,7 @@ class Compiled:
     def _fallback(self, args: tuple, why: _Unsure) -> Any:
         """This call, uncompiled: the replay met numbers where it might not equal backward()."""
         try:
-            return self._uncompiled(args, fill=True)
+            return uncompiled.run(self.fn, args, fill=True)
         except (ArithmeticError, ValueError) as error:
             try:
                 wrapped = type(error)(f"compile: {why}; run uncompiled, the function raised: {error}")
@@ -334,42 +161,13 @@ class Compiled:
                 raise error from None
             raise wrapped from error
 
-    def _record(self, args: tuple, key: Any, given: list[Any], checked: _Entry | None) -> Any:
+    def _record(self, args: tuple, key: Any, given: list[Any], checked: record._Entry | None) -> Any:
         """Run fn on stand-in leaves while recording; keep the plan (or compare it, when checking)."""
-        stand_ins: dict[int, Value] = {}
-        proxies: list[Value | None] = []
-        numbers: list[Value] = []
-        for x in given:
-            if type(x) is Value:
-                proxy = stand_ins[id(x)] = Value(x._data, x.label)
-            else:
-                proxy = Value(x)
-                numbers.append(proxy)
-            proxies.append(proxy)
-        leaf_args = _substitute(list(args), stand_ins, iter(numbers))
+        proxies, leaf_args = stand_ins(args, given)
         self._reads = Reads(self.fn)  # what fn can read now, before it runs
         tape = Tape(self._name)
-        loss, extras, outputs = self._results(tape.record(self.fn, *leaf_args))
-        order = topological_order(loss)
-        # an argument Value that fn also reads from outside (a parameter passed in): the graph
-        # must use that Value itself in both places, as backward() would
-        in_graph = set(order)
-        pinned = {}
-        swap = {}
-        for i, x in enumerate(given):
-            if type(x) is Value and x in in_graph:
-                pinned[i] = x
-                swap[proxies[i]] = x
-        if swap:
-            for n in _everything(order, tape.stops):
-                if any(p in swap for p in n.parents):
-                    n.parents = tuple(swap.get(p, p) for p in n.parents)
-            tape.swap(swap)
-            loss = swap.get(loss, loss)
-            outputs = [swap.get(v, v) for v in outputs]
-            for i in pinned:
-                proxies[i] = None
-            order = topological_order(loss)
+        loss, extras, outputs = results(tape.record(self.fn, *leaf_args))
+        pinned, loss, outputs, order = pin(given, proxies, tape, loss, outputs, topological_order(loss))
         tape.arguments = proxies
         tape.results = [loss, *outputs]
         self.tape = tape
@@ -378,8 +176,8 @@ class Compiled:
                 stand_in.grad = x.grad
 
         def by_backward() -> Any:
-            result = self._finish(*_backward(loss, outputs, fill=True), extras)
-            _give_back(proxies, given)
+            result = finish(*uncompiled._backward(loss, outputs, fill=True), extras)
+            give_back(proxies, given)
             return result
 
         if any(n._hooks for n in order):
@@ -394,18 +192,14 @@ class Compiled:
                 f"compile: {self._name} runs uncompiled, since {self.uncompiled}", CompileWarning, stacklevel=3
             )
             return by_backward()
-        kinds: dict[Value, Any] = {c: "constant" for c in tape.constants}
-        kinds.update((p, i) for i, p in enumerate(proxies) if p is not None)
         stop_leaves = [n for n in order if n in tape.stops]
         guards = Guards(tape, stop_leaves)
-        for n in stop_leaves:
-            kinds[n] = ("stop", guards.signature)
         try:
             plan = _Plan(loss, outputs, order)
         except _NoGain as reason:
             self.uncompiled = str(reason)
             return by_backward()
-        signature = _signature(plan, kinds)
+        signature = record.signature(plan, record.kinds(tape, proxies, stop_leaves, guards))
         if checked is not None:
             for (what, old), (_, new) in zip(checked.signature, signature, strict=True):
                 if old != new:
@@ -414,16 +208,16 @@ class Compiled:
                         "differ; a constant read from outside may have changed, or its Python control flow "
                         "depends on the data). Compile it again, or keep the branch inside the graph (relu, abs)."
                     )
-        entry = _Entry(plan, proxies, pinned, guards, extras, signature, tape)
+        entry = record._Entry(plan, proxies, pinned, guards, extras, signature, tape)
         if len(self._entries) >= MAX_RECORDINGS:
             self._entries.pop(next(iter(self._entries)))
         self._entries[key] = entry
         self.plan = plan
         try:
-            result = self._finish(*plan.run(), extras)  # the graph's own numbers: the same operations on the same data
+            result = finish(*plan.run(), extras)  # the graph's own numbers: the same operations on the same data
         except _Unsure:  # plan.run() touched no gradient
             return by_backward()
-        _give_back(proxies, given)
+        give_back(proxies, given)
         return result
 
     @property

@@ -9,7 +9,8 @@ thread-local recorder; no class or module is patched) of:
 - every number Python read: `.data`, `float()`, `int()`, `bool()`, `round()`, `format`, a
   comparison, wherever the read happens (fn's code, a library's, the engine's).
 
-Guards (`guards.py`), the plan (`plan.py`) and the kernels (`kernels.py`) are passes over it;
+Guards (`guards.py`), the plan (`plan.py`), the pieces (`pieces.py`) and the kernels (`kernels.py`)
+are passes over it;
 `print(step.tape)` shows it.
 """
 

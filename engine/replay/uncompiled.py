@@ -1,0 +1,122 @@
+"""fn run as if it were not compiled: for a call's result (a fallback) or for a verification call.
+
+The arguments become fresh leaves (`_as_leaves`), fn's return value is checked and read back as
+floats (`results`, `finish`), backward() runs (`_backward`); a verification call (`verifies`
+says which) runs fn again forward only and compares with the replay to the bit (`agrees`).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Iterator
+from numbers import Real
+from typing import Any
+
+from ..core.graph import topological_order
+from ..core.mode import no_grad
+from ..core.value import Value
+
+_pack = struct.Struct("<d").pack
+
+
+def _flatten(obj: Any, out: list) -> list:
+    """Values and numbers of a nested list/tuple structure, depth first."""
+    if isinstance(obj, (list, tuple)):
+        for item in obj:
+            _flatten(item, out)
+    else:
+        out.append(obj)
+    return out
+
+
+def _rebuild(obj: Any, values: Iterator[Any]) -> Any:
+    """The nested structure of `obj` with its leaves taken in turn from `values`."""
+    if isinstance(obj, (list, tuple)):
+        return type(obj)([_rebuild(item, values) for item in obj])
+    return next(values)
+
+
+def _as_leaves(obj: Any) -> Any:
+    """The argument structure with every number turned into a fresh leaf Value."""
+    if isinstance(obj, (list, tuple)):
+        return type(obj)([_as_leaves(item) for item in obj])
+    if isinstance(obj, Value):
+        return obj
+    if isinstance(obj, Real) and not isinstance(obj, bool):
+        return Value(obj)
+    raise TypeError(f"compile: arguments must be Values, numbers or lists of them, got {type(obj).__name__}")
+
+
+def results(result: Any) -> tuple[Value, Any, list[Value]]:
+    """fn's return value as (loss, extras as returned, extras flattened), checked."""
+    loss, extras = result if isinstance(result, tuple) else (result, None)
+    if not isinstance(loss, Value):
+        raise TypeError(f"compile: the function must return a Value (the loss), got {type(loss).__name__}")
+    outputs = _flatten(extras, []) if extras is not None else []
+    if not all(isinstance(v, Value) for v in outputs):
+        raise TypeError("compile: the extra outputs must be Values or lists of Values")
+    return loss, extras, outputs
+
+
+def finish(loss: float, outs: list[float], extras: Any) -> Any:
+    """What a call returns: the loss, or (loss, extras) with the extras' floats in their nesting."""
+    if extras is None:
+        return loss
+    return loss, _rebuild(extras, iter(outs))
+
+
+def _backward(loss: Value, outputs: list[Value], fill: bool = False) -> tuple[float, list[float]]:
+    """loss.backward(), then the loss and the extra outputs as floats.
+
+    With `fill`, a gradient set to None (no gradient yet) starts from -0.0 first: -0.0 + share
+    is share to the bit, so the result is the new share, as in PyTorch; left None if it fails.
+    """
+    filled = [v for v in topological_order(loss) if v.grad is None] if fill else []
+    for v in filled:
+        v.grad = -0.0
+    try:
+        loss.backward()
+    except BaseException:
+        for v in filled:
+            v.grad = None
+        raise
+    return loss._data, [v._data for v in outputs]
+
+
+def run(fn: Callable[..., Any], args: tuple, fill: bool = False) -> Any:
+    """Build the graph and call backward(), as if `fn` were not compiled; what the call returns."""
+    loss, extras, outputs = results(fn(*_as_leaves(list(args))))
+    return finish(*_backward(loss, outputs, fill), extras)
+
+
+# ---------------------------------------------------------------- verification calls
+
+
+def verifies(call: int, every: int) -> bool:
+    """Whether call number `call` is a verification: 2, 3, 5, 9, 17 ... up to `every`, then every `every`-th."""
+    if not every:
+        return False
+    gap = call - 1
+    return (call <= every and gap >= 1 and gap & (gap - 1) == 0) or call % every == 0
+
+
+def _bits(x: Any) -> Any:
+    return _pack(x) if type(x) is float else repr(x)
+
+
+def agrees(fn: Callable[..., Any], args: tuple, leaves: list[Value], before: list[Any], replayed: list[float]) -> bool:
+    """fn run again uncompiled (forward, under no_grad()): do its loss and extra outputs equal the
+    replay's to the bit? If not, or if it raises, the gradients are put back as they were (`before`)."""
+    try:
+        with no_grad():
+            loss, _, outputs = results(fn(*_as_leaves(list(args))))
+        now = [loss._data, *[v._data for v in outputs]]
+    except BaseException:
+        for v, g in zip(leaves, before, strict=True):
+            v.grad = g
+        raise
+    if list(map(_bits, now)) != list(map(_bits, replayed)):
+        for v, g in zip(leaves, before, strict=True):
+            v.grad = g
+        return False
+    return True

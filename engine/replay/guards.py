@@ -6,7 +6,8 @@
 - `ReadGuards`: each number Python read (`.data`, float(), a comparison, bool(), round() ...)
   must give what it gave when recorded, else this call runs uncompiled;
 - `structure`/`summary`: the arguments' nesting and lengths, and a short text of them;
-- `Reads` (in reads.py): the data fn reaches from outside, snapshotted.
+- `outside_changed`: the data fn reaches from outside its arguments (snapshotted by reads.Reads
+  before recording) must hold what it held: the same objects, numbers equal to the bit.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import struct
 from collections.abc import Callable
 from itertools import repeat
 from numbers import Real
+from operator import is_
 from typing import Any
 
 from ..core.graph import graph_order
 from ..core.value import Value
+from .reads import Reads
 from .tape import Read, Tape
 
 _pack = struct.Struct("<d").pack
@@ -138,6 +141,47 @@ def _same(a: Any, b: Any) -> bool:
     if type(a) is float and type(b) is float:
         return _pack(a) == _pack(b)
     return type(a) is type(b) and a == b
+
+
+# ---------------------------------------------------------------- outside data
+
+
+def outside_changed(reads: Reads) -> str | None:
+    """The name of the first thing fn reads from outside its arguments that now holds something else, or None.
+
+    Items are compared by identity; when that fails, numbers are compared to the bit (so 0.0 -> -0.0
+    is a change).
+    """
+    for name, fetch, obj in reads.tops:
+        now = fetch()
+        if now is not obj and not _same_item(now, obj):
+            return name
+    for name, container, keys, items in reads.containers:
+        if len(container) != len(items):
+            return name
+        if keys is None:
+            if not all(map(is_, container, items)) and not all(map(_same_item, container, items)):
+                return name
+        elif not (all(map(is_, container, keys)) and all(map(is_, container.values(), items))):
+            if list(container) != keys or not all(map(_same_item, container.values(), items)):
+                return name
+    return None
+
+
+def _same_item(a: Any, b: Any) -> bool:
+    """a and b are the same for a replay: the same object, or numbers equal to the bit."""
+    if a is b:
+        return True
+    t = type(a)
+    if t is not type(b):
+        return False
+    if t is float:
+        return _pack(a) == _pack(b)
+    if t in (int, str, bytes, bool):
+        return a == b
+    if t is tuple:
+        return len(a) == len(b) and all(map(_same_item, a, b))
+    return False
 
 
 # ---------------------------------------------------------------- the arguments

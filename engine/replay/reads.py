@@ -1,4 +1,4 @@
-"""What a compiled function can read from outside its arguments, and whether that changed.
+"""What a compiled function can read from outside its arguments: a snapshot, taken before recording.
 
 `Reads(fn)` looks at fn's code once: its closure cells, the globals its code names, its
 default arguments, the object of a bound method, the attributes its code names of the modules
@@ -6,9 +6,8 @@ it reaches (`batchdata.X`), and the same again for the Python functions (and the
 the objects and classes) it finds there, outside the engine. From these it keeps the containers
 it can walk -- any mapping or sequence (lists, dicts and their subclasses), tuples, the
 attributes of objects (`__dict__` or `__slots__`) and of classes (`Config.X`) -- with the items
-they held. `changed()` then says, cheaply, whether any of them now holds something else: a
-replaced layer, a new mini-batch, a number written into a list. Items are compared by
-identity; when that fails, numbers are compared to the bit (so 0.0 -> -0.0 is a change).
+they held. The guard `outside_changed` (guards.py) then says, cheaply, whether any of them now
+holds something else: a replaced layer, a new mini-batch, a number written into a list.
 
 What it cannot see: state inside iterators, generators, random generators and C objects
 (arrays), state reached only through code it does not walk (the engine's and `nn`'s own
@@ -18,12 +17,10 @@ are the net for those.
 
 from __future__ import annotations
 
-import struct
 import types
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
-from operator import is_
 from typing import Any
 
 from ..core.value import Value
@@ -40,7 +37,6 @@ _OPAQUE = (
     types.CodeType,
 )
 _MISSING = object()
-_pack = struct.Struct("<d").pack
 
 
 def _ours(module: str | None) -> bool:
@@ -199,25 +195,6 @@ class Reads:
             counts.update(x for x in items if type(x) is Value)
         return counts
 
-    # ---------------------------------------------------------------- checking it
-
-    def changed(self) -> str | None:
-        """The name of the first thing fn reads that now holds something else, or None."""
-        for name, fetch, obj in self.tops:
-            now = fetch()
-            if now is not obj and not _same(now, obj):
-                return name
-        for name, container, keys, items in self.containers:
-            if len(container) != len(items):
-                return name
-            if keys is None:
-                if not all(map(is_, container, items)) and not all(map(_same, container, items)):
-                    return name
-            elif not (all(map(is_, container, keys)) and all(map(is_, container.values(), items))):
-                if list(container) != keys or not all(map(_same, container.values(), items)):
-                    return name
-        return None
-
 
 def _attribute(obj: Any, name: str) -> Any:
     return vars(obj).get(name, _MISSING)
@@ -235,19 +212,3 @@ def _partial_arguments(p: Any) -> tuple:
 
 def _same_object(obj: Any) -> Any:
     return obj
-
-
-def _same(a: Any, b: Any) -> bool:
-    """a and b are the same for a replay: the same object, or numbers equal to the bit."""
-    if a is b:
-        return True
-    t = type(a)
-    if t is not type(b):
-        return False
-    if t is float:
-        return _pack(a) == _pack(b)
-    if t in (int, str, bytes, bool):
-        return a == b
-    if t is tuple:
-        return len(a) == len(b) and all(map(_same, a, b))
-    return False

@@ -1,11 +1,12 @@
 """A compiled function: record on the first call, then check the guards and replay on later calls.
 
 A replay depends on more than the graph, and checks it (`compile`'s docstring is the contract):
-arguments stand in by position (`guards.structure`, `record._Entry.fits`); what fn reads from outside is
-snapshotted (`reads.py`); every number Python read while recording is guarded, and detach() and
-no_grad() results are recomputed (`guards.py`); a call whose numbers leave the ground where a
-replay is known to equal backward() -- a NaN or an infinity anywhere, an error -- runs
-uncompiled instead; and verification calls run fn again uncompiled and compare.
+arguments stand in by position (`guards.structure`, `record._Entry.fits`); what fn reads from
+outside is snapshotted (`reads.py`) and guarded (`guards.outside_changed`); every number Python
+read while recording is guarded, and detach() and no_grad() results are recomputed (`guards.py`);
+a call whose numbers leave the ground where a replay is known to equal backward() -- a NaN or an
+infinity anywhere, an error -- runs uncompiled instead; and verification calls run fn again
+uncompiled and compare.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ..core.hooks import live_hooks
 from ..core.mode import is_anomaly_enabled, is_grad_enabled
 from ..core.value import Value
 from . import record, uncompiled
-from .guards import Changed, Guards, Unsure, difference, structure
+from .guards import Changed, Guards, Unsure, difference, outside_changed, structure
 from .plan import _NoGain, _Plan
 from .reads import Reads
 from .record import give_back, pin, stand_ins
@@ -92,7 +93,7 @@ class Compiled:
                 return uncompiled.run(self.fn, args)  # a node of another graph: backward() must go through it
             entry = self._entries.get(key)
             if self._reads is not None:
-                changed = self._reads.changed()
+                changed = outside_changed(self._reads)
                 if changed is not None:
                     warnings.warn(
                         f"compile: {self._name} reads {changed!r} from outside its arguments, and it changed "

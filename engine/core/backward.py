@@ -51,10 +51,10 @@ def _sorted_and_reset(root: Value) -> tuple[list[Value], list[Any] | None]:
             if not plain:
                 continue
             if type(g) is float:
-                if node._rule is not None:
+                if node._how.rule is not None:
                     node.grad = 0.0
             elif g is None:
-                node.grad = 0.0 if node._rule is not None else -0.0
+                node.grad = 0.0 if node._how.rule is not None else -0.0
             else:
                 plain = False
                 for done, old in zip(order, before, strict=True):
@@ -87,7 +87,7 @@ def run_backward(root: Value, grad: Any, create_graph: bool) -> None:
         before = [node.grad for node in order]
         try:
             for node in order:
-                if node._rule is not None:
+                if node._how.rule is not None:
                     node.grad = 0.0
             with enable_grad():
                 chain = ChainRule("backward", create_graph=create_graph, check=_mode[0] == 2)
@@ -102,7 +102,7 @@ def run_backward(root: Value, grad: Any, create_graph: bool) -> None:
     try:
         root.grad += seed  # the fast path: floats, no hooks, no checks
         for node in reversed(order):
-            rule = node._rule
+            rule = node._how.rule
             if rule is None:
                 continue
             parents = node.parents
@@ -182,7 +182,7 @@ class ChainRule:
         grads = self.grads
         if grads is None:
             for node in order:
-                if node._hooks and node._rule is None:
+                if node._hooks and node._how.rule is None:
                     self.saved[node] = node.grad
                     node.grad = 0.0
         for root, seed in seeds:
@@ -206,7 +206,7 @@ class ChainRule:
             return None  # nothing reaches this node from the outputs
         if node._hooks:
             g = self._hooked(node, g)
-        rule = node._rule
+        rule = node._how.rule
         if rule is None:
             return None
         parents = node.parents

@@ -43,11 +43,11 @@ def reference_backward(root: Value, grad: float = 1.0) -> None:
     """backward() for floats only: the engine's own sort (resetting non-leaf grads), seed, then the chain rule."""
     order = graph_order([root])
     for node in order:
-        if node._rule is not None:
+        if node._how.rule is not None:
             node.grad = 0.0
     root.grad += grad
     for node in reversed(order):
-        rule = node._rule
+        rule = node._how.rule
         if rule is None:
             continue
         parents = node.parents

@@ -38,11 +38,11 @@ def _sorted_and_reset(root: Value) -> tuple[list[Value], list[Any] | None]:
         return order, None  # nothing changed yet
     if kinds == {float}:
         for node in order:
-            if node._rule is not None:
+            if node._how.rule is not None:
                 node.grad = 0.0
         return order, before
     for node, g in zip(order, before, strict=True):
-        if node._rule is not None:
+        if node._how.rule is not None:
             node.grad = 0.0
         elif g is None:
             node.grad = -0.0
@@ -85,7 +85,7 @@ def run_backward(root: Value, grad: Any, create_graph: bool) -> None:
     try:
         root.grad += seed  # the fast path: floats, no hooks, no checks
         for node in reversed(order):
-            rule = node._rule
+            rule = node._how.rule
             if rule is None:
                 continue
             parents = node.parents
@@ -165,12 +165,12 @@ class ChainRule:
         leaves' gradients aside; then add each seed."""
         if reset:
             for node in order:
-                if node._rule is not None:
+                if node._how.rule is not None:
                     node.grad = 0.0
         grads = self.grads
         if grads is None:
             for node in order:
-                if node._hooks and node._rule is None:
+                if node._hooks and node._how.rule is None:
                     self.saved[node] = node.grad
                     node.grad = 0.0
         for root, seed in seeds:
@@ -199,7 +199,7 @@ class ChainRule:
             return None  # nothing reaches this node from the outputs
         if node._hooks:
             g = self._hooked(node, g)
-        rule = node._rule
+        rule = node._how.rule
         if rule is None:
             return None
         parents = node.parents

@@ -92,10 +92,43 @@ def _read(v: Value, how: str, result: Any, other: Any = None) -> None:
         tape.read(v, how, result, other)
 
 
+class _Extra:
+    """What a node rarely has, beside the operation that made it: a label, hooks, an origin.
+
+    A Value keeps this in its `_how` slot instead of its operation, so that the common node has
+    no slot for them. `rule` is the operation's rule (None for a leaf), so that the backward pass
+    reads `node._how.rule` whichever of the two `_how` is. Never changed in place (Value._set_extra
+    makes a new one): one is shared by every plain leaf, one by every result of no_grad() and one
+    by every number operand.
+    """
+
+    __slots__ = ("operation", "label", "hooks", "origin", "rule")
+
+    def __init__(
+        self, operation: OperationLike | None, label: str = "", hooks: dict | None = None, origin: str | None = None
+    ) -> None:
+        self.operation = operation
+        self.label = label
+        self.hooks = hooks
+        self.origin = origin
+        self.rule: Rule | None = None if operation is None else operation.rule  # read as an operation's is
+
+
+# A leaf's `_how`: no operation, so a rule of None, which is how the backward pass tells a leaf.
+_LEAF = _Extra(None)
+_NO_GRAD_LEAF = _Extra(None, origin=NO_GRAD)
+_CONSTANT_LEAF = _Extra(None, origin=CONSTANT)
+
+
 class Value:
     """A scalar in a computation graph: `data`, `grad`, `parents`, `op`, `label`."""
 
-    __slots__ = ("_data", "grad", "parents", "operation", "_label", "_rule", "_hooks", "_origin")
+    # Four slots, so that a node is 64 bytes (GC header included) and a graph holds at most 200
+    # bytes per node (issue 21): `_how` is the operation that made the node, or, for a leaf and
+    # for the rare node that has a label, hooks or a recorded origin, an `_Extra` that holds
+    # those beside its operation. Either way `_how.rule` is the rule, None for a leaf: the
+    # backward pass reads that. `operation`, `label`, `_rule`, `_hooks` and `_origin` read it.
+    __slots__ = ("_data", "grad", "parents", "_how")
 
     def __init__(self, data: Number | Real, label: str = "", *micrograd: str) -> None:
         if micrograd or type(label) is not str:  # micrograd's Value(data, _children, _op, label)?
@@ -103,11 +136,9 @@ class Value:
         self._data = _number(data, "Value")
         self.grad: Any = 0.0
         self.parents: tuple[Value, ...] = ()
-        self.operation: OperationLike | None = None  # what made this node; None for a leaf
-        self.label = label
-        self._rule: Rule | None = None  # operation.rule, kept here for the backward loop's speed
-        self._hooks: dict | None = None
-        self._origin: str | None = None
+        self._how: OperationLike | _Extra = _LEAF
+        if label or type(label) is not str:
+            self.label = label
         if _watching:
             tape = recorders.tape
             if tape is not None:
@@ -125,15 +156,61 @@ class Value:
         self._data = x if type(x) is float else _number(x, "Value.data")
 
     @property
+    def operation(self) -> OperationLike | None:
+        """What made this node (an engine.operation Operation); None for a leaf."""
+        how = self._how
+        return how.operation if isinstance(how, _Extra) else how
+
+    @operation.setter
+    def operation(self, operation: OperationLike | None) -> None:
+        self._set_extra(operation=operation)
+
+    @property
     def label(self) -> str:
         """The node's name in pictures and tables ('' for none); only a str is accepted."""
-        return self._label
+        how = self._how
+        return how.label if type(how) is _Extra else ""
 
     @label.setter
     def label(self, label: str) -> None:
         if type(label) is not str:
             raise TypeError(f"Value: label must be a str, got {type(label).__name__} {label!r}")
-        self._label = label
+        self._set_extra(label=label)
+
+    @property
+    def _rule(self) -> Rule | None:
+        """operation.rule, None for a leaf: the function the chain rule calls at this node."""
+        return self._how.rule
+
+    @property
+    def _hooks(self) -> dict | None:
+        """The hooks on this node by id (engine.core.hooks), None for none."""
+        how = self._how
+        return how.hooks if type(how) is _Extra else None
+
+    @_hooks.setter
+    def _hooks(self, hooks: dict | None) -> None:
+        self._set_extra(hooks=hooks)
+
+    @property
+    def _origin(self) -> str | None:
+        """Where the node was made (anomaly mode), or why it is a leaf (NO_GRAD, CONSTANT); None for neither."""
+        how = self._how
+        return how.origin if type(how) is _Extra else None
+
+    @_origin.setter
+    def _origin(self, origin: str | None) -> None:
+        self._set_extra(origin=origin)
+
+    def _set_extra(self, **changed: Any) -> None:
+        """Change the operation, label, hooks or origin: a new _Extra, or the bare operation if none is left."""
+        how = self._how
+        now = how if isinstance(how, _Extra) else _Extra(how)
+        fields = {name: getattr(now, name) for name in ("operation", "label", "hooks", "origin")} | changed
+        if fields["label"] or fields["hooks"] is not None or fields["origin"] is not None:
+            self._how = _Extra(**fields)  # never changed in place: the leaf ones are shared
+        else:
+            self._how = _LEAF if fields["operation"] is None else fields["operation"]
 
     @property
     def op(self) -> str:
@@ -256,7 +333,7 @@ class Value:
 
     def is_leaf(self) -> bool:
         """True for a node no operation made (an input, a parameter or a constant)."""
-        return self._rule is None
+        return self._how.rule is None
 
     def detach(self) -> Value:
         """A new leaf with the same data and label, cut off from this graph."""
@@ -312,32 +389,21 @@ def _make(data: float, parents: tuple, operation: OperationLike) -> Value:
     v = _new(Value)
     v._data = data
     v.grad = 0.0
-    v._label = ""
-    v._hooks = None
     if _mode[0] == 1:
         v.parents = parents
-        v.operation = operation
-        v._rule = operation.rule
-        v._origin = None
+        v._how = operation
         return v
     mode = _thread_mode()
     if mode == 0:
         v.parents = ()
-        v.operation = None
-        v._rule = None
-        v._origin = NO_GRAD  # so that backward() of it can say why it has nothing to do
+        v._how = _NO_GRAD_LEAF  # so that backward() of it can say why it has nothing to do
         if _watching:
             tape = recorders.tape
             if tape is not None:  # made under no_grad() while recording: a stop-gradient leaf
                 tape.stop(v, operation, parents)
     else:
         v.parents = parents
-        v.operation = operation
-        v._rule = operation.rule
-        if mode == 2:
-            v._origin = anomaly.where_created()
-        else:
-            v._origin = None
+        v._how = _Extra(operation, origin=anomaly.where_created()) if mode == 2 else operation
         if _watching:
             tape = recorders.tape
             if tape is not None:
@@ -380,7 +446,7 @@ def _constant(x: Any, op: str) -> Value:
         c = Value(x)
     except OverflowError:
         raise OverflowError(f"{op}: the {type(x).__name__} {_short(x)} is too large for a float") from None
-    c._origin = CONSTANT  # so that tables and pictures tell it from a leaf the user made
+    c._how = _CONSTANT_LEAF  # so that tables and pictures tell it from a leaf the user made
     return c
 
 

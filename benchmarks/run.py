@@ -600,7 +600,7 @@ def targets(report: dict) -> list[str]:
     if compiled is not None and floor_run is not None:
         slower = compiled["seconds"] / floor_run["seconds"]
         checks.append(
-            f"{run_name} compiled at most 5x the hand-written floats: {_ratio(slower)} — {_verdict(slower <= 5)}"
+            f"{run_name} compiled at most 2x the hand-written floats: {_ratio(slower)} — {_verdict(slower <= 2)}"
         )
     million = by_key.get((f"deep chain, {report['sizes']['million']:,} ops", "chainrule"))
     if million is not None and million["seconds"] is not None:

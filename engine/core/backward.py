@@ -20,33 +20,30 @@ def check_recorded(root: Value, where: str) -> None:
         )
 
 
-def _sorted_and_reset(root: Value) -> tuple[list[Value], list[Any] | None]:
-    """root's graph in topological order, and every gradient as it was if the fast path can take them.
+def _reset_for_floats(order: list[Value], before: list[Any]) -> bool:
+    """Set the non-leaf gradients of `order` to 0 for the fast path, if it can take them all.
 
-    The one walk sorts; then the non-leaf gradients are set to 0. The fast path adds floats, so
-    it takes only float gradients, and a None gradient (PyTorch's "no gradient yet", as
-    `zero_grad(set_to_none=True)` leaves it), which it turns into -0.0, the float that adding
-    to leaves unchanged (-0.0 + x is x, -0.0 and 0.0 included): the gradient is then the sum of
-    the shares alone. Any other gradient (a Value, an int, something that is no number) goes the
-    general way, which gives every .grad back if it fails: then the list is None and no .grad
+    The fast path adds floats, so it takes only float gradients, and a None gradient (PyTorch's
+    "no gradient yet", as `zero_grad(set_to_none=True)` leaves it), which it turns into -0.0,
+    the float that adding to leaves unchanged (-0.0 + x is x, -0.0 and 0.0 included): the
+    gradient is then the sum of the shares alone. Any other gradient (a Value, an int,
+    something that is no number) goes the general way: then this returns False and no .grad
     has changed.
     """
-    order = graph_order([root])
-    before = [node.grad for node in order]
     kinds = set(map(type, before))
     if kinds - {float, type(None)}:
-        return order, None  # nothing changed yet
-    if kinds == {float}:
+        return False
+    if kinds == {float}:  # every training step: this loop, without the None test, is ~4% quicker
         for node in order:
             if node._how.rule is not None:
                 node.grad = 0.0
-        return order, before
+        return True
     for node, g in zip(order, before, strict=True):
         if node._how.rule is not None:
             node.grad = 0.0
         elif g is None:
             node.grad = -0.0
-    return order, before
+    return True
 
 
 def run_backward(root: Value, grad: Any, create_graph: bool) -> None:
@@ -64,14 +61,10 @@ def run_backward(root: Value, grad: Any, create_graph: bool) -> None:
         if type(grad) is Value:
             raise TypeError("backward: a Value seed needs create_graph=True")
         seed = _number(grad, "backward grad")
-    if create_graph or live_hooks[0] or _mode[0] == 2:
-        order, before = graph_order([root]), None
-    else:
-        order, before = _sorted_and_reset(root)
-    if before is None:
-        # Hooks, Value gradients and anomaly checks can raise half-way: then every .grad
-        # of the graph gets back what it had before the call.
-        before = [node.grad for node in order]
+    order = graph_order([root])
+    before = [node.grad for node in order]  # what every .grad gets back if the pass fails
+    if create_graph or live_hooks[0] or _mode[0] == 2 or not _reset_for_floats(order, before):
+        # Hooks, Value gradients and anomaly checks can raise half-way.
         try:
             with enable_grad():
                 chain = ChainRule("backward", create_graph=create_graph, check=_mode[0] == 2)

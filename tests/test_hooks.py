@@ -162,3 +162,45 @@ def test_the_fast_path_returns_once_every_hook_is_removed():
 def test_register_hook_refuses_a_non_function():
     with pytest.raises(TypeError, match="register_hook: expected a function"):
         Value(1.0).register_hook(3.0)
+
+
+def test_a_label_and_a_hook_set_from_two_threads_at_once_both_stay():
+    """A node keeps its label and hooks in one record; setting both at once from two threads must
+    lose neither (a lost hook would silently leave a gradient unchanged)."""
+    import sys
+    import threading
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, to meet the race
+    failures = []
+    handles = []
+    try:
+        for _ in range(200):
+            v = Value(1.0)
+            start = threading.Barrier(2)
+
+            def labels(v=v, start=start):
+                start.wait()
+                for i in range(300):
+                    v.label = f"x{i}"
+
+            def hooks(v=v, start=start):
+                start.wait()
+                try:
+                    for _ in range(300):
+                        handles.append(v.register_hook(lambda g: g))
+                except Exception as error:  # noqa: BLE001 (reported below)
+                    failures.append(repr(error))
+
+            threads = [threading.Thread(target=labels), threading.Thread(target=hooks)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            if len(v._hooks or {}) != 300 or v.label != "x299":
+                failures.append(f"{len(v._hooks or {})} hooks, label {v.label!r}")
+    finally:
+        sys.setswitchinterval(interval)
+        for handle in handles:
+            handle.remove()
+    assert not failures, failures[:5]

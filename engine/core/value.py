@@ -118,6 +118,7 @@ class _Extra:
 _LEAF = _Extra(None)
 _NO_GRAD_LEAF = _Extra(None, origin=NO_GRAD)
 _CONSTANT_LEAF = _Extra(None, origin=CONSTANT)
+_extra_lock = threading.Lock()  # Value._set_extra's read and write of `_how`, as one step
 
 
 class Value:
@@ -203,14 +204,19 @@ class Value:
         self._set_extra(origin=origin)
 
     def _set_extra(self, **changed: Any) -> None:
-        """Change the operation, label, hooks or origin: a new _Extra, or the bare operation if none is left."""
-        how = self._how
-        now = how if isinstance(how, _Extra) else _Extra(how)
-        fields = {name: getattr(now, name) for name in ("operation", "label", "hooks", "origin")} | changed
-        if fields["label"] or fields["hooks"] is not None or fields["origin"] is not None:
-            self._how = _Extra(**fields)  # never changed in place: the leaf ones are shared
-        else:
-            self._how = _LEAF if fields["operation"] is None else fields["operation"]
+        """Change the operation, label, hooks or origin: a new _Extra, or the bare operation if none is left.
+
+        Under a lock: it reads `_how` and writes a new one, so a label set in one thread and a
+        hook added in another at the same moment would otherwise lose one of the two.
+        """
+        with _extra_lock:
+            how = self._how
+            now = how if isinstance(how, _Extra) else _Extra(how)
+            fields = {name: getattr(now, name) for name in ("operation", "label", "hooks", "origin")} | changed
+            if fields["label"] or fields["hooks"] is not None or fields["origin"] is not None:
+                self._how = _Extra(**fields)  # never changed in place: the leaf ones are shared
+            else:
+                self._how = _LEAF if fields["operation"] is None else fields["operation"]
 
     @property
     def op(self) -> str:

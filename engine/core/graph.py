@@ -7,6 +7,7 @@ piece with `stop` and `limit`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 
 from .value import Value
@@ -72,7 +73,7 @@ def _bounded_order(
     """graph_order with `stop` and `limit`: the same walk, with a test per parent and per listed node."""
     order: list[Value] = []
     seen: set[Value] = set()
-    most = len(roots) + (1 << 62) if limit is None else limit
+    most = math.inf if limit is None else limit
     for root in roots:
         if type(root) is not Value:
             raise TypeError(f"expected a Value, got {type(root).__name__}")

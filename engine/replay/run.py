@@ -105,7 +105,7 @@ class Compiled:
                     self._entries.clear()
                     entry = None
             if entry is None or not entry.fits(given):
-                return self._record(args, key, given, None)
+                return self._record(args, key, given)
             plan = self.plan = entry.plan
             if live_hooks[0] and any(leaf._hooks for leaf in plan.leaves):
                 raise ValueError("compile: a leaf of the recorded graph has a gradient hook, which a replay cannot run")
@@ -162,8 +162,8 @@ class Compiled:
                 raise error from None
             raise wrapped from error
 
-    def _record(self, args: tuple, key: Any, given: list[Any], checked: record._Entry | None) -> Any:
-        """Run fn on stand-in leaves while recording; keep the plan (or compare it, when checking)."""
+    def _record(self, args: tuple, key: Any, given: list[Any]) -> Any:
+        """Run fn on stand-in leaves while recording; keep the plan."""
         proxies, leaf_args = stand_ins(args, given)
         self._reads = Reads(self.fn)  # what fn can read now, before it runs
         tape = Tape(self._name)
@@ -201,14 +201,6 @@ class Compiled:
             self.uncompiled = str(reason)
             return by_backward()
         signature = record.signature(plan, record.kinds(tape, proxies, stop_leaves, guards))
-        if checked is not None:
-            for (what, old), (_, new) in zip(checked.signature, signature, strict=True):
-                if old != new:
-                    raise GraphChanged(
-                        f"compile: {self._name} now builds a different graph from the one recorded ({what} "
-                        "differ; a constant read from outside may have changed, or its Python control flow "
-                        "depends on the data). Compile it again, or keep the branch inside the graph (relu, abs)."
-                    )
         entry = record._Entry(plan, proxies, pinned, guards, extras, signature, tape)
         if len(self._entries) >= MAX_RECORDINGS:
             self._entries.pop(next(iter(self._entries)))

@@ -2,7 +2,7 @@
 
 `_Plan` is built by passes over the graph's nodes, each a function with one job:
 
-1. `_check`: nothing a replay cannot run (gradient hooks), every extra output in the graph;
+1. `_check`: every extra output in the loss's graph;
 2. `_take_pieces`: the repeated pieces (`pieces.py`), each shape's copies to be run by one
    generated forward loop and one backward loop (`kernels.py`); the nodes left over;
 3. `_group`: the rest of the graph (the sums and the penalty around the kernels) grouped by
@@ -76,10 +76,8 @@ def _gather_some(indices: list[int]) -> Callable[[list], tuple] | None:
 
 
 def _check(outputs: list[Value], order: list[Value]) -> None:
-    """Refuse a graph a replay cannot run: gradient hooks, or an extra output outside the loss's graph."""
-    hooked = [n for n in order if n._hooks]
-    if hooked:
-        raise ValueError(f"compile: the graph has {len(hooked)} node(s) with gradient hooks, which a replay cannot run")
+    """Refuse an extra output outside the loss's graph (a graph with gradient hooks never gets here:
+    `Compiled._record` refuses it before planning)."""
     in_graph = set(order)
     for v in outputs:
         if v not in in_graph:

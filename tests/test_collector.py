@@ -203,6 +203,31 @@ def test_losses_start_no_collection_while_they_build(low_threshold, collections)
     assert len(collections) <= 2
 
 
+def test_a_compiled_recording_starts_no_collection_and_leaves_the_collector_as_found(low_threshold, collections):
+    w = [Value(0.5), Value(-0.25)]
+    made: list = []
+
+    def fn():
+        made.append(make_cycle())  # a cycle of the user's, made while the recording runs
+        return sum(((w[0] * i + w[1]).tanh() * w[1] for i in range(40)), Value(0.0))
+
+    step = engine.compile(fn)
+    collections.clear()
+    step()  # the recording: about 200 nodes, and the plan's thousands of objects
+    # unpaused, a threshold of 5 starts hundreds of collections; paused, only the few objects
+    # made around the recording (the arguments' structure, the result) may start one
+    assert len(collections) <= 4, len(collections)
+    assert gc.isenabled() and collector._open[0] == 0 and gc.get_freeze_count() == 0
+    gc.collect()
+    assert made[0]() is None  # the cycle made inside is still found by a full collection
+    gc.disable()
+    try:
+        engine.compile(fn)()
+        assert not gc.isenabled()  # a collector the user turned off stays off
+    finally:
+        gc.enable()
+
+
 def test_cycles_made_before_a_block_are_not_swept_away_unwalked():
     # Young garbage cycles of the user's, made just before a model call, are collected by the
     # call's entry; only what the block itself made skips the younger generations.

@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from ..collector import pause_gc
 from ..core.graph import topological_order
 from ..core.hooks import live_hooks
 from ..core.mode import is_anomaly_enabled, is_grad_enabled
@@ -163,7 +164,11 @@ class Compiled:
             raise wrapped from error
 
     def _record(self, args: tuple, key: Any, given: list[Any]) -> Any:
-        """Run fn on stand-in leaves while recording; keep the plan."""
+        """Run fn on stand-in leaves while recording; keep the plan (with the cyclic collector paused)."""
+        with pause_gc():
+            return self._record_paused(args, key, given)
+
+    def _record_paused(self, args: tuple, key: Any, given: list[Any]) -> Any:
         proxies, leaf_args = stand_ins(args, given)
         self._reads = Reads(self.fn)  # what fn can read now, before it runs
         tape = Tape(self._name)

@@ -1,8 +1,11 @@
 """engine.compile: a recorded graph, replayed on floats, gives backward()'s numbers to the last bit."""
 
+import inspect
 import math
 import struct
+import traceback
 import warnings
+from pathlib import Path
 
 import pytest
 from hypothesis import assume, given
@@ -12,6 +15,7 @@ from strategies import examples, expressions, reals
 import engine
 import engine.replay as replay
 import engine.replay.pieces as pieces
+import engine.replay.straight as straight
 import nn
 from engine import Value
 
@@ -44,13 +48,16 @@ def replayed(step, leaves, *args):
     return out[0] if isinstance(out, tuple) else out, grads
 
 
-@pytest.fixture(params=["kernels", "groups only"])
+@pytest.fixture(params=["kernels", "groups only", "group steps"])
 def mode(request, monkeypatch):
-    """Run each test with repeated pieces compiled to kernels, and with every node in the grouped plan."""
-    if request.param == "groups only":
-        monkeypatch.setattr(pieces, "MAX_NODES", 0)
-    else:
+    """Run each test with repeated pieces compiled to kernels, with every node in the grouped plan (as
+    straight-line code), and with every node in the grouped plan run by the group steps."""
+    if request.param == "kernels":
         monkeypatch.setattr(pieces, "MIN_NODES", 2)
+    else:
+        monkeypatch.setattr(pieces, "MAX_NODES", 0)
+    if request.param == "group steps":
+        monkeypatch.setattr(straight, "MAX_NODES", 0)
     return request.param
 
 
@@ -81,10 +88,11 @@ def test_random_graphs_replay_exactly(expression, copies, points):
         for v, x in zip(leaves, point, strict=False):
             v.data = x
 
-    for mode in ("kernels", "groups only"):
+    for mode in ("kernels", "groups only", "group steps"):
         limits = (2, 5000) if mode == "kernels" else (8, 0)
-        saved = pieces.MIN_NODES, pieces.MAX_NODES
+        saved = pieces.MIN_NODES, pieces.MAX_NODES, straight.MAX_NODES
         pieces.MIN_NODES, pieces.MAX_NODES = limits
+        straight.MAX_NODES = 0 if mode == "group steps" else saved[2]
         try:
             step = engine.compile(fn)
             for k, point in enumerate(points):
@@ -99,7 +107,7 @@ def test_random_graphs_replay_exactly(expression, copies, points):
                 assert bits([loss]) == bits([expected_loss]), f"{mode}, point {k}\n{expression}"
                 assert bits(grads) == bits(expected), f"{mode}, point {k}\n{expression}"
         finally:
-            pieces.MIN_NODES, pieces.MAX_NODES = saved
+            pieces.MIN_NODES, pieces.MAX_NODES, straight.MAX_NODES = saved
 
 
 # ---------------------------------------------------------------- networks and losses
@@ -233,6 +241,22 @@ def test_leaf_gradients_accumulate_like_backward():
 
 
 # ---------------------------------------------------------------- kinks and zeros
+
+
+def test_an_overflow_that_relu_absorbs_raises_as_the_object_engine_does(mode):
+    """relu(-inf) is 0.0: only the check of relu's operands sees that w * x * x overflowed."""
+    w, x = Value(1.0), Value(1.0)
+
+    def fn():
+        return sum(((w * x * x).relu() * 0.5 + w for _ in range(3)), Value(0.0))
+
+    step = engine.compile(fn, check_every=0)  # no verification call: the replay alone must see it
+    step()
+    w.data, x.data = -1.0, 1e200
+    with pytest.raises(OverflowError, match=r"\*"):
+        fn()
+    with pytest.raises(OverflowError, match=r"\*"):
+        step()
 
 
 @pytest.mark.parametrize("op", ["relu", "abs", "leaky_relu"])
@@ -413,3 +437,34 @@ def test_input_values_given_later_get_their_own_gradients():
     nn.mse_loss([(w * x).tanh() for x in fresh], [0.1, -0.2]).backward()
     assert bits([x.grad for x in second]) == bits([x.grad for x in fresh])
     assert [x.grad for x in first] == recorded  # the recorded inputs are left as they were
+
+
+# ---------------------------------------------------------------- the straight-line code around the kernels
+
+
+def test_the_nodes_outside_pieces_are_shown_and_traced_as_straight_line_code():
+    w = [Value(0.5), Value(2.0)]
+
+    def fn():
+        total = Value(0.0)
+        for i in range(12):
+            total = total + (w[0] * (i + 1.0)).tanh() * w[1]
+        return (total + w[0]).log()  # outside every piece: a line of the straight code
+
+    step = engine.compile(fn, check_every=0)
+    step()
+    straight_code = step.plan.straight
+    assert straight_code is not None
+    code = step.code
+    assert "# the nodes outside repeated pieces, line by line" in code
+    assert inspect.getsource(straight_code[0]) in code and inspect.getsource(straight_code[1]) in code
+    compile(code, "<check>", "exec")  # what is shown is valid Python
+    w[1].data = -5.0  # log of a negative number, now inside the straight-line forward
+    with pytest.raises(ValueError, match="log") as caught:
+        step()
+    assert "<chainrule straight-line code" in "".join(traceback.format_exception(caught.value))
+
+
+def test_the_docs_give_the_straight_line_limit():
+    text = (Path(__file__).parent.parent / "docs" / "compile.md").read_text()
+    assert f"larger than {straight.MAX_NODES:,} nodes" in text

@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 import engine
 import engine.replay.pieces as pieces
+import engine.replay.straight as straight
 import nn
 from engine import CompileWarning, GraphChanged, Value
 from engine.replay import _as_leaves
@@ -201,19 +202,22 @@ def calls():
             "use_closure": st.booleans(),
             "check_every": st.sampled_from([0, 1, 2, 3, 1000]),
             "small_pieces": st.booleans(),
+            "group_steps": st.booleans(),  # the nodes outside pieces run by the group steps, not straight-line code
         }
     ),
     first=calls(),
     steps=st.lists(st.tuples(st.lists(action(7), max_size=3), st.one_of(st.none(), calls())), min_size=1, max_size=5),
 )
 def test_compiled_calls_equal_uncompiled_calls(prog, first, steps):
-    saved = pieces.MIN_NODES
+    saved = pieces.MIN_NODES, straight.MAX_NODES
     if prog["small_pieces"]:
         pieces.MIN_NODES = 2
+    if prog["group_steps"]:
+        straight.MAX_NODES = 0
     try:
         run_program(prog, first, steps)
     finally:
-        pieces.MIN_NODES = saved
+        pieces.MIN_NODES, straight.MAX_NODES = saved
 
 
 def run_program(prog, first, steps):

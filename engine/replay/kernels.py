@@ -57,17 +57,7 @@ def batch_code(
 
     body = []
     for j, op in enumerate(ops):
-        ops_ = [operand(k) for k in piece.refs[j]]
-        read = names.forward(op)
-        if read is None:
-            body.append(f"        {nodes[j]} = {names.bind(op.forward, 'F')}({', '.join(ops_)})")
-            continue
-        body.append(f"        {nodes[j]} = {names.fill(read, operand_fill(ops_))}")
-        if not op.trusted:  # your forward's own arithmetic: a complex result is refused as op.forward does
-            body.append(
-                f"        if {nodes[j]}.__class__ is not float:\n"
-                f"            {nodes[j]} = {names.bind(op.forward, 'F')}({', '.join(ops_)})"
-            )
+        body += forward_lines(names, op, nodes[j], [operand(k) for k in piece.refs[j]], "        ")
 
     def unpack(names_: list[str], source: str) -> list[str]:
         return [f"    {', '.join(names_)}, = {source}"] if names_ else []
@@ -77,20 +67,12 @@ def batch_code(
     # backward: inner nodes in reverse; a node's gradient is the sum of its shares in arrival order
     sums = {k: f"w{k}" for k in summed}
     grad_of: dict[int, str] = {len(ops) - 1: "g"}
-    lines = []
+    lines: list[str] = []
     n_edges = 0
     for j in reversed(range(len(ops))):
         op, operands = ops[j], piece.refs[j]
         ops_ = [operand(k) for k in operands]
-        g = grad_of[j]
-        rule = names.rule(op)
-        if rule is not None:
-            fill = operand_fill(ops_)
-            shares = [names.fill((c, rule[1]), fill, g=g, o=nodes[j]) for c in rule[0]]
-        else:
-            shares = [f"s{j}_{i}" for i in range(len(ops_))]
-            called = names.bind(op.rule, "R")
-            lines.append(f"        {', '.join(shares)}, = {called}({g}, {nodes[j]}, {', '.join(ops_)})")
+        shares = share_code(names, op, grad_of[j], nodes[j], ops_, f"s{j}_", "        ", lines)
         for k, share in zip(operands, shares, strict=True):
             if k < 0 and ~k in sums:
                 lines.append(f"        {sums[~k]} = {sums[~k]} + {share}")
@@ -145,6 +127,34 @@ def batch_code(
     linecache.cache[where] = (len(source), None, source.splitlines(True), where)
     exec(builtins.compile(source, where, "exec"), names.namespace)  # noqa: S102 (our own generated code)
     return names.namespace["forward"], names.namespace["backward"], source
+
+
+def forward_lines(names: _Names, op: Operation, target: str, operands: list[str], indent: str) -> list[str]:
+    """The lines that compute `target` = op(operands): the forward's own code when it can be read, else a call."""
+    read = names.forward(op)
+    called = f"{names.bind(op.forward, 'F')}({', '.join(operands)})"
+    if read is None:
+        return [f"{indent}{target} = {called}"]
+    lines = [f"{indent}{target} = {names.fill(read, operand_fill(operands))}"]
+    if not op.trusted:  # your forward's own arithmetic: a complex result is refused as op.forward does
+        lines.append(f"{indent}if {target}.__class__ is not float:\n{indent}    {target} = {called}")
+    return lines
+
+
+def share_code(
+    names: _Names, op: Operation, g: str, out: str, operands: list[str], temp: str, indent: str, lines: list[str]
+) -> list[str]:
+    """The code of each share op's rule passes to its operands (g: the gradient, out: the node's value).
+
+    A rule whose code cannot be read is called: its line, unpacking into `temp0, temp1, ...`, goes to `lines`.
+    """
+    rule = names.rule(op)
+    if rule is not None:
+        fill = operand_fill(operands)
+        return [names.fill((c, rule[1]), fill, g=g, o=out) for c in rule[0]]
+    shares = [f"{temp}{i}" for i in range(len(operands))]
+    lines.append(f"{indent}{', '.join(shares)}, = {names.bind(op.rule, 'R')}({g}, {out}, {', '.join(operands)})")
+    return shares
 
 
 class _Names:

@@ -93,7 +93,10 @@ def replay(plan: Any) -> tuple[float, list[float]]:
                 values[s : s + len(xs)] = xs
             states.append((out, saved, shared, columns))
         get = values.__getitem__
-        for start, stop, f, getters, checked, single in plan.forward_steps:
+        straight = plan.straight
+        if straight is not None:
+            straight[0](values)
+        for start, stop, f, getters, checked, single in () if straight is not None else plan.forward_steps:
             if single is not None:  # one node: as below, its columns of one read by index
                 xs = [*map(get, single)]
                 if checked:
@@ -115,7 +118,11 @@ def replay(plan: Any) -> tuple[float, list[float]]:
 
         shares = [0.0] * plan.n_edges
         shares[0] = 1.0
-        for start, stop, rule, getters, gather_in, first, last, single, ins in plan.backward_steps:
+        if straight is not None:
+            straight[1](values, shares)
+        for start, stop, rule, getters, gather_in, first, last, single, ins in (
+            () if straight is not None else plan.backward_steps
+        ):
             if single is not None:  # one node: its gradient and operands by index, as gather_in adds them
                 g = 0.0 + shares[ins] if type(ins) is int else _sum(ins(shares), 0.0)
                 shares[first:last] = rule(g, values[start], *map(get, single))

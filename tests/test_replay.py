@@ -468,3 +468,39 @@ def test_the_nodes_outside_pieces_are_shown_and_traced_as_straight_line_code():
 def test_the_docs_give_the_straight_line_limit():
     text = (Path(__file__).parent.parent / "docs" / "compile.md").read_text()
     assert f"larger than {straight.MAX_NODES:,} nodes" in text
+
+
+# ---------------------------------------------------------------- a relu that is off skips the work below it
+
+
+def test_a_relu_that_is_off_skips_the_rules_below_it_and_keeps_every_bit():
+    """Below a relu that is off every share is a zero, which changes no sum: the kernel skips that
+    region (a called rule there is not called), and the numbers are the object engine's."""
+    calls: list[float] = []
+
+    def twice_rule(g, out, x):
+        calls.append(g)
+        if x > 1e300:  # a branch on a number: a rule the kernel cannot read, so it calls it
+            return (g * 3.0,)
+        return (g * 2.0,)
+
+    twice = engine.operation("twice", lambda x: 2.0 * x, zero_safe=True)(twice_rule)
+    w = [Value(0.5), Value(-0.5), Value(0.25)]
+    xs = [-2.0, -1.0, -0.5, 0.5, 1.0, 2.0, 3.0, -3.0, 1.5, -1.5]
+
+    def fn():
+        return sum((twice(twice(w[0] * x + w[1])).relu() * w[2] + w[2] * x for x in xs), Value(0.0))
+
+    expected = fn()
+    expected.backward()
+    want = [p.grad for p in w]
+    step = engine.compile(fn, check_every=0)
+    step()
+    for p in w:
+        p.grad = 0.0
+    assert "if g" in step.code and "= R" in step.code  # the region below each relu, behind its gradient
+    calls.clear()
+    assert step() == expected.data
+    assert bits([p.grad for p in w]) == bits(want)
+    on = sum(0.5 * x - 0.5 > 0.0 for x in xs)
+    assert 0 < on < len(xs) and len(calls) == 2 * on  # twice's rule runs only where the relu is on

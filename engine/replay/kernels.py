@@ -4,6 +4,12 @@
 all the copies, as a hand-written training step does: straight-line code on local variables,
 the shared parameters' gradients summed in locals.
 
+The backward loop skips work that adds only zeros, as a hand-written step skips a unit whose
+relu is off: a copy whose gradient is 0.0, and the region below a relu-like rule's exact 0.0
+(`if g<j>:`), whose shares would all be +-0.0 for finite numbers (every operation `zero_safe`).
+Adding a +-0.0 changes no sum that starts from a gradient other than -0.0 (the replay refuses
+those), so what is skipped is only the sign of zeros that no result shows.
+
 Every line is the operation's own float arithmetic, in the order backward() applies it, so the
 numbers are the same: each operation's code is read off its forward and its rule (see
 `Operation.code` and `engine.core.symbolic`), and one whose rule cannot be read is called instead.
@@ -24,6 +30,8 @@ from .pieces import Piece
 
 _kernel_ids = count(1)
 _NODE = re.compile(r"\bn(\d+)\b")  # an inner node's name in generated code
+MIN_SKIPPED = 2  # a region of fewer nodes below a relu is not worth its test
+MAX_SKIP_DEPTH = 8  # regions nested deeper are not skipped on their own (Python limits indentation)
 
 
 def batch_code(
@@ -69,24 +77,64 @@ def batch_code(
     grad_of: dict[int, str] = {len(ops) - 1: "g"}
     lines: list[str] = []
     n_edges = 0
+    last_user = [0] * len(ops)
+    n_users = [0] * len(ops)
+    for j, refs in enumerate(piece.refs):
+        for k in refs:
+            if k >= 0:
+                last_user[k] = j
+                n_users[k] += 1
+    gated: set[int] = set()  # nodes whose one share is a rule's exact 0.0 on one branch (a relu's)
+    skipped_top = -1  # the top's operand, when a zero gradient there skips the whole copy
+    blocks: list[tuple[int, list[str]]] = []  # skippable regions open: (lowest node, gradients first set inside)
+
+    def emit(code: str) -> None:
+        pad = "    " * len(blocks)
+        lines.extend(pad + line for line in code.split("\n"))
+
+    def close() -> None:  # a region ends: when skipped, what it would first set is a zero
+        zeroed = blocks.pop()[1]
+        if zeroed:
+            emit("        else:\n" + "\n".join(f"            {z} = 0.0" for z in zeroed))
+
     for j in reversed(range(len(ops))):
+        while blocks and blocks[-1][0] > j:
+            close()
+        if zero_safe and j in gated and j != skipped_top and len(blocks) < MAX_SKIP_DEPTH:
+            lo = j
+            while lo > 0 and last_user[lo - 1] <= j:  # the nodes whose gradient comes only through j
+                lo -= 1
+            if j - lo >= MIN_SKIPPED:
+                emit(f"        if {grad_of[j]}:")  # 0.0 (or -0.0): every share below is a zero, which changes no sum
+                blocks.append((lo, []))
         op, operands = ops[j], piece.refs[j]
         ops_ = [operand(k) for k in operands]
-        shares = share_code(names, op, grad_of[j], nodes[j], ops_, f"s{j}_", "        ", lines)
+        called: list[str] = []
+        shares = share_code(names, op, grad_of[j], nodes[j], ops_, f"s{j}_", "        ", called)
+        for line in called:
+            emit(line)
         for k, share in zip(operands, shares, strict=True):
             if k < 0 and ~k in sums:
-                lines.append(f"        {sums[~k]} = {sums[~k]} + {share}")
+                emit(f"        {sums[~k]} = {sums[~k]} + {share}")
             elif k < 0:
-                lines.append(f"        S[b + {n_edges}] = {share}")
+                emit(f"        S[b + {n_edges}] = {share}")
             elif k in grad_of:
-                lines.append(f"        {grad_of[k]} = {grad_of[k]} + {share}")
+                emit(f"        {grad_of[k]} = {grad_of[k]} + {share}")
             else:
                 grad_of[k] = f"g{k}"
-                lines.append(f"        g{k} = {share}")
+                emit(f"        g{k} = {share}")
+                for lo, zeroed in blocks:
+                    if k < lo:  # first set inside a region that may be skipped, used after it
+                        zeroed.append(grad_of[k])
+                if n_users[k] == 1 and share.startswith("(0.0 if "):
+                    gated.add(k)
             n_edges += k < 0
         if zero_safe and j == len(ops) - 1 and len(operands) == 1 and operands[0] >= 0:
             # the top passed nothing on (a relu that is off, as in a hinge loss): all shares are zero
-            lines.append(f"        if {grad_of[operands[0]]} == 0.0:\n            continue")
+            emit(f"        if {grad_of[operands[0]]} == 0.0:\n            continue")
+            skipped_top = operands[0]
+    while blocks:
+        close()
 
     # the values the backward loop reads (a rule's operands or output; an add's are not read)
     kept = sorted({int(j) for j in _NODE.findall("\n".join(lines))} - {len(ops) - 1})

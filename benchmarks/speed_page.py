@@ -37,9 +37,13 @@ so the ratios compare like with like: compare ratios across machines, not times.
 with Python's garbage collector on, as a user runs them; rows marked "GC off" switch it off during
 each timed step, to show what the collector costs. Bytes per node is what the live graph holds
 (tracemalloc) divided by its number of nodes. "speed vs micrograd" is micrograd's time divided by
-this row's; "time vs floor" is this row's time divided by the hand-written floats'. The
-hand-written step skips the examples whose hinge is off; a replay cannot know that in advance, but
-it skips a copy of the network as soon as the gradient reaching it is 0.
+this row's; "time vs floor" is this row's time divided by the hand-written floats'. The compiled
+100-step run takes turns with the floor's (floor, compiled, floor, ...), and its "time vs floor" is
+the median of each run's ratio to the floor runs just before and after it: on a shared machine whose
+speed drifts by half within a minute, a ratio of two medians taken minutes apart is not a
+measurement. The hand-written step skips the examples whose hinge is off and the units whose relu
+is off; a replay cannot know that in advance, but it skips a copy of the network as soon as the
+gradient reaching it is 0, and the work below a relu whose gradient is 0.
 
 This page is generated: every figure on it comes from the JSON file(s) named below, written by the
 benchmark itself. To measure again and regenerate it:

@@ -58,6 +58,8 @@ def mode(request, monkeypatch):
         monkeypatch.setattr(pieces, "MAX_NODES", 0)
     if request.param == "group steps":
         monkeypatch.setattr(straight, "MAX_NODES", 0)
+    else:
+        monkeypatch.setattr(straight, "MIN_RUN", 1)  # every run of small groups as straight code
     return request.param
 
 
@@ -90,9 +92,9 @@ def test_random_graphs_replay_exactly(expression, copies, points):
 
     for mode in ("kernels", "groups only", "group steps"):
         limits = (2, 5000) if mode == "kernels" else (8, 0)
-        saved = pieces.MIN_NODES, pieces.MAX_NODES, straight.MAX_NODES
+        saved = pieces.MIN_NODES, pieces.MAX_NODES, straight.MAX_NODES, straight.MIN_RUN
         pieces.MIN_NODES, pieces.MAX_NODES = limits
-        straight.MAX_NODES = 0 if mode == "group steps" else saved[2]
+        straight.MAX_NODES, straight.MIN_RUN = (0, saved[3]) if mode == "group steps" else (saved[2], 1)
         try:
             step = engine.compile(fn)
             for k, point in enumerate(points):
@@ -107,7 +109,7 @@ def test_random_graphs_replay_exactly(expression, copies, points):
                 assert bits([loss]) == bits([expected_loss]), f"{mode}, point {k}\n{expression}"
                 assert bits(grads) == bits(expected), f"{mode}, point {k}\n{expression}"
         finally:
-            pieces.MIN_NODES, pieces.MAX_NODES, straight.MAX_NODES = saved
+            pieces.MIN_NODES, pieces.MAX_NODES, straight.MAX_NODES, straight.MIN_RUN = saved
 
 
 # ---------------------------------------------------------------- networks and losses
@@ -248,7 +250,9 @@ def test_an_overflow_that_relu_absorbs_raises_as_the_object_engine_does(mode):
     w, x = Value(1.0), Value(1.0)
 
     def fn():
-        return sum(((w * x * x).relu() * 0.5 + w for _ in range(3)), Value(0.0))
+        if mode == "kernels":  # copies for kernels
+            return sum(((w * x * x).relu() * 0.5 + w for _ in range(3)), Value(0.0))
+        return (w * x * x).relu() * 0.5 + w  # a chain of small groups
 
     step = engine.compile(fn, check_every=0)  # no verification call: the replay alone must see it
     step()
@@ -453,11 +457,11 @@ def test_the_nodes_outside_pieces_are_shown_and_traced_as_straight_line_code():
 
     step = engine.compile(fn, check_every=0)
     step()
-    straight_code = step.plan.straight
-    assert straight_code is not None
+    runs = [f for f in step.plan.forward_steps + step.plan.backward_steps if type(f) is not tuple]
+    assert len(runs) == 2 and len(step.plan.straight) == 1  # the chain of sums: one run, forward and backward
     code = step.code
-    assert "# the nodes outside repeated pieces, line by line" in code
-    assert inspect.getsource(straight_code[0]) in code and inspect.getsource(straight_code[1]) in code
+    assert "# a run of small groups outside repeated pieces, line by line" in code
+    assert all(inspect.getsource(f) in code for f in runs)
     compile(code, "<check>", "exec")  # what is shown is valid Python
     w[1].data = -5.0  # log of a negative number, now inside the straight-line forward
     with pytest.raises(ValueError, match="log") as caught:
@@ -465,9 +469,10 @@ def test_the_nodes_outside_pieces_are_shown_and_traced_as_straight_line_code():
     assert "<chainrule straight-line code" in "".join(traceback.format_exception(caught.value))
 
 
-def test_the_docs_give_the_straight_line_limit():
-    text = (Path(__file__).parent.parent / "docs" / "compile.md").read_text()
-    assert f"larger than {straight.MAX_NODES:,} nodes" in text
+def test_the_docs_give_the_straight_line_limits():
+    text = " ".join((Path(__file__).parent.parent / "docs" / "compile.md").read_text().split())
+    assert f"runs of groups of at most {straight.SMALL} nodes" in text
+    assert f"add up to at least {straight.MIN_RUN} nodes" in text and f"up to {straight.MAX_NODES:,} nodes" in text
 
 
 # ---------------------------------------------------------------- a relu that is off skips the work below it

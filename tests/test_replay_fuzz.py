@@ -202,22 +202,24 @@ def calls():
             "use_closure": st.booleans(),
             "check_every": st.sampled_from([0, 1, 2, 3, 1000]),
             "small_pieces": st.booleans(),
-            "group_steps": st.booleans(),  # the nodes outside pieces run by the group steps, not straight-line code
+            "group_steps": st.booleans(),  # small groups run by the group steps, not as straight-line code
         }
     ),
     first=calls(),
     steps=st.lists(st.tuples(st.lists(action(7), max_size=3), st.one_of(st.none(), calls())), min_size=1, max_size=5),
 )
 def test_compiled_calls_equal_uncompiled_calls(prog, first, steps):
-    saved = pieces.MIN_NODES, straight.MAX_NODES
+    saved = pieces.MIN_NODES, straight.MAX_NODES, straight.MIN_RUN
     if prog["small_pieces"]:
         pieces.MIN_NODES = 2
     if prog["group_steps"]:
         straight.MAX_NODES = 0
+    else:
+        straight.MIN_RUN = 1  # every run of small groups as straight code
     try:
         run_program(prog, first, steps)
     finally:
-        pieces.MIN_NODES, straight.MAX_NODES = saved
+        pieces.MIN_NODES, straight.MAX_NODES, straight.MIN_RUN = saved
 
 
 def run_program(prog, first, steps):

@@ -13,7 +13,7 @@
 7. `_sum_in_loops`: the shared leaves whose gradient a kernel sums in its locals;
 8. `_expose`: slots of their own for extra outputs inside pieces;
 9. `_steps`: each group's forward and backward step, and the wiring that a check compares;
-   the same steps as straight-line code (`straight.py`), which the replay runs when there is one.
+   runs of small groups (a chain of sums) then become straight-line code (`straight.py`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from ..core.value import Value
 from .kernels import batch_code
 from .pieces import Piece, find_pieces
 from .play import _gather, _incoming_gather, replay
-from .straight import straight_code
+from .straight import straighten
 
 
 class _NoGain(Exception):
@@ -264,8 +264,11 @@ class _Plan:
         self.batch_inputs = [_incoming_gather([p.root for p in b.pieces], incoming) for b in batches]
         for b in batches:
             b.pieces = []  # the plan keeps no node of the graph, only its leaves
-        self.forward_steps, self.backward_steps, layout = _steps(groups, keys, slot, edge_base, incoming)
-        self.straight = straight_code(groups, keys, slot, edge_base, incoming)  # None: the steps run instead
+        forward_steps, backward_steps, layout = _steps(groups, keys, slot, edge_base, incoming)
+        # runs of small groups become straight-line code: a step is a tuple, or such code
+        self.forward_steps, self.backward_steps, self.straight = straighten(
+            keys, groups, slot, edge_base, incoming, forward_steps, backward_steps
+        )
         summed = {i for b in batches for i, _, _ in b.summed_leaves}
         self.leaf_edges = [  # (leaf, the index of its one share, or a gather of its shares)
             (i, incoming[leaf][0] if len(incoming[leaf]) == 1 else _gather(incoming[leaf]))

@@ -93,10 +93,11 @@ def replay(plan: Any) -> tuple[float, list[float]]:
                 values[s : s + len(xs)] = xs
             states.append((out, saved, shared, columns))
         get = values.__getitem__
-        straight = plan.straight
-        if straight is not None:
-            straight[0](values)
-        for start, stop, f, getters, checked, single in () if straight is not None else plan.forward_steps:
+        for step in plan.forward_steps:
+            if type(step) is not tuple:  # a run of small groups, as straight-line code
+                step(values)
+                continue
+            start, stop, f, getters, checked, single = step
             if single is not None:  # one node: as below, its columns of one read by index
                 xs = [*map(get, single)]
                 if checked:
@@ -118,11 +119,11 @@ def replay(plan: Any) -> tuple[float, list[float]]:
 
         shares = [0.0] * plan.n_edges
         shares[0] = 1.0
-        if straight is not None:
-            straight[1](values, shares)
-        for start, stop, rule, getters, gather_in, first, last, single, ins in (
-            () if straight is not None else plan.backward_steps
-        ):
+        for step in plan.backward_steps:
+            if type(step) is not tuple:
+                step(values, shares)
+                continue
+            start, stop, rule, getters, gather_in, first, last, single, ins = step
             if single is not None:  # one node: its gradient and operands by index, as gather_in adds them
                 g = 0.0 + shares[ins] if type(ins) is int else _sum(ins(shares), 0.0)
                 shares[first:last] = rule(g, values[start], *map(get, single))

@@ -221,7 +221,8 @@ class Compiled:
     @property
     def code(self) -> str:
         """The Python source of the generated code: the kernels (a forward and a backward loop per shape
-        of repeated piece), then the other nodes' straight-line forward and backward."""
+        of repeated piece), then each run of small groups as straight-line code; the other groups
+        run as maps of each operation."""
         name = getattr(self.fn, "__name__", "fn")
         if self.uncompiled:
             return f"# {name} runs uncompiled, since {self.uncompiled}\n"
@@ -233,13 +234,10 @@ class Compiled:
             if b.source not in seen:
                 seen.add(b.source)
                 kernels.append(f"# kernel {len(kernels) + 1}: {b.count} copies\n{b.source}")
-        straight = self.plan.straight
-        if straight is not None:
-            kernels.append(f"# the nodes outside repeated pieces, line by line\n{straight[2]}")
-        elif not kernels:
+        for source in self.plan.straight:
+            kernels.append(f"# a run of small groups outside repeated pieces, line by line\n{source}")
+        if not kernels:
             return f"# {name}: no repeated pieces, so no kernel; its groups run as maps of each operation\n"
-        else:
-            kernels.append("# the nodes outside repeated pieces run as maps of each operation, group by group\n")
         return "\n\n".join(kernels)
 
     def __repr__(self) -> str:

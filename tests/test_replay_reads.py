@@ -341,3 +341,25 @@ def test_reads_outside_a_recording_go_nowhere():
     v = Value(2.0)
     assert (float(v), int(v), bool(v), round(v), f"{v:.1f}", v > 1.0) == (2.0, 2, True, 2, "2.0", True)
     assert engine.core.value._watching == 0 and engine.core.value.recorders.tape is None
+
+
+def test_the_snapshot_of_outside_data_asks_no_object_for_an_attribute_it_lacks():
+    """Finding what fn can read must not run an object's __getattr__ (pytest.mark, say, makes a
+    mark and warns when asked for `func`)."""
+    asked: list[str] = []
+
+    class Lazy:
+        def __getattr__(self, name):
+            asked.append(name)
+            raise AttributeError(name)
+
+    lazy = Lazy()
+    w = Value(0.5)
+
+    def fn():
+        return w * 2.0 if lazy is not None else w
+
+    step = engine.compile(fn)
+    step()
+    step()
+    assert asked == []

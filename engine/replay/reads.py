@@ -72,7 +72,7 @@ class Reads:
         if isinstance(fn, types.MethodType):
             self._top(f"{name}.__self__" if name else "self", partial(getattr, fn, "__self__"), fn.__self__, seen_code)
             fn = fn.__func__
-        if hasattr(fn, "func") and hasattr(fn, "args"):  # functools.partial
+        if isinstance(fn, partial):  # not hasattr(fn, "func"): that would run a __getattr__
             self._top(name or "partial", partial(_partial_arguments, fn), (fn.args, fn.keywords), seen_code)
             self._functions(fn.func, name, seen_code)
             return
@@ -115,7 +115,7 @@ class Reads:
         if isinstance(obj, type) and _ours(obj.__module__):
             return
         self.tops.append((name, fetch, obj))
-        if isinstance(obj, (types.FunctionType, types.MethodType)) or (hasattr(obj, "func") and callable(obj)):
+        if isinstance(obj, (types.FunctionType, types.MethodType, partial)):
             self._functions(obj, name, seen_code)
         else:
             self._walk(obj, name, seen_code)

@@ -393,3 +393,32 @@ def test_a_detached_value_detached_again():
         got = replayed(step, [w], 2.0)
         assert bits([got[0]]) == bits([expected[0]]) and bits(got[1]) == bits(expected[1]), k
         w.data += 1.0
+
+
+def test_a_recording_in_one_thread_records_nothing_of_another_threads_graphs():
+    """While a thread records (the fast flag says 'recording somewhere'), another thread's graphs,
+    built with and without no_grad(), are its own: complete, and not on the tape."""
+    w = Value(0.5)
+    inside, release = threading.Event(), threading.Event()
+
+    def fn():
+        first = (w * 3.0).tanh()
+        inside.set()
+        assert release.wait(10)  # the other thread builds its graphs now
+        return first + w
+
+    step = engine.compile(fn)
+    results: list = []
+    recorder = threading.Thread(target=lambda: results.append(step()))
+    recorder.start()
+    assert inside.wait(10)
+    a = Value(2.0)
+    out = (a * a + 1.0).relu()  # made while the other thread records
+    with engine.no_grad():
+        frozen = a * 5.0
+    release.set()
+    recorder.join()
+    out.backward()
+    assert a.grad == 4.0 and out.parents and not frozen.parents
+    assert all(n not in step.tape.nodes for n in (out, frozen))
+    assert "%" in str(step.tape) and results == [math.tanh(1.5) + 0.5]

@@ -7,8 +7,9 @@ recording on. A task started inside a `no_grad()` block records nothing while th
 whatever order the blocks end in.
 
 The hot path stays one comparison: `_mode[0]` is 1 while no `no_grad()` block is open
-anywhere and no `detect_anomaly()` is active. Otherwise it is 2 (anomaly mode on) or 3 (some
-`no_grad()` block is open), and `_make` asks `thread_mode()` what this context does.
+anywhere, no `detect_anomaly()` is active and nothing records. Otherwise it is 2 (anomaly mode
+on), 3 (some `no_grad()` block is open), when `_make` asks `thread_mode()` what this context
+does, or 4 (only recordings open: every context records, and `_make` tells the recorder).
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from contextlib import AbstractContextManager, ContextDecorator
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-# The process-wide fast flag, switched here: 1 while no thread is inside no_grad()
-# and anomaly mode is off (then _make records without asking anything else), 2 under
-# detect_anomaly() (process-wide), 3 while some thread is inside no_grad(). When it is not 1,
-# _make asks thread_mode() what this thread does: 0 record nothing, 1 record, 2 record with
-# the line that made the node. Kept in a one-element list so the other modules can switch it.
+# The process-wide fast flag, switched here: 1 while no thread is inside no_grad(), anomaly
+# mode is off and no compile records (then _make records without asking anything else), 2 under
+# detect_anomaly() (process-wide), 3 while some thread is inside no_grad(), 4 while some thread
+# records (engine.compile) and neither of those holds. Under 2 and 3, _make asks thread_mode()
+# what this thread does: 0 record nothing, 1 record, 2 record with the line that made the node;
+# under 4 every context records, and _make tells this thread's recorder, if it has one. Kept in a
+# one-element list so the other modules can switch it.
 _mode = [1]
 
 
@@ -57,7 +60,7 @@ def _grad_enabled() -> bool:
 
 def _apply() -> None:
     """Set the process-wide fast flag from the counts (called with _lock held)."""
-    _mode[0] = 2 if _counts["anomaly"] else 3 if _counts["no_grad_blocks"] or _counts["recordings"] else 1
+    _mode[0] = 2 if _counts["anomaly"] else 3 if _counts["no_grad_blocks"] else 4 if _counts["recordings"] else 1
 
 
 def count_recordings(change: int, publish: Callable[[int], None]) -> None:

@@ -399,6 +399,13 @@ def _make(data: float, parents: tuple, operation: OperationLike) -> Value:
         v.parents = parents
         v._how = operation
         return v
+    if _mode[0] == 4:  # a recording somewhere, and no no_grad() or anomaly mode anywhere: this records
+        v.parents = parents
+        v._how = operation
+        tape = recorders.tape
+        if tape is not None:
+            tape.made(v)
+        return v
     mode = _thread_mode()
     if mode == 0:
         v.parents = ()

@@ -80,6 +80,8 @@ def _gather_some(indices: list[int]) -> Callable[[list], tuple] | None:
 def _check(outputs: list[Value], order: list[Value]) -> None:
     """Refuse an extra output outside the loss's graph (a graph with gradient hooks never gets here:
     `Compiled._record` refuses it before planning)."""
+    if not outputs:
+        return
     in_graph = set(order)
     for v in outputs:
         if v not in in_graph:
@@ -194,8 +196,11 @@ def _sum_in_loops(batches: list[_Batch], incoming: dict[Value, list[int]], leave
         for k in b.shared:
             leaf = b.pieces[0].leaves[k]
             ks = incoming.get(leaf, [])
-            mine = [i for i, e in enumerate(ks) if lo <= e < hi]
-            from_other_batches = any(e < batch_edges_end and not lo <= e < hi for e in ks)
+            if ks and lo <= min(ks) and max(ks) < hi:  # every share from this batch (the usual case, in C)
+                mine, from_other_batches = list(range(len(ks))), False
+            else:
+                mine = [i for i, e in enumerate(ks) if lo <= e < hi]
+                from_other_batches = any(e < batch_edges_end and not lo <= e < hi for e in ks)
             if not mine or leaf in summed_anywhere or from_other_batches or len(mine) != mine[-1] - mine[0] + 1:
                 continue
             b.summed.append(k)

@@ -94,7 +94,7 @@ def pin(given: list[Any], proxies: list[Value | None], tape: Tape, loss: Value, 
     replaced by it everywhere (parents, the tape, the results) and the argument is pinned.
     Returns (pinned, loss, outputs, order), the last three as they are after the swap.
     """
-    in_graph = set(order)
+    in_graph = set(order) if any(type(x) is Value for x in given) else set()
     pinned = {}
     swap = {}
     for i, x in enumerate(given):

@@ -19,6 +19,8 @@ from __future__ import annotations
 import linecache
 import os
 import sys
+from itertools import compress, repeat
+from operator import is_
 from typing import Any
 
 from ..core.operation import Operation
@@ -72,7 +74,8 @@ class Tape:
     def __init__(self, name: str) -> None:
         self.name = name
         self.events: list[Any] = []  # a Value for a node made by an operation, else (kind, ...)
-        self.nodes: set[Value] = set()  # every Value the recording made (nodes, constants, stops)
+        self.nodes: set[Value] = set()  # every Value the recording made (nodes, constants, stops): set by record()
+        self.made = self.events.append  # told of each node an operation made: the one call per node, in C
         self.constants: dict[Value, tuple[str, int] | None] = {}  # constant -> the user's line
         self.stops: dict[Value, tuple[Operation | None, tuple]] = {}  # stop-gradient leaf -> (operation, sources)
         self.reads: list[Read] = []
@@ -81,19 +84,13 @@ class Tape:
 
     # ---------------------------------------------------------------- told by engine.core.value
 
-    def made(self, v: Value) -> None:
-        self.events.append(v)
-        self.nodes.add(v)
-
     def constant(self, v: Value, number: Any) -> None:
         self.constants[v] = user_line()
-        self.nodes.add(v)
         self.events.append(("constant", v))
 
     def stop(self, v: Value, operation: Operation | None, sources: tuple) -> None:
         self.constants.pop(v, None)
         self.stops[v] = (operation, sources)
-        self.nodes.add(v)
         self.events.append(("stop", v))
 
     def read(self, v: Value, how: str, result: Any, other: Any) -> None:
@@ -110,6 +107,9 @@ class Tape:
             return fn(*args)
         finally:
             watch(old)
+            events = self.events
+            made = compress(events, map(is_, map(type, events), repeat(Value)))
+            self.nodes = {*made, *self.constants, *self.stops}
 
     def swap(self, swap: dict[Any, Value]) -> None:
         """Replace stand-ins by the Values they stand for (an argument that fn also reads from outside)."""

@@ -509,3 +509,33 @@ def test_a_relu_that_is_off_skips_the_rules_below_it_and_keeps_every_bit():
     assert bits([p.grad for p in w]) == bits(want)
     on = sum(0.5 * x - 0.5 > 0.0 for x in xs)
     assert 0 < on < len(xs) and len(calls) == 2 * on  # twice's rule runs only where the relu is on
+
+
+def test_a_gradient_first_set_below_a_relu_that_is_off_is_a_zero_after_it(mode):
+    """k feeds u (before the relu's region in the piece's order) and the sums below a relu: its
+    first share comes from inside the region, which is skipped when the relu is off."""
+    w = [Value(v) for v in (0.5, -0.25, 0.75, 1.5, -1.0, 0.3)]
+    xs = [-2.0, -1.0, -0.5, 0.5, 1.0, 2.0, 3.0, -3.0]
+
+    def fn():
+        total = Value(0.0)
+        for x in xs:
+            k = w[0] * x
+            u = k * w[5]
+            r = ((k + w[1] + w[4]) * w[2]).relu()
+            total = total + (u + r)
+        return total
+
+    expected = fn()
+    expected.backward()
+    want = [p.grad for p in w]
+    step = engine.compile(fn, check_every=0)
+    for p in w:
+        p.grad = 0.0
+    step()
+    for p in w:
+        p.grad = 0.0
+    assert step() == expected.data
+    assert bits([p.grad for p in w]) == bits(want)
+    on = [(0.5 * x - 1.25) * 0.75 > 0.0 for x in xs]
+    assert any(on) and not all(on)

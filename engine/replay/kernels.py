@@ -8,7 +8,8 @@ The backward loop skips work that adds only zeros, as a hand-written step skips 
 relu is off: a copy whose gradient is 0.0, and the region below a relu-like rule's exact 0.0
 (`if g<j>:`), whose shares would all be +-0.0 for finite numbers (every operation `zero_safe`).
 Adding a +-0.0 changes no sum that starts from a gradient other than -0.0 (the replay refuses
-those), so what is skipped is only the sign of zeros that no result shows.
+those), so what is skipped is only the sign of zeros that no result shows. An add passes its
+gradient on unchanged, so its operands' gradients are the same variable, not a copy of it.
 
 Every line is the operation's own float arithmetic, in the order backward() applies it, so the
 numbers are the same: each operation's code is read off its forward and its rule (see
@@ -30,6 +31,7 @@ from .pieces import Piece
 
 _kernel_ids = count(1)
 _NODE = re.compile(r"\bn(\d+)\b")  # an inner node's name in generated code
+_GRADIENT = re.compile(r"g\d*")  # a gradient's variable: g (the copy's) or g<j>
 MIN_SKIPPED = 2  # a region of fewer nodes below a relu is not worth its test
 MAX_SKIP_DEPTH = 8  # regions nested deeper are not skipped on their own (Python limits indentation)
 
@@ -118,8 +120,11 @@ def batch_code(
                 emit(f"        {sums[~k]} = {sums[~k]} + {share}")
             elif k < 0:
                 emit(f"        S[b + {n_edges}] = {share}")
-            elif k in grad_of:
-                emit(f"        {grad_of[k]} = {grad_of[k]} + {share}")
+            elif k in grad_of:  # a further share: the sum goes to k's own variable (an alias is left as it is)
+                emit(f"        g{k} = {grad_of[k]} + {share}")
+                grad_of[k] = f"g{k}"
+            elif _GRADIENT.fullmatch(share) and all(k >= lo for lo, _ in blocks):
+                grad_of[k] = share  # an add passes its gradient on as it is: k's is the same variable
             else:
                 grad_of[k] = f"g{k}"
                 emit(f"        g{k} = {share}")

@@ -185,11 +185,11 @@ def batch_code(
 def forward_lines(names: _Names, op: Operation, target: str, operands: list[str], indent: str) -> list[str]:
     """The lines that compute `target` = op(operands): the forward's own code when it can be read, else a call."""
     read = names.forward(op)
-    called = f"{names.bind(op.forward, 'F')}({', '.join(operands)})"
     if read is None:
-        return [f"{indent}{target} = {called}"]
+        return [f"{indent}{target} = {names.bind(op.forward, 'F')}({', '.join(operands)})"]
     lines = [f"{indent}{target} = {names.fill(read, operand_fill(operands))}"]
     if not op.trusted:  # your forward's own arithmetic: a complex result is refused as op.forward does
+        called = f"{names.bind(op.forward, 'F')}({', '.join(operands)})"
         lines.append(f"{indent}if {target}.__class__ is not float:\n{indent}    {target} = {called}")
     return lines
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections import Counter
 from itertools import chain, repeat
 from operator import attrgetter, is_not
+from typing import Any
 
 from ..core.graph import graph_order
-from ..core.value import Value
+from ..core.value import Value, _Extra
 
 _parents = attrgetter("parents")
 _rule = attrgetter("_rule")
@@ -135,13 +136,16 @@ def find_pieces(order: list[Value]) -> list[Piece]:
     for node in order:  # a tree hash of each node: equal keys, equal unfolded shapes
         parents = node.parents
         n = len(parents)
+        how: Any = node._how  # node.operation, read without the property's call
+        if type(how) is _Extra:
+            how = how.operation
         if n == 2:
             a, b = parents
-            key[node] = shape_id((node.operation, key[a], key[b]), len(shape_ids))
+            key[node] = shape_id((how, key[a], key[b]), len(shape_ids))
         elif n == 1:
-            key[node] = shape_id((node.operation, key[parents[0]]), len(shape_ids))
+            key[node] = shape_id((how, key[parents[0]]), len(shape_ids))
         elif n:  # three or more inputs: every one is part of the shape
-            key[node] = shape_id((node.operation, *[key[p] for p in parents]), len(shape_ids))
+            key[node] = shape_id((how, *[key[p] for p in parents]), len(shape_ids))
         else:
             key[node] = -1
     count = Counter(key.values())

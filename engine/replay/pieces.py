@@ -16,7 +16,7 @@ from ..core.graph import graph_order
 from ..core.value import Value, _Extra
 
 _parents = attrgetter("parents")
-_rule = attrgetter("_rule")
+_rule = attrgetter("_how.rule")  # Value._rule without the property's call
 
 MIN_NODES = 8  # smaller repeated pieces stay with the rest of the graph
 MAX_NODES = 5000  # larger ones would cost more to compile than they save
@@ -151,7 +151,7 @@ def find_pieces(order: list[Value]) -> list[Piece]:
     count = Counter(key.values())
     uses = Counter(chain.from_iterable(map(_parents, order)))
 
-    inner_order = [n for n in order if n._rule is not None]
+    inner_order = [n for n in order if n._how.rule is not None]  # n._rule, without the property's call
     pieces: list[Piece] = []
     models: dict[int, list[tuple[Piece, _Shape]]] = {}  # the first copy of each shape, by tree hash
     failed: dict[int, int] = {}

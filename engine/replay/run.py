@@ -188,7 +188,7 @@ class Compiled:
 
         if live_hooks[0] and any(n._hooks for n in order):  # no hook anywhere: no walk
             raise ValueError("compile: the graph has node(s) with gradient hooks, which a replay cannot run")
-        made_before = [v for v in order if v._rule is not None and v not in tape.nodes]
+        made_before = [v for v in order if v._how.rule is not None and v not in tape.nodes]  # v._rule, read directly
         if made_before:
             self.uncompiled = (
                 f"its graph uses {len(made_before)} node(s) made before the call (the first: {made_before[0].op!r}), "

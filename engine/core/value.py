@@ -399,14 +399,8 @@ def _make(data: float, parents: tuple, operation: OperationLike) -> Value:
         v.parents = parents
         v._how = operation
         return v
-    if _mode[0] == 4:  # a recording somewhere, and no no_grad() or anomaly mode anywhere: this records
-        v.parents = parents
-        v._how = operation
-        tape = recorders.tape
-        if tape is not None:
-            tape.made(v)
-        return v
-    mode = _thread_mode()
+    # 4: a recording somewhere, and no no_grad() or anomaly mode anywhere: this context records
+    mode = 1 if _mode[0] == 4 else _thread_mode()
     if mode == 0:
         v.parents = ()
         v._how = _NO_GRAD_LEAF  # so that backward() of it can say why it has nothing to do

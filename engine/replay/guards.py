@@ -137,12 +137,6 @@ def _again(how: str, x: float, other: Any) -> Any:
     raise ValueError(how)
 
 
-def _same(a: Any, b: Any) -> bool:
-    if type(a) is float and type(b) is float:
-        return _pack(a) == _pack(b)
-    return type(a) is type(b) and a == b
-
-
 # ---------------------------------------------------------------- outside data
 
 
@@ -154,22 +148,26 @@ def outside_changed(reads: Reads) -> str | None:
     """
     for name, fetch, obj in reads.tops:
         now = fetch()
-        if now is not obj and not _same_item(now, obj):
+        if now is not obj and not _same(now, obj):
             return name
     for name, container, keys, items in reads.containers:
         if len(container) != len(items):
             return name
         if keys is None:
-            if not all(map(is_, container, items)) and not all(map(_same_item, container, items)):
+            if not all(map(is_, container, items)) and not all(map(_same, container, items)):
                 return name
         elif not (all(map(is_, container, keys)) and all(map(is_, container.values(), items))):
-            if list(container) != keys or not all(map(_same_item, container.values(), items)):
+            if list(container) != keys or not all(map(_same, container.values(), items)):
                 return name
     return None
 
 
-def _same_item(a: Any, b: Any) -> bool:
-    """a and b are the same for a replay: the same object, or numbers equal to the bit."""
+def _same(a: Any, b: Any) -> bool:
+    """a and b are the same for a replay: the same object, or numbers (and strings) equal to the bit.
+
+    What a read gives now against what it gave when recorded (a float, bool, int or str), and an
+    item of outside data against the one snapshotted.
+    """
     if a is b:
         return True
     t = type(a)
@@ -180,7 +178,7 @@ def _same_item(a: Any, b: Any) -> bool:
     if t in (int, str, bytes, bool):
         return a == b
     if t is tuple:
-        return len(a) == len(b) and all(map(_same_item, a, b))
+        return len(a) == len(b) and all(map(_same, a, b))
     return False
 
 

@@ -23,6 +23,7 @@ _data = attrgetter("_data")
 _grad = attrgetter("grad")
 _MINUS_ZERO = struct.Struct("<d").pack(-0.0)
 _Unsure = Unsure
+NOT_FINITE = "a NaN or an infinity appeared while replaying the recorded graph"
 
 # start + x0 + x1 + ..., added left to right in doubles as backward() adds shares. Up to Python
 # 3.11 the built-in sum does exactly that, in C; from 3.12 it compensates rounding errors, which
@@ -87,7 +88,7 @@ def replay(plan: Any) -> tuple[float, list[float]]:
             columns = [g(values) for g in b.get_columns]
             out, saved, exposed, check = b.forward(shared, b.count, *columns)
             if check - check:
-                raise _Unsure("a NaN or an infinity appeared while replaying the recorded graph")
+                raise _Unsure(NOT_FINITE)
             values[b.start : b.stop] = out
             for s, xs in zip(b.exposed_start, exposed, strict=True):
                 values[s : s + len(xs)] = xs
@@ -103,7 +104,7 @@ def replay(plan: Any) -> tuple[float, list[float]]:
                 if checked:
                     for x in xs:
                         if x - x:  # as sum((x,)) - sum((x,)) below: nonzero or NaN exactly when x is not finite
-                            raise _Unsure("a NaN or an infinity appeared while replaying the recorded graph")
+                            raise _Unsure(NOT_FINITE)
                 values[start] = f(*xs)
                 continue
             operands = [g(values) for g in getters]
@@ -111,7 +112,7 @@ def replay(plan: Any) -> tuple[float, list[float]]:
                 for column in operands:
                     total = sum(column)
                     if total - total:
-                        raise _Unsure("a NaN or an infinity appeared while replaying the recorded graph")
+                        raise _Unsure(NOT_FINITE)
             values[start:stop] = map(f, *operands)
         loss = values[plan.loss_slot]
         if loss - loss:

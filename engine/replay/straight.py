@@ -27,12 +27,12 @@ from typing import Any
 from ..core.value import Value
 from .guards import Unsure
 from .kernels import _Names, forward_lines, share_code
+from .play import NOT_FINITE
 
 MAX_NODES = 4000  # nodes written out at most; the rest stay group steps
 MIN_RUN = 4  # runs of fewer nodes stay steps
 SMALL = 4  # groups of more nodes stay steps (each a map)
 _ids = count(1)
-_NOT_FINITE = "a NaN or an infinity appeared while replaying the recorded graph"
 
 
 def straighten(
@@ -84,7 +84,7 @@ def _code(
         operands = [[f"V[{slot[p]}]" for p in n.parents] for n in group]
         if not operation.propagates_non_finite:  # as the group steps check before the group
             terms = " + ".join(f"({x} - {x})" for xs in operands for x in xs)
-            forward.append(f"    if {terms}:\n        raise U({_NOT_FINITE!r})")
+            forward.append(f"    if {terms}:\n        raise U({NOT_FINITE!r})")
         for n, xs in zip(group, operands, strict=True):
             forward += forward_lines(names, operation, f"V[{slot[n]}]", xs, "    ")
     n_nodes = 0

@@ -43,7 +43,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: python benchmarks/run.py
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks import classifier, floor, learner, workloads  # noqa: E402
+from benchmarks import bound, classifier, floor, learner, workloads  # noqa: E402
 
 # ---------------------------------------------------------------- engines
 
@@ -114,6 +114,7 @@ class Result:
     # the floor): this machine's speed drifts by half over a minute, and a ratio of medians taken
     # minutes apart drifts with it
     vs_floor: list[float] = field(default_factory=list)
+    first_calls: list[float] = field(default_factory=list)  # a compiled run's first call, the recording
 
     @property
     def seconds(self) -> float | None:
@@ -228,6 +229,7 @@ def _training_run(kind: str, engine: Engine | None, sizes: Sizes, repeat: int) -
     points, labels = workloads.make_moons(sizes.points)
     init = workloads.initial_weights()
     final: list[float] = []
+    first_calls: list[float] = []  # the compiled run's first call: the recording
 
     if kind == "floor":
 
@@ -247,11 +249,14 @@ def _training_run(kind: str, engine: Engine | None, sizes: Sizes, repeat: int) -
                 from engine import compile
 
                 step = compile(lambda: workloads.loss(V, model, points, labels))
-            for _ in range(sizes.steps):
+            for i in range(sizes.steps):
                 for p in params:
                     p.grad = 0.0
                 if kind == "compiled":
+                    start = time.perf_counter()
                     step()
+                    if not i:
+                        first_calls.append(time.perf_counter() - start)
                 else:
                     workloads.loss(V, model, points, labels).backward()
                 for p in params:
@@ -261,26 +266,52 @@ def _training_run(kind: str, engine: Engine | None, sizes: Sizes, repeat: int) -
     name = {"floor": FLOOR, "compiled": COMPILED}.get(kind, engine.name if engine else "")
     result = Result(_training_run_name(sizes), name)
     result.times = _timed(train, repeat)
+    result.first_calls = first_calls
     gc.collect()
     return result, final
 
 
-def _compiled_and_floor_in_turns(engine: Engine, sizes: Sizes, repeat: int) -> tuple[Result, Result, list[float]]:
-    """The compiled whole run and the floor's, taking turns (floor, compiled, floor, ..., floor);
-    each compiled run is also given as a ratio to the mean of the floor runs on either side of it."""
+BOUND_BARE = "lower bound, barest number"
+BOUND_OWN = "lower bound, chainrule's forwards"
+
+
+def _compiled_and_floor_in_turns(engine: Engine, sizes: Sizes, repeat: int) -> tuple[list[Result], list[float]]:
+    """The compiled whole run and the floor's, taking turns (floor, compiled, floor, ..., floor),
+    and in each turn the terms of `bound.lower_bound`. Returns the rows (compiled, its two lower
+    bounds, the floor; each but the floor also as ratios to the mean of the floor runs on either
+    side of it) and the compiled run's final parameters."""
+    points, labels = workloads.make_moons(sizes.points)
     floor_runs = [_training_run("floor", None, sizes, 1)[0]]
     compiled_runs: list[Result] = []
+    forwards: list[tuple[float, float, float]] = []
     final: list[float] = []
     for _ in range(repeat):
         result, final = _training_run("compiled", engine, sizes, 1)
         compiled_runs.append(result)
+        forwards.append(bound.terms(engine.Value, points, labels))
         floor_runs.append(_training_run("floor", None, sizes, 1)[0])
     compiled, floor_result = compiled_runs[0], floor_runs[0]
     compiled.times = [r.times[0] for r in compiled_runs]
+    firsts = [t for r in compiled_runs for t in r.first_calls]
+    compiled.note = f"the first call (the recording): median {_time(statistics.median(firsts))} of {len(firsts)} runs"
     floor_result.times = [r.times[0] for r in floor_runs]
-    around = zip(floor_result.times[:-1], floor_result.times[1:], strict=True)
-    compiled.vs_floor = [t / ((a + b) / 2) for t, (a, b) in zip(compiled.times, around, strict=True)]
-    return compiled, floor_result, final
+    around = [(a + b) / 2 for a, b in zip(floor_result.times[:-1], floor_result.times[1:], strict=True)]
+    compiled.vs_floor = [t / f for t, f in zip(compiled.times, around, strict=True)]
+
+    calls = bound.verification_calls(sizes.steps)
+    graph, own, bare = (statistics.median(x) for x in zip(*forwards, strict=True))
+    rows = [compiled]
+    for name, which, forward in [(BOUND_BARE, 2, bare), (BOUND_OWN, 1, own)]:
+        least = Result(_training_run_name(sizes), name)
+        least.times = [bound.lower_bound(f, t[0], t[which], len(calls)) for f, t in zip(around, forwards, strict=True)]
+        least.vs_floor = [t / f for t, f in zip(least.times, around, strict=True)]
+        least.note = (
+            f"planning free: the floor's run + fn's forward building the graph ({_time(graph)}) + "
+            f"{len(calls)} verification calls (calls {', '.join(map(str, calls))}) x fn's forward "
+            f"({_time(forward)} a call)"
+        )
+        rows.append(least)
+    return [*rows, floor_result], final
 
 
 # ---------------------------------------------------------------- (b) deep chain, (c) wide sum
@@ -462,8 +493,10 @@ def run(sizes: Sizes, repeat: int, log: Callable[[str], None] = print) -> dict:
         raise AssertionError(f"the engines disagree on the first step's loss: {first_losses}")
 
     # (d) the whole run: compiled, objects and micrograd once each (micrograd takes a minute), the floor
-    compiled, floor_run, compiled_final = _compiled_and_floor_in_turns(engines[0], sizes, repeat)
+    (compiled, *bounds, floor_run), compiled_final = _compiled_and_floor_in_turns(engines[0], sizes, repeat)
     add(compiled)
+    for result in bounds:
+        add(result)
     plain, plain_final = _training_run("objects", engines[0], sizes, 1)
     add(plain)
     if compiled_final != plain_final:
@@ -629,8 +662,17 @@ def targets(report: dict) -> list[str]:
         slower = _vs_floor(compiled, floor_run)
         turns = compiled.get("vs_floor") or []
         shown = f" (median of {len(turns)} turns: {', '.join(f'{x:.2f}' for x in turns)})" if turns else ""
+        least = [by_key.get((run_name, name)) for name in (BOUND_BARE, BOUND_OWN)]
+        bounds = (
+            "; the least a compiled run can take, planning free (benchmarks/bound.py): "
+            f"{_ratio(_vs_floor(least[0], floor_run))} with the barest number's forward, "
+            f"{_ratio(_vs_floor(least[1], floor_run))} with chainrule's"
+            if all(least)
+            else ""
+        )
         checks.append(
-            f"{run_name} compiled at most 2x the hand-written floats: {_ratio(slower)}{shown} — {_verdict(slower <= 2)}"
+            f"{run_name} compiled at most 2x the hand-written floats: {_ratio(slower)}{shown}{bounds} — "
+            f"{_verdict(slower <= 2)}"
         )
     million = by_key.get((f"deep chain, {report['sizes']['million']:,} ops", "chainrule"))
     if million is not None and million["seconds"] is not None:

@@ -102,19 +102,26 @@ def test_bad_repeat_is_refused():
 def test_the_compiled_run_takes_turns_with_the_floor_and_is_judged_by_its_turns():
     sizes = run.Sizes(**{**run.asdict(run.QUICK), "steps": 2})
     engine = next(e for e in run.available_engines()[0] if e.name == "chainrule")
-    compiled, floor_run, final = run._compiled_and_floor_in_turns(engine, sizes, 3)
+    (compiled, bare, own, floor_run), final = run._compiled_and_floor_in_turns(engine, sizes, 3)
     assert len(compiled.times) == 3 and len(floor_run.times) == 4 and len(final) > 0
-    assert compiled.vs_floor == [
-        t / ((a + b) / 2) for t, a, b in zip(compiled.times, floor_run.times[:-1], floor_run.times[1:], strict=True)
-    ]
+    around = [(a + b) / 2 for a, b in zip(floor_run.times[:-1], floor_run.times[1:], strict=True)]
+    for row in (compiled, bare, own):
+        assert row.vs_floor == [t / f for t, f in zip(row.times, around, strict=True)]
+    # each bound is its turn's floor run plus forwards, never less than the floor
+    assert (bare.engine, own.engine) == (run.BOUND_BARE, run.BOUND_OWN)
+    assert all(t > f for row in (bare, own) for t, f in zip(row.times, around, strict=True))
+    assert "calls 2" in bare.note and "planning free" in own.note
     # the target and the table use the median of the turns, not a ratio of medians
     report = {
         "sizes": run.asdict(sizes),
         "results": [
             {"workload": "training step", "engine": "chainrule", "bytes_per_node": 1, "requested_bytes_per_node": 1},
             {"workload": "training, 2 steps", "engine": run.COMPILED, "seconds": 9.0, "vs_floor": [1.5, 1.9, 5.0]},
+            {"workload": "training, 2 steps", "engine": run.BOUND_BARE, "seconds": 2.0, "vs_floor": [1.2, 1.6, 1.7]},
+            {"workload": "training, 2 steps", "engine": run.BOUND_OWN, "seconds": 3.0, "vs_floor": [2.4, 2.5, 2.9]},
             {"workload": "training, 2 steps", "engine": run.FLOOR, "seconds": 1.0},
         ],
     }
     line = next(c for c in run.targets(report) if "hand-written floats" in c)
-    assert "1.9x (median of 3 turns: 1.50, 1.90, 5.00) — met" in line
+    assert "1.9x (median of 3 turns: 1.50, 1.90, 5.00);" in line and line.endswith("— met")
+    assert "planning free (benchmarks/bound.py): 1.6x with the barest number's forward, 2.5x with chainrule's" in line

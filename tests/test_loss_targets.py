@@ -238,3 +238,25 @@ def test_gradients_reaching_value_targets_match_central_differences(pairs):
             down[i] -= h
             numeric = (loss(zs, up).data - loss(zs, down).data) / (2 * h)
             assert targets[i].grad == pytest.approx(numeric, rel=1e-5, abs=1e-7)
+
+
+def test_a_recording_reads_its_argument_stand_ins_as_one_set(monkeypatch):
+    # Telling the graph's outside leaves from the arguments' stand-ins built set(stand-ins) once per
+    # leaf: quadratic in the batch (a digits batch of 32 x 64 inputs spent 166 ms of a 650 ms
+    # recording on it). The set is made once.
+    from engine.replay import record
+
+    made = []
+
+    def counting_set(*items):
+        made.append(1)
+        return set(*items)
+
+    monkeypatch.setattr(record, "set", counting_set, raising=False)
+    model = nn.MLP(2, [4, 1], seed=3)
+    step = engine.compile(lambda xb, yb: nn.mse_loss([model(x) for x in xb], yb))
+    rng = random.Random(1)
+    xb = [[rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)] for _ in range(40)]
+    step(xb, [rng.uniform(-1.0, 1.0) for _ in range(40)])
+    assert step.plan is not None and len(step.plan.leaves) > 100
+    assert len(made) <= 2  # the stand-ins once, and once elsewhere in the recording

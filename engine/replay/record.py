@@ -33,7 +33,8 @@ class _Entry:
         self.extras = extras
         self.signature = signature
         self.tape = tape
-        self.outside = {leaf for leaf in plan.leaves if leaf not in set(proxies)}
+        arguments = set(proxies)
+        self.outside = {leaf for leaf in plan.leaves if leaf not in arguments}
 
     def fits(self, given: list[Any]) -> bool:
         """True if the arguments stand in the same relation to the graph as when recorded."""

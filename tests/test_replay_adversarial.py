@@ -422,3 +422,73 @@ def test_a_recording_in_one_thread_records_nothing_of_another_threads_graphs():
     assert a.grad == 4.0 and out.parents and not frozen.parents
     assert all(n not in step.tape.nodes for n in (out, frozen))
     assert "%" in str(step.tape) and results == [math.tanh(1.5) + 0.5]
+
+
+# ---------------------------------------------------------------- values fn computes and the loss does not use
+
+
+def test_an_unused_value_raises_on_a_call_as_uncompiled():
+    # fn computes sqrt(x) and drops it: the object engine raises on x = -1.0, so the call must
+    # too, although nothing of the loss depends on it (it returned -0.5 instead)
+    p = Value(0.0)
+
+    def fn(x):
+        x.sqrt()
+        return p.tanh() + x * 0.5
+
+    step = engine.compile(fn)
+    x = Value(4.0)
+    for _ in range(3):  # calls 2 and 3 are verification calls, which run fn: call 4 is a replay
+        assert step(x) == fn(x).data
+    x.data = -1.0
+    with pytest.raises(ValueError, match=r"sqrt: sqrt\(-1.0\) is undefined"):
+        fn(x)
+    with pytest.raises(ValueError, match=r"sqrt: sqrt\(-1.0\) is undefined"):
+        step(x)
+    x.data = 9.0  # and a good call after it replays again
+    assert step(x) == fn(x).data
+
+
+def test_an_unused_value_made_under_no_grad_raises_as_uncompiled():
+    p = Value(0.5)
+
+    def fn(x):
+        with engine.no_grad():
+            x.log()
+        return p * x
+
+    step = engine.compile(fn)
+    for _ in range(3):
+        step(2.0)
+    with pytest.raises(ValueError, match="log"):
+        step(-3.0)
+
+
+def test_mini_batches_with_an_unused_per_example_value_train_exactly_or_raise(monkeypatch):
+    # a learner computes each example's exp(1000 * score) to look at, and does not return it
+    from engine.replay.run import Compiled
+
+    uncompiled = []
+    fallback = Compiled._fallback
+    monkeypatch.setattr(Compiled, "_fallback", lambda self, *a: uncompiled.append(1) or fallback(self, *a))
+    model = nn.MLP(2, [4, 1], seed=4)
+    params = model.parameters()
+
+    def fn(xb, yb):
+        scores = [model(x) for x in xb]
+        _shown = [(s * 1000.0).exp() for s in scores]
+        return nn.mse_loss(scores, yb)
+
+    step = engine.compile(fn)
+    batches = [([[0.1 * i, -0.2 * i], [0.3, 0.1 * i]], [0.5, -0.5]) for i in range(1, 6)]
+    for xb, yb in batches:
+        got = replayed(step, params, xb, yb)
+        want = reference(fn, params, xb, yb)
+        assert bits([got[0], *got[1]]) == bits([want[0], *want[1]])
+    assert step.plan is not None and not uncompiled  # replayed, none run uncompiled
+    far = ([[50.0, 50.0], [-50.0, 50.0]], [0.5, -0.5])  # some 1000 * score overflows exp
+    with pytest.raises(OverflowError, match="exp"):
+        reference(fn, params, *far)
+    with pytest.raises(OverflowError, match="exp"):
+        replayed(step, params, *far)
+    assert len(uncompiled) == 1

@@ -1,8 +1,9 @@
 """The guards of a replay: what must still hold for a replay to compute what fn would compute now.
 
-- `Recompute`: the stop-gradient leaves (detach(), no_grad()) and every Value whose number
-  Python read while recording, computed again before each replay from the current leaves
-  (forward only, each operation's own float function), as fn would compute them;
+- `Recompute`: the stop-gradient leaves (detach(), no_grad()), every Value whose number Python
+  read while recording, and every Value fn made that the loss does not use, computed again
+  before each replay from the current leaves (forward only, each operation's own float
+  function), as fn would compute them: an error or a NaN there runs the call uncompiled;
 - `ReadGuards`: each number Python read (`.data`, float(), a comparison, bool(), round() ...)
   must give what it gave when recorded, else this call runs uncompiled;
 - `structure`/`summary`: the arguments' nesting and lengths, and a short text of them;
@@ -80,11 +81,12 @@ class Recompute:
 
 
 class Guards:
-    """Before each replay: the stop-gradient leaves recomputed, and every read checked."""
+    """Before each replay: the stop-gradient leaves recomputed, every read checked, and the values
+    fn makes but the graph does not use (`unused`) computed, to raise what computing them raises."""
 
-    def __init__(self, tape: Tape, stop_leaves: list[Value]) -> None:
+    def __init__(self, tape: Tape, stop_leaves: list[Value], unused: list[Value] | None = None) -> None:
         reads = tape.reads
-        targets = list(stop_leaves)
+        targets = [*stop_leaves, *(unused or ())]
         for read in reads:
             targets.append(read.node)
             if type(read.other) is Value:

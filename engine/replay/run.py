@@ -188,7 +188,8 @@ class Compiled:
 
         if live_hooks[0] and any(n._hooks for n in order):  # no hook anywhere: no walk
             raise ValueError("compile: the graph has node(s) with gradient hooks, which a replay cannot run")
-        made_before = [v for v in order if v._how.rule is not None and v not in tape.nodes]  # v._rule, read directly
+        inner = [v for v in order if v._how.rule is not None]  # v._rule, read directly
+        made_before = [v for v in inner if v not in tape.nodes]
         if made_before:
             self.uncompiled = (
                 f"its graph uses {len(made_before)} node(s) made before the call (the first: {made_before[0].op!r}), "
@@ -199,7 +200,10 @@ class Compiled:
             )
             return by_backward()
         stop_leaves = [n for n in order if n in tape.stops]
-        guards = Guards(tape, stop_leaves)
+        # what fn computes and the loss does not use is computed again before each replay: an
+        # error it raises (sqrt(-1.0), an overflow) is raised as fn raises it
+        unused = tape.unused(order, len(inner), len(stop_leaves))
+        guards = Guards(tape, stop_leaves, unused)
         try:
             plan = _Plan(loss, outputs, order)
         except _NoGain as reason:

@@ -76,6 +76,7 @@ class Tape:
         self.events: list[Any] = []  # a Value for a node made by an operation, else (kind, ...)
         self.nodes: set[Value] = set()  # every Value the recording made (nodes, constants, stops): set by record()
         self.made = self.events.append  # told of each node an operation made: the one call per node, in C
+        self.n_made = 0  # how many nodes operations made: set by record()
         self.constants: dict[Value, tuple[str, int] | None] = {}  # constant -> the user's line
         self.stops: dict[Value, tuple[Operation | None, tuple]] = {}  # stop-gradient leaf -> (operation, sources)
         self.reads: list[Read] = []
@@ -108,7 +109,8 @@ class Tape:
         finally:
             watch(old)
             events = self.events
-            made = compress(events, map(is_, map(type, events), repeat(Value)))
+            made = list(compress(events, map(is_, map(type, events), repeat(Value))))
+            self.n_made = len(made)
             self.nodes = {*made, *self.constants, *self.stops}
 
     def swap(self, swap: dict[Any, Value]) -> None:
@@ -119,6 +121,18 @@ class Tape:
                 read.other = swap.get(read.other, read.other)
         for n, (op, sources) in list(self.stops.items()):
             self.stops[n] = (op, tuple(swap.get(p, p) for p in sources))
+
+    def unused(self, order: list[Value], made: int, stops: int) -> list[Value]:
+        """The nodes and stop-gradient leaves fn made that the graph `order` does not use, in the order made.
+
+        made, stops: how many of order's inner nodes the recording made, and how many of its leaves
+        are stops; when they are the tape's own counts, nothing is unused (and nothing is walked).
+        """
+        if made == self.n_made and stops == len(self.stops):
+            return []
+        in_graph = set(order)
+        found = (e if type(e) is Value else e[1] for e in self.events if type(e) is Value or e[0] == "stop")
+        return [v for v in found if v not in in_graph]
 
     def sources(self, n: Value) -> tuple:
         """What n is computed from at replay: a stop's sources, a recorded node's parents, else nothing."""

@@ -539,3 +539,74 @@ def test_a_gradient_first_set_below_a_relu_that_is_off_is_a_zero_after_it(mode):
     assert bits([p.grad for p in w]) == bits(want)
     on = [(0.5 * x - 1.25) * 0.75 > 0.0 for x in xs]
     assert any(on) and not all(on)
+
+
+# ---------------------------------------------------------------- a value read once, by the next expression
+
+
+def kernel_forward_lines(step):
+    code = step.code
+    forward = code[code.index("def forward") : code.index("def backward")]
+    return [line.strip() for line in forward.splitlines() if line.strip().startswith("n")]
+
+
+def test_a_dot_product_is_one_expression_of_the_kernel():
+    model = nn.MLP(2, [3, 1], seed=7)
+    params = model.parameters()
+    xs = [[0.5 * i - 2.0, 1.0 - 0.25 * i] for i in range(9)]
+
+    def fn():
+        return nn.mse_loss([model(x) for x in xs], [0.1 * i for i in range(9)])
+
+    want = object_engine(fn, params)
+    step = engine.compile(fn, check_every=0)
+    loss, grads = replayed(step, params)
+    assert bits([loss, *grads]) == bits([want[0], *want[1]])
+    lines = kernel_forward_lines(step)
+    # w0 * x0 + w1 * x1 + b: no line of its own for the products and the partial sum
+    assert any(line.count(" + ") == 2 and line.count(" * ") == 2 and "(" not in line for line in lines)
+    assert len(lines) < step.plan.n_nodes / len(xs)
+
+
+def test_a_fused_expression_keeps_every_operations_own_operands():
+    # floats do not associate: (a - b) - c and a - (b - c), (a / b) / c and a / (b / c) differ in
+    # their bits here, so an expression parsed with a wrong grouping gives other numbers
+    w = [Value(1e16), Value(3.0), Value(7.0), Value(0.1)]
+    xs = [1.0 + i / 7.0 for i in range(6)]
+
+    def per_example(x):
+        a = w[0] - (x - w[1]) - w[2]
+        b = (w[3] / (x / w[2])) / (w[1] * x - w[3] * w[3])
+        c = w[2] - (w[1] - x * w[3]) + (x + w[0] - w[0])
+        return (a - w[0]) * b + c / (x - w[3] / w[1])
+
+    def fn():
+        return sum((per_example(x) for x in xs), Value(0.0))
+
+    want = object_engine(fn, w)
+    step = engine.compile(fn, check_every=0)
+    for _ in range(2):
+        loss, grads = replayed(step, w)
+        assert bits([loss, *grads]) == bits([want[0], *want[1]])
+    assert step.plan.n_kernels == 1
+    assert any("- (" in line for line in kernel_forward_lines(step))  # a right operand kept in parentheses
+
+
+def test_a_long_dot_product_is_cut_into_lines_at_the_nesting_cap():
+    from engine.replay import kernels
+
+    n = 120  # five times the cap
+    assert n >= 5 * kernels.MAX_NESTING
+    w = [Value(0.01 * k - 0.3) for k in range(n)]
+    rows = [[((3 * k + j) % 11) / 10.0 for k in range(n)] for j in range(4)]
+
+    def fn():
+        return sum((sum((wk * x for wk, x in zip(w, row, strict=True)), Value(0.0)).tanh() for row in rows), Value(0.0))
+
+    want = object_engine(fn, w)
+    step = engine.compile(fn, check_every=0)
+    loss, grads = replayed(step, w)
+    assert bits([loss, *grads]) == bits([want[0], *want[1]])
+    lines = kernel_forward_lines(step)
+    assert max(line.count(" + ") for line in lines) <= kernels.MAX_NESTING + 1
+    assert sum(line.count(" + ") for line in lines) >= n - 1  # all of it fused, in a few lines

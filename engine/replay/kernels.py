@@ -34,6 +34,7 @@ _NODE = re.compile(r"\bn(\d+)\b")  # an inner node's name in generated code
 _GRADIENT = re.compile(r"g\d*")  # a gradient's variable: g (the copy's) or g<j>
 MIN_SKIPPED = 2  # a region of fewer nodes below a relu is not worth its test
 MAX_SKIP_DEPTH = 8  # regions nested deeper are not skipped on their own (Python limits indentation)
+MAX_NESTING = 24  # operations nested in a fused forward expression (Python's parser allows 200 parentheses)
 
 
 def batch_code(
@@ -64,10 +65,6 @@ def batch_code(
 
     def operand(k: int) -> str:
         return nodes[k] if k >= 0 else args[~k]
-
-    body = []
-    for j, op in enumerate(ops):
-        body += forward_lines(names, op, nodes[j], [operand(k) for k in piece.refs[j]], "        ")
 
     def unpack(names_: list[str], source: str) -> list[str]:
         return [f"    {', '.join(names_)}, = {source}"] if names_ else []
@@ -143,6 +140,8 @@ def batch_code(
 
     # the values the backward loop reads (a rule's operands or output; an add's are not read)
     kept = sorted({int(j) for j in _NODE.findall("\n".join(lines))} - {len(ops) - 1})
+    named = {*kept, *checked, *exposed, len(ops) - 1}
+    body = fused_forward(names, ops, piece.refs, args, named, "        ")
     saved = ", ".join(nodes[j] for j in kept) + "," if kept else ""
     columns = [f"V{k}" for k in varying]
     loop_over = f"zip({', '.join(columns)})" if columns else "range(count)"
@@ -180,6 +179,73 @@ def batch_code(
     linecache.cache[where] = (len(source), None, source.splitlines(True), where)
     exec(builtins.compile(source, where, "exec"), names.namespace)  # noqa: S102 (our own generated code)
     return names.namespace["forward"], names.namespace["backward"], source
+
+
+def fused_forward(
+    names: _Names, ops: list[Operation], refs: list[tuple[int, ...]], args: list[str], named: set[int], indent: str
+) -> list[str]:
+    """A piece's forward lines, where a value read only once, by the next expression, is written into it.
+
+    Node j is `n<j>` (its operands: inner node k >= 0, or leaf ~k as `args[~k]`). A node whose one
+    user's code reads it once, not in `named` (saved for backward, checked, returned), is not given
+    a line: its expression goes where its user reads it, in parentheses unless Python parses it
+    the same without them, as `n3 = a2 + a0 * a1 + a3 * a4` for ((a2 + (a0 * a1)) + (a3 * a4)).
+    Python evaluates each operation once, on the same operands, in the same order of each
+    operation's operands: the same floats. Depth is capped (MAX_NESTING), and a called or
+    unchecked forward gets names, as `forward_lines` writes them.
+    """
+    users = [0] * len(ops)
+    for r in refs:
+        for k in r:
+            if k >= 0:
+                users[k] += 1
+    reads = [names.forward(op) if op.trusted else None for op in ops]
+    pending: dict[int, tuple[str, int]] = {}  # fused nodes not yet read: their expression and depth
+    lines: list[str] = []
+    for j, op in enumerate(ops):
+        read = reads[j]
+        # how many times op's code reads each operand (a relu reads its one twice)
+        reads_of = None if read is None else _operand_reads(names, read, len(refs[j]))
+        operands, depth = [], 0
+        for i, k in enumerate(refs[j]):
+            if k < 0:
+                operands.append(args[~k])
+            elif k in pending:
+                text, d = pending.pop(k)
+                if reads_of is None or reads_of[i] != 1 or d >= MAX_NESTING:
+                    lines.append(f"{indent}n{k} = {text}")
+                    operands.append(f"n{k}")
+                else:
+                    bare = _binds_without_parentheses(reads[k], read, i)  # type: ignore[arg-type]
+                    operands.append(text if bare else f"({text})")
+                    depth = max(depth, d + 1)
+            else:
+                operands.append(f"n{k}")
+        if read is None:
+            lines += forward_lines(names, op, f"n{j}", operands, indent)
+        elif users[j] == 1 and j not in named:
+            pending[j] = (names.fill(read, operand_fill(operands)), depth)
+        else:
+            lines.append(f"{indent}n{j} = {names.fill(read, operand_fill(operands))}")
+    lines += [f"{indent}n{k} = {text}" for k, (text, _) in pending.items()]  # none: each has its user
+    return lines
+
+
+_ADDITIVE = ("{a} + {b}", "{a} - {b}")
+_MULTIPLICATIVE = ("{a} * {b}", "{a} / {b}")
+
+
+def _binds_without_parentheses(inner: tuple[str, dict], outer: tuple[str, dict], i: int) -> bool:
+    """Whether `inner`'s code, as operand i of `outer`'s, parses as it does in parentheses: a
+    left-associative chain (a + b + c is (a + b) + c) or a tighter operator (a + b * c)."""
+    if outer[0] in _ADDITIVE:
+        return inner[0] in _MULTIPLICATIVE or (i == 0 and inner[0] in _ADDITIVE)
+    return outer[0] in _MULTIPLICATIVE and i == 0 and inner[0] in _MULTIPLICATIVE
+
+
+def _operand_reads(names: _Names, read: tuple[str, dict], arity: int) -> list[int]:
+    code = names.fill(read, operand_fill([f"@{i}@" for i in range(arity)]))
+    return [code.count(f"@{i}@") for i in range(arity)]
 
 
 def forward_lines(names: _Names, op: Operation, target: str, operands: list[str], indent: str) -> list[str]:

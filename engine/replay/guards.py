@@ -187,6 +187,9 @@ def _same(a: Any, b: Any) -> bool:
 # ---------------------------------------------------------------- the arguments
 
 
+_PLAIN_NUMBERS = {float, int}  # int, not bool: type() tells them apart
+
+
 def structure(obj: Any, classes: dict[int, int], given: list[Any], aliases: list[int]) -> Any:
     """The argument structure (nesting, lengths, types), hashable; fills in the distinct arguments.
 
@@ -196,6 +199,10 @@ def structure(obj: Any, classes: dict[int, int], given: list[Any], aliases: list
     """
     t = type(obj)
     if t is list or t is tuple:
+        if set(map(type, obj)) <= _PLAIN_NUMBERS:  # a row of numbers (a mini-batch's): no call per item
+            given.extend(obj)
+            aliases.extend(repeat(-1, len(obj)))
+            return (t is list, *repeat("x", len(obj)))
         return (t is list, *[structure(item, classes, given, aliases) for item in obj])
     if t is Value:
         i = classes.get(id(obj))

@@ -46,7 +46,10 @@ class _Entry:
     def run(self, given: list[Any]) -> tuple[float, list[float]]:
         for proxy, x in zip(self.proxies, given, strict=True):
             if proxy is not None:
-                if type(x) is Value:
+                t = type(x)
+                if t is float:
+                    proxy._data, proxy.grad = x, 0.0
+                elif t is Value:
                     proxy.data, proxy.grad = x.data, x.grad
                 else:
                     proxy.data, proxy.grad = _value._number(x, "compile input"), 0.0

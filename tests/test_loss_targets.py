@@ -260,3 +260,35 @@ def test_a_recording_reads_its_argument_stand_ins_as_one_set(monkeypatch):
     step(xb, [rng.uniform(-1.0, 1.0) for _ in range(40)])
     assert step.plan is not None and len(step.plan.leaves) > 100
     assert len(made) <= 2  # the stand-ins once, and once elsewhere in the recording
+
+
+def test_numbers_passed_as_arguments_get_no_gradient_work():
+    # A number passed in is a leaf of the graph, but its gradient goes nowhere: the replay neither
+    # writes the kernel's shares to it nor adds them up, and the parameters' bits are unchanged.
+    model = nn.MLP(3, [5, 1], seed=6)
+    params = model.parameters()
+    rng = random.Random(2)
+
+    def fn(xb, yb, scale):
+        return nn.mse_loss([model(x) * scale for x in xb], yb)
+
+    step = engine.compile(fn, check_every=0)
+    for _ in range(4):
+        xb = [[rng.uniform(-2.0, 2.0) for _ in range(3)] for _ in range(12)]
+        yb = [rng.uniform(-1.0, 1.0) for _ in range(12)]
+        for p in params:
+            p.grad = 0.0
+        got = step(xb, yb, 1.5)
+        got_grads = [p.grad for p in params]
+        for p in params:
+            p.grad = 0.0
+        want = fn(xb, yb, 1.5)
+        want.backward()
+        assert bits([got, *got_grads]) == bits([want.data, *[p.grad for p in params]])
+    plan = step.plan
+    (kernel,) = plan.batches
+    assert kernel.dropped  # the columns of inputs and targets, and the scale
+    backward = kernel.source[kernel.source.index("def backward") :]
+    assert "S[b + " not in backward  # every other leaf is a parameter, summed in the loop
+    stand_ins = {id(v) for v in step.tape.arguments if v is not None}
+    assert not [i for i, _ in plan.leaf_edges if id(plan.leaves[i]) in stand_ins]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import builtins
 import linecache
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import count
 from typing import Any
 
@@ -38,7 +38,7 @@ MAX_NESTING = 24  # operations nested in a fused forward expression (Python's pa
 
 
 def batch_code(
-    piece: Piece, shared: list[int], summed: list[int], exposed: list[int]
+    piece: Piece, shared: list[int], summed: list[int], exposed: list[int], dropped: Sequence[int] = ()
 ) -> tuple[Callable, Callable, str]:
     """Generate `forward(SH, count, *columns)` and `backward(...)` for every copy shaped like `piece`, and their source.
 
@@ -47,6 +47,7 @@ def batch_code(
     summed: shared leaves whose gradient the loop adds up in a local variable, from ACC; the
     shares for every other leaf go to the list S, at the copy's base + its edge number.
     exposed: inner nodes whose values the forward pass also returns (extra outputs of `fn`).
+    dropped: leaves whose gradient no one reads (numbers passed in): no share is written to them.
 
     forward -> (outputs, saved values (the inner ones backward reads), exposed columns, check), copies in graph order;
     check is the sum of the inner operands of the rules that can absorb a NaN or an infinity
@@ -73,6 +74,7 @@ def batch_code(
     check = [f"        C = C + {' + '.join(nodes[k] for k in checked)}"] if checked else []
     # backward: inner nodes in reverse; a node's gradient is the sum of its shares in arrival order
     sums = {k: f"w{k}" for k in summed}
+    unread = set(dropped)
     grad_of: dict[int, str] = {len(ops) - 1: "g"}
     lines: list[str] = []
     n_edges = 0
@@ -113,7 +115,9 @@ def batch_code(
         for line in called:
             emit(line)
         for k, share in zip(operands, shares, strict=True):
-            if k < 0 and ~k in sums:
+            if k < 0 and ~k in unread:
+                pass  # its edge number stays taken: the others' shares keep their places
+            elif k < 0 and ~k in sums:
                 emit(f"        {sums[~k]} = {sums[~k]} + {share}")
             elif k < 0:
                 emit(f"        S[b + {n_edges}] = {share}")

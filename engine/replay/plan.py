@@ -54,6 +54,7 @@ class _Batch:
         self.get_shared = _gather(shared_slots)
         self.get_columns = [_gather(c) for c in column_slots]
         self.bases = [first_edge + i * self.n_edges for i in reversed(range(len(pieces)))]  # backward order
+        self.dropped: list[int] = []  # set by the plan: leaves whose gradient no one reads (numbers passed in)
         self.summed: list[int] = []  # set by the plan: shared leaves whose gradient the loop sums
         self.summed_leaves: list[tuple[int, Any, Any]] = []  # (leaf, before-gather, after-gather; None: no share)
         self.exposed: list[int] = []  # inner nodes that are extra outputs
@@ -63,9 +64,9 @@ class _Batch:
         self.source = ""  # the generated code of the kernel
 
     def generate(self, cache: dict[tuple, tuple]) -> None:
-        key = (self.pieces[0].signature, tuple(self.shared), tuple(self.summed), tuple(self.exposed))
+        key = (self.pieces[0].signature, *map(tuple, (self.shared, self.summed, self.exposed, self.dropped)))
         if key not in cache:
-            cache[key] = batch_code(self.pieces[0], self.shared, self.summed, self.exposed)
+            cache[key] = batch_code(self.pieces[0], self.shared, self.summed, self.exposed, self.dropped)
         self.forward, self.backward, self.source = cache[key]
 
 
@@ -182,6 +183,13 @@ def _incoming(loss: Value, nodes: list[Value], piece_of: dict, edge_base: dict) 
     return incoming
 
 
+def _drop(batches: list[_Batch], unread: frozenset[Value]) -> None:
+    """Mark the leaves of each batch that are `unread` in every copy: the loop writes no share to them."""
+    for b in batches:
+        by_leaf = zip(*[p.leaves for p in b.pieces], strict=True)
+        b.dropped = [k for k, leaves in enumerate(by_leaf) if all(leaf in unread for leaf in leaves)]
+
+
 def _sum_in_loops(batches: list[_Batch], incoming: dict[Value, list[int]], leaves: list[Value]) -> None:
     """Mark the shared leaves whose gradient a batch's loop sums in a local.
 
@@ -193,8 +201,11 @@ def _sum_in_loops(batches: list[_Batch], incoming: dict[Value, list[int]], leave
     summed_anywhere: set[Value] = set()
     for b in batches:
         lo, hi = b.first_edge, b.last_edge
+        dropped = set(b.dropped)
         for k in b.shared:
             leaf = b.pieces[0].leaves[k]
+            if k in dropped:
+                continue
             ks = incoming.get(leaf, [])
             if ks and lo <= min(ks) and max(ks) < hi:  # every share from this batch (the usual case, in C)
                 mine, from_other_batches = list(range(len(ks))), False
@@ -254,13 +265,18 @@ def _steps(groups: dict, keys: list, slot: dict, edge_base: dict, incoming: dict
 class _Plan:
     """The recorded graph as groups of slots of floats, ready to replay."""
 
-    def __init__(self, loss: Value, outputs: list[Value], order: list[Value]) -> None:
+    def __init__(
+        self, loss: Value, outputs: list[Value], order: list[Value], unread: frozenset[Value] = frozenset()
+    ) -> None:
+        """unread: leaves whose gradient no one reads (the stand-ins of numbers passed in): the
+        kernels write no share to them and no sum is made for them."""
         _check(outputs, order)
         copies, piece_of, nodes = _take_pieces(order)
         leaves, groups, keys = _group(nodes, piece_of)
         slot = _slots(leaves, copies, groups, keys)
         batches, edge_base, self.n_edges = _edges(copies, slot, groups, keys)
         incoming = _incoming(loss, nodes, piece_of, edge_base)
+        _drop(batches, unread)
         _sum_in_loops(batches, incoming, leaves)
         _expose(batches, outputs, slot)
         cache: dict[tuple, tuple] = {}
@@ -278,7 +294,7 @@ class _Plan:
         self.leaf_edges = [  # (leaf, the index of its one share, or a gather of its shares)
             (i, incoming[leaf][0] if len(incoming[leaf]) == 1 else _gather(incoming[leaf]))
             for i, leaf in enumerate(leaves)
-            if leaf in incoming and i not in summed
+            if leaf in incoming and i not in summed and leaf not in unread
         ]
         self.leaves = leaves  # the plan's only references to the graph's Values
         self.batches = batches

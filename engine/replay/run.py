@@ -205,7 +205,9 @@ class Compiled:
         unused = tape.unused(order, len(inner), len(stop_leaves))
         guards = Guards(tape, stop_leaves, unused)
         try:
-            plan = _Plan(loss, outputs, order)
+            # a number passed in stands in the graph as a leaf whose gradient no one reads
+            unread = frozenset(p for p, x in zip(proxies, given, strict=True) if p is not None and type(x) is not Value)
+            plan = _Plan(loss, outputs, order, unread)
         except _NoGain as reason:
             self.uncompiled = str(reason)
             return by_backward()

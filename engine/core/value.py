@@ -17,12 +17,14 @@ from typing import Any, ClassVar, Protocol, Union
 
 from . import anomaly
 from .hooks import add_hook
-from .mode import _mode, count_recordings
+from .mode import _blocks, _mode, count_recordings
 from .mode import thread_mode as _thread_mode
 
 Number = Union[int, float]  # noqa: UP007 (a runtime alias that must work on 3.10)
 Operand = Union["Value", int, float]  # noqa: UP007
 Rule = Callable[..., tuple[Any, ...]]
+
+_innermost_block = _blocks.get  # this context's innermost no_grad() or enable_grad() block (mode.py)
 
 
 class OperationLike(Protocol):
@@ -395,12 +397,19 @@ def _make(data: float, parents: tuple, operation: OperationLike) -> Value:
     v = _new(Value)
     v._data = data
     v.grad = 0.0
-    if _mode[0] == 1:
+    flag = _mode[0]
+    if flag == 1:
         v.parents = parents
         v._how = operation
         return v
+    if flag == 3 and not _watching:  # inside no_grad() as a rule: this context's innermost block decides
+        block = _innermost_block()
+        if block is not None and block.open and not block.grad:
+            v.parents = ()
+            v._how = _NO_GRAD_LEAF
+            return v
     # 4: a recording somewhere, and no no_grad() or anomaly mode anywhere: this context records
-    mode = 1 if _mode[0] == 4 else _thread_mode()
+    mode = 1 if flag == 4 else _thread_mode()
     if mode == 0:
         v.parents = ()
         v._how = _NO_GRAD_LEAF  # so that backward() of it can say why it has nothing to do

@@ -10,10 +10,11 @@ graphs. Reported: the median of each figure over the rounds, and the ratio new /
 is faster). Both sides must agree on every loss and final parameter, or the run stops.
 
 The figures: the moons training step (objects, garbage collector on), the compiled 100-step
-moons run with its recording, the deep chain and the wide sum (100,000 operations, forward and
-backward), and a 200,000-deep chain (that it works, no recursion limit, and its time). With
-`--json`, the table is also written as JSON, which `python -m benchmarks.speed_page --compare`
-puts on the speed page.
+moons run with its recording, a compiled step on mini-batches of 20 passed as arguments (the
+median step after the recording, checked against the object engine), the deep chain and the
+wide sum (100,000 operations, forward and backward), and a 200,000-deep chain (that it works,
+no recursion limit, and its time). With `--json`, the table is also written as JSON, which
+`python -m benchmarks.speed_page --compare` puts on the speed page.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 FIGURES = {
     "moons_step_ms": "moons training step, objects (ms)",
     "compiled_run_s": "compiled 100-step moons run, recording included (s)",
+    "minibatch_step_ms": "compiled moons step, batches of 20 passed as arguments (ms)",
     "deep_chain_ms": "deep chain, 100,000 ops, forward + backward (ms)",
     "wide_sum_ms": "wide sum, 100,000 ops, forward + backward (ms)",
     "deep_200k_ms": "deep chain, 200,000 ops, forward + backward (ms)",
@@ -68,11 +70,35 @@ def train(compiled, steps):
         for p in params: p.data -= 0.05 * p.grad
     return losses, [p.data for p in params]
 
+def minibatches(compiled, steps, size=20):
+    # the moons in batches of `size` passed as arguments (numbers), hinge loss + L2, as a learner writes it
+    model = w.Model(V, init); params = model.parameters()
+    def fn(xb, yb):
+        scores = [model(x) for x in xb]
+        hinge = sum((1 + -y * s).relu() for y, s in zip(yb, scores)) * (1.0 / len(scores))
+        return hinge + w.L2_WEIGHT * sum(p * p for p in params)
+    step = engine.compile(fn) if compiled else None
+    losses, times = [], []
+    for k in range(steps):
+        i = (k * size) % len(points)
+        xb, yb = [list(p) for p in points[i : i + size]], labels[i : i + size]
+        for p in params: p.grad = 0.0
+        start = time.perf_counter()
+        if compiled:
+            losses.append(float(step(xb, yb)))
+        else:
+            L = fn([[V(a) for a in x] for x in xb], [V(y) for y in yb]); L.backward(); losses.append(L.data)
+        times.append(time.perf_counter() - start)
+        for p in params: p.data -= 0.05 * p.grad
+    return losses, statistics.median(times[1:])
+
 out = {}
 out["moons_step_ms"] = timed(lambda: train(False, 1), 5) * 1e3
 start = time.perf_counter(); losses, final = train(True, 100); out["compiled_run_s"] = time.perf_counter() - start
 check_losses, check_final = train(False, 3)
 assert losses[:3] == check_losses, "compiled and object losses differ"
+mb_losses, seconds = minibatches(True, 100); out["minibatch_step_ms"] = seconds * 1e3
+assert mb_losses[:3] == minibatches(False, 3)[0], "compiled and object mini-batch losses differ"
 out["deep_chain_ms"] = timed(lambda: w.forward_backward(w.deep_chain, V, 100_000), 3) * 1e3
 out["wide_sum_ms"] = timed(lambda: w.forward_backward(w.wide_sum, V, 100_000), 3) * 1e3
 out["deep_200k_ms"] = timed(lambda: w.forward_backward(w.deep_chain, V, 200_000), 1) * 1e3

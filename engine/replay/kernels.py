@@ -203,35 +203,40 @@ def fused_forward(
         for k in r:
             if k >= 0:
                 users[k] += 1
-    reads = [names.forward(op) if op.trusted else None for op in ops]
-    pending: dict[int, tuple[str, int]] = {}  # fused nodes not yet read: their expression and depth
+    # each operation's code (None: called, or unchecked) and how many times it reads each operand
+    # (a relu reads its one twice), once per operation
+    codes: dict[Operation, tuple[tuple[str, dict], list[int]] | None] = {}
+    for op in ops:
+        if op not in codes:
+            read = names.forward(op) if op.trusted else None
+            codes[op] = None if read is None else (read, _operand_reads(names, read, op.arity))
+    pending: dict[int, tuple[str, int, tuple[str, dict]]] = {}  # fused nodes not yet read: expression, depth, code
     lines: list[str] = []
     for j, op in enumerate(ops):
-        read = reads[j]
-        # how many times op's code reads each operand (a relu reads its one twice)
-        reads_of = None if read is None else _operand_reads(names, read, len(refs[j]))
+        code = codes[op]
         operands, depth = [], 0
         for i, k in enumerate(refs[j]):
             if k < 0:
                 operands.append(args[~k])
             elif k in pending:
-                text, d = pending.pop(k)
-                if reads_of is None or reads_of[i] != 1 or d >= MAX_NESTING:
+                text, d, inner = pending.pop(k)
+                if code is None or code[1][i] != 1 or d >= MAX_NESTING:
                     lines.append(f"{indent}n{k} = {text}")
                     operands.append(f"n{k}")
                 else:
-                    bare = _binds_without_parentheses(reads[k], read, i)  # type: ignore[arg-type]
-                    operands.append(text if bare else f"({text})")
+                    operands.append(text if _binds_without_parentheses(inner, code[0], i) else f"({text})")
                     depth = max(depth, d + 1)
             else:
                 operands.append(f"n{k}")
-        if read is None:
+        if code is None:
             lines += forward_lines(names, op, f"n{j}", operands, indent)
-        elif users[j] == 1 and j not in named:
-            pending[j] = (names.fill(read, operand_fill(operands)), depth)
+            continue
+        read = code[0]
+        if users[j] == 1 and j not in named:
+            pending[j] = (names.fill(read, operand_fill(operands)), depth, read)
         else:
             lines.append(f"{indent}n{j} = {names.fill(read, operand_fill(operands))}")
-    lines += [f"{indent}n{k} = {text}" for k, (text, _) in pending.items()]  # none: each has its user
+    lines += [f"{indent}n{k} = {text}" for k, (text, _, _) in pending.items()]  # none: each has its user
     return lines
 
 

@@ -8,7 +8,8 @@
 3. `_group`: the rest of the graph (the sums and the penalty around the kernels) grouped by
    depth and operation; each group runs as one `map` of the operation's float forward and rule;
 4. `_slots`: a slot of floats for each leaf, each copy's top and each grouped node;
-5. `_edges`: a share slot for each edge, contiguous per batch of copies and per group;
+5. `_edges`: a share slot for each edge, contiguous per batch of copies and per group; each
+   batch notes the leaves whose gradient no one reads (numbers passed in), to write no share to;
 6. `_incoming`: where each node's shares come from, in the order backward() adds them;
 7. `_sum_in_loops`: the shared leaves whose gradient a kernel sums in its locals;
 8. `_expose`: slots of their own for extra outputs inside pieces;
@@ -36,7 +37,9 @@ class _NoGain(Exception):
 class _Batch:
     """All copies of one repeated piece, run by one generated loop (see `kernels.py`)."""
 
-    def __init__(self, pieces: list[Piece], slot: dict[Value, int], start: int, first_edge: int) -> None:
+    def __init__(
+        self, pieces: list[Piece], slot: dict[Value, int], start: int, first_edge: int, unread: frozenset[Value]
+    ) -> None:
         self.pieces: list[Piece] = pieces  # while the plan is built
         self.count = len(pieces)
         self.start, self.stop = start, start + len(pieces)
@@ -44,8 +47,10 @@ class _Batch:
         self.n_edges = len(pieces[0].edge_args())
         self.last_edge = first_edge + len(pieces) * self.n_edges
         model = pieces[0]
-        by_leaf = zip(*[p.leaves for p in pieces], strict=True)  # leaf k of every copy (== is `is` for Values)
+        by_leaf = list(zip(*[p.leaves for p in pieces], strict=True))  # leaf k of every copy (== is `is` for Values)
         self.shared = [k for k, leaves in enumerate(by_leaf) if leaves.count(leaves[0]) == len(leaves)]
+        # leaves whose gradient no one reads (numbers passed in) in every copy: the loop writes no share to them
+        self.dropped = [k for k, leaves in enumerate(by_leaf) if all(leaf in unread for leaf in leaves)]
         shared = set(self.shared)
         varying = [k for k in range(len(model.leaves)) if k not in shared]
         shared_slots = [slot[model.leaves[k]] for k in self.shared]
@@ -54,7 +59,6 @@ class _Batch:
         self.get_shared = _gather(shared_slots)
         self.get_columns = [_gather(c) for c in column_slots]
         self.bases = [first_edge + i * self.n_edges for i in reversed(range(len(pieces)))]  # backward order
-        self.dropped: list[int] = []  # set by the plan: leaves whose gradient no one reads (numbers passed in)
         self.summed: list[int] = []  # set by the plan: shared leaves whose gradient the loop sums
         self.summed_leaves: list[tuple[int, Any, Any]] = []  # (leaf, before-gather, after-gather; None: no share)
         self.exposed: list[int] = []  # inner nodes that are extra outputs
@@ -144,16 +148,19 @@ def _slots(leaves: list[Value], copies: list[list[Piece]], groups: dict[tuple, l
     return slot
 
 
-def _edges(copies: list[list[Piece]], slot: dict, groups: dict, keys: list) -> tuple[list[_Batch], dict, int]:
+def _edges(
+    copies: list[list[Piece]], slot: dict, groups: dict, keys: list, unread: frozenset[Value]
+) -> tuple[list[_Batch], dict, int]:
     """The batches, the first share slot of each copy and grouped node, and the number of share slots.
 
-    One share slot per edge, contiguous per batch and group; slot 0 holds the seed.
+    One share slot per edge, contiguous per batch and group; slot 0 holds the seed. unread: leaves
+    whose gradient no one reads.
     """
     edge_base: dict[Value, int] = {}
     n_edges = 1
     batches = []
     for ps in copies:
-        batches.append(_Batch(ps, slot, slot[ps[0].root], n_edges))
+        batches.append(_Batch(ps, slot, slot[ps[0].root], n_edges, unread))
         for p in ps:
             edge_base[p.root] = n_edges
             n_edges += batches[-1].n_edges
@@ -181,13 +188,6 @@ def _incoming(loss: Value, nodes: list[Value], piece_of: dict, edge_base: dict) 
             for leaf, edge in zip(map(copy.leaves.__getitem__, args), count(edge_base[node])):
                 incoming.setdefault(leaf, []).append(edge)
     return incoming
-
-
-def _drop(batches: list[_Batch], unread: frozenset[Value]) -> None:
-    """Mark the leaves of each batch that are `unread` in every copy: the loop writes no share to them."""
-    for b in batches:
-        by_leaf = zip(*[p.leaves for p in b.pieces], strict=True)
-        b.dropped = [k for k, leaves in enumerate(by_leaf) if all(leaf in unread for leaf in leaves)]
 
 
 def _sum_in_loops(batches: list[_Batch], incoming: dict[Value, list[int]], leaves: list[Value]) -> None:
@@ -274,9 +274,8 @@ class _Plan:
         copies, piece_of, nodes = _take_pieces(order)
         leaves, groups, keys = _group(nodes, piece_of)
         slot = _slots(leaves, copies, groups, keys)
-        batches, edge_base, self.n_edges = _edges(copies, slot, groups, keys)
+        batches, edge_base, self.n_edges = _edges(copies, slot, groups, keys, unread)
         incoming = _incoming(loss, nodes, piece_of, edge_base)
-        _drop(batches, unread)
         _sum_in_loops(batches, incoming, leaves)
         _expose(batches, outputs, slot)
         cache: dict[tuple, tuple] = {}

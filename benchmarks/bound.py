@@ -12,15 +12,14 @@ Whatever the replay's code, a run of n calls costs at least
 
 with nothing counted for planning (the graph's order, finding pieces, writing and compiling the
 replay's code). With chainrule's own forward under no_grad() in place of the barest number's, it
-is the least this engine's compiled run can take as its Value is today. `terms` measures the
+is the least this engine's compiled run can take as its Value is today. `forwards` gives the
 forwards; `benchmarks.run` times them in the same turns as the floor and the compiled run, and
 reports both bounds beside them.
 """
 
 from __future__ import annotations
 
-import gc
-import time
+from collections.abc import Callable
 from typing import Any
 
 from benchmarks import workloads
@@ -55,33 +54,24 @@ def verification_calls(calls: int, every: int = CHECK_EVERY) -> list[int]:
     return [call for call in range(1, calls + 1) if verifies(call, every)]
 
 
-def _seconds(fn: Any) -> float:
-    """fn's wall-clock time with the collector off (a lower bound: the recording pauses it too)."""
-    gc.collect()
-    gc.disable()
-    try:
-        start = time.perf_counter()
-        fn()
-        return time.perf_counter() - start
-    finally:
-        gc.enable()
-
-
-def terms(Value: type, points: list[tuple[float, float]], labels: list[float]) -> tuple[float, float, float]:
-    """Seconds of fn's forward: building the graph, on `Value` under no_grad() (what a verification
-    call runs), and on `Bare`. Each with the collector off, as the least each can cost."""
+def forwards(Value: type, points: list[tuple[float, float]], labels: list[float]) -> list[Callable[[], Any]]:
+    """fn's forward three ways: building the graph, on `Value` under no_grad() (what a verification
+    call runs), and on `Bare`. `benchmarks.run` times each with the collector off, as the least
+    each can cost (the recording pauses it too)."""
     from engine import no_grad
 
     init = workloads.initial_weights()
     model = workloads.Model(Value, init)
     bare = workloads.Model(Bare, init)
 
-    def plain() -> None:
+    def plain() -> Any:
         with no_grad():
-            workloads.loss(Value, model, points, labels)
+            return workloads.loss(Value, model, points, labels)
 
-    graph = _seconds(lambda: workloads.loss(Value, model, points, labels))
-    return graph, _seconds(plain), _seconds(lambda: workloads.loss(Bare, bare, points, labels))
+    def graph() -> Any:
+        return workloads.loss(Value, model, points, labels)
+
+    return [graph, plain, lambda: workloads.loss(Bare, bare, points, labels)]
 
 
 def lower_bound(floor_run: float, graph: float, forward: float, verifications: int) -> float:

@@ -283,12 +283,12 @@ def _compiled_and_floor_in_turns(engine: Engine, sizes: Sizes, repeat: int) -> t
     points, labels = workloads.make_moons(sizes.points)
     floor_runs = [_training_run("floor", None, sizes, 1)[0]]
     compiled_runs: list[Result] = []
-    forwards: list[tuple[float, float, float]] = []
+    forwards: list[tuple[float, ...]] = []  # each turn's (graph, no_grad, bare) forward
     final: list[float] = []
     for _ in range(repeat):
         result, final = _training_run("compiled", engine, sizes, 1)
         compiled_runs.append(result)
-        forwards.append(bound.terms(engine.Value, points, labels))
+        forwards.append(tuple(_timed(f, 1, gc_on=False)[0] for f in bound.forwards(engine.Value, points, labels)))
         floor_runs.append(_training_run("floor", None, sizes, 1)[0])
     compiled, floor_result = compiled_runs[0], floor_runs[0]
     compiled.times = [r.times[0] for r in compiled_runs]

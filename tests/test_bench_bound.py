@@ -46,8 +46,9 @@ def test_the_verification_calls_are_the_calls_on_which_a_compiled_function_runs_
     assert len(runs) == 1 + len(calls)  # the recording, then one uncompiled forward per verification call
 
 
-def test_terms_and_the_bound():
+def test_the_forwards_compute_the_same_loss_and_the_bound():
     points, labels = workloads.make_moons(10)
-    graph, own, bare = bound.terms(engine.Value, points, labels)
-    assert graph > 0 and own > 0 and bare > 0
+    graph, plain, bare = (f() for f in bound.forwards(engine.Value, points, labels))
+    assert graph.parents and not plain.parents and type(bare) is bound.Bare  # with the graph, under no_grad(), bare
+    assert bits(graph.data) == bits(plain.data) == bits(bare.data)
     assert bound.lower_bound(1.0, 0.25, 0.5, 4) == 1.0 + 0.25 + 4 * 0.5

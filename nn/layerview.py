@@ -7,9 +7,10 @@ For layer l = 1..L of an MLP, with a(0) = x and * element-wise:
     delta(l) = (W(l+1)^T delta(l+1)) * f'(z(l))
     dL/dW(l) = delta(l) a(l-1)^T     dL/db(l) = delta(l)     (summed over the examples of a batch)
 
-Every z and a is a node of chainrule's graph, so delta(l) = dL/dz(l) is the `.grad` of the node
-before the activation after `loss.backward()`. This module traces the forward pass (`LayerTrace`)
-and runs the backward pass; `backprop_report` reads those gradients and the parameters' `.grad`,
+Every z and a is a node of chainrule's graph, so delta(l) = dL/dz(l) is the gradient of the node
+before the activation that `loss.backward()` gives. This module traces the forward pass (`LayerTrace`)
+and computes the backward pass aside, as every viewing tool does (`engine.see.viewed`: no `.grad`
+changes); `backprop_report` reads those gradients, of the z and a nodes and of the parameters,
 computes the same quantities by the recursion above (`nn.textbook`) from W, f' in closed form
 and dL/da(L) (read from the graph), and checks every equation into a `LayerReport`: the largest difference, relative
 to the sum of the magnitudes of the terms that made it, should be rounding (about 1e-16); any
@@ -30,6 +31,7 @@ from typing import Any
 
 import engine
 from engine import Value
+from engine.see.viewed import viewed_pass
 
 from .layerreport import LayerReport
 from .layers import MLP
@@ -77,11 +79,11 @@ class LayerTrace:
         self.outputs: Value | list[Value] | list[Value | list[Value]] = outs if self.batch else outs[0]
 
     def report(self, loss: Value, *, l2: float = 0.0, tolerance: float = DEFAULT_TOLERANCE) -> LayerReport:
-        """Run loss.backward() and compare the graph's gradients with the textbook equations.
+        """Compute loss's backward pass (aside) and compare the graph's gradients with the textbook equations.
 
         `loss` must reach the parameters only through `outputs`; for an L2 penalty pass `l2=alpha`
         instead of adding it (it is added here, and the textbook dL/dW gets its 2 * alpha * W).
-        The parameters' `.grad` are left as they were.
+        No `.grad` changes, of the parameters or of any other node.
         """
         return _report(self, loss, l2, tolerance)
 
@@ -180,20 +182,15 @@ def _report(trace: LayerTrace, loss: Value, l2: float, tolerance: float) -> Laye
     total = loss + penalty if penalty is not None else loss
     _check_parameters_only_in_forward(trace, total, penalty)
 
-    parameters = model.parameters()
-    saved = [p.grad for p in parameters]
-    try:
-        for p in parameters:
-            p.grad = 0.0
-        total.backward()
-        dW_graph = [[[w.grad for w in n.w] for n in layer.neurons] for layer in model.layers]
-        db_graph = [[n.b.grad for n in layer.neurons] for layer in model.layers]
-    finally:
-        for p, g in zip(parameters, saved, strict=True):
-            p.grad = g
+    grads = viewed_pass(total, who="backprop_report").grads  # what backward() gives, from zero, into a dict
 
+    def grad(v: Value) -> float:
+        return grads.get(v, 0.0)
+
+    dW_graph = [[[grad(w) for w in n.w] for n in layer.neurons] for layer in model.layers]
+    db_graph = [[grad(n.b) for n in layer.neurons] for layer in model.layers]
     layers, checks = textbook(
-        model, trace.inputs, trace.zs, trace.activations, dW_graph, db_graph, float(l2), tolerance
+        model, trace.inputs, trace.zs, trace.activations, dW_graph, db_graph, float(l2), tolerance, grad
     )
     sizes = [model.nin] + [layer.nout for layer in model.layers]
     return LayerReport(sizes, trace.inputs, trace.batch, total.data, float(l2), layers, checks, tolerance)

@@ -143,10 +143,12 @@ def textbook(
     db_graph: list,
     l2: float,
     tolerance: float,
+    grad: Callable[[Value], float] = lambda v: v.grad,
 ) -> tuple[list[LayerData], list[Check]]:
     """Run the textbook recursion on the graph's forward values and compare each equation with the graph.
 
-    `zs` and `activations` are the traced nodes, [example][layer][neuron], after the backward pass.
+    `zs` and `activations` are the traced nodes, [example][layer][neuron]; `grad(node)` is a node's
+    gradient from the backward pass (by default its `.grad`).
     """
     L = len(model.layers)
     Ws = [[[w.data for w in n.w] for n in layer.neurons] for layer in model.layers]
@@ -172,8 +174,8 @@ def textbook(
             nodes, outs = zs[i][li], activations[i][li]
             z[li][i] = [v.data for v in nodes]
             a[li][i] = [v.data for v in outs]
-            dL_da[li][i] = [v.grad for v in outs]
-            dg[li][i] = [v.grad for v in nodes]
+            dL_da[li][i] = [grad(v) for v in outs]
+            dg[li][i] = [grad(v) for v in nodes]
             f, fprime = FUNCTIONS[acts[li]], DERIVATIVES[acts[li]]
             fp[li][i] = [fprime(zk, ak) for zk, ak in zip(z[li][i], a[li][i], strict=True)]
             for k, (row, bk) in enumerate(zip(Ws[li], bs[li], strict=True)):

@@ -288,12 +288,12 @@ def test_explain_refuses_a_graph_too_large_to_read_as_draw_does():
     from engine import explain
     from engine.see.drawing import GraphTooLarge
 
-    xs = [Value(float(i)) for i in range(300)]
-    total = sum(x * x for x in xs)  # about 900 nodes: a batch loss is far larger
-    with pytest.raises(GraphTooLarge, match=r"explain: the graph has more than max_nodes=500 nodes"):
+    xs = [Value(float(i)) for i in range(600)]
+    total = sum(x * x for x in xs)  # about 1,800 nodes: a batch loss is far larger
+    with pytest.raises(GraphTooLarge, match=r"explain: the graph has more than max_nodes=1000 nodes"):
         explain(total)
     assert all(x.grad == 0.0 for x in xs)  # refused before anything ran
-    assert "forward pass" in explain(total, max_nodes=1000, forward_only=True)
+    assert "forward pass" in explain(total, max_nodes=2000, forward_only=True)
 
 
 # ---------------------------------------------------------------- the layer picture

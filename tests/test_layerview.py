@@ -112,7 +112,9 @@ def test_the_graph_deltas_are_the_pre_activation_gradients():
     loss = nn.mse_loss(trace.outputs, 1.0)
     report = trace.report(loss)
     z = trace.zs[0][0]
-    assert report.layers[0].delta_graph[0] == [v.grad for v in z]
+    assert [v.grad for v in z] == [0.0, 0.0, 0.0]  # the report changes no .grad ...
+    loss.backward()
+    assert report.layers[0].delta_graph[0] == [v.grad for v in z]  # ... and shows what backward() gives
     # and by the chain rule by hand for one hidden neuron: dL/dz = 2 (out - t) * w2 * s'(z)
     out = trace.outputs.data
     w2 = model.layers[1].neurons[0].w[1].data

@@ -19,13 +19,14 @@ import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from ..core.graph import topological_order
 from ..core.value import Value
 from ..files import write_atomically
 from . import drawing, stepper_page
 from .expression import UNARY_FUNCTIONS, ExpressionError, build, parse_inputs
+from .viewed import viewed_pass
 
 USAGE_ERROR = 2
 MODULE_FUNCTION = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
@@ -100,7 +101,9 @@ def make_parser(prog: str) -> OneLineParser:
         help=".svg .png .pdf .dot, or .html for a page stepping through "
         "the backward pass; without it the DOT text goes to standard output",
     )
-    parser.add_argument("--backward", action="store_true", help="run backward() first, to show gradients")
+    parser.add_argument(
+        "--backward", action="store_true", help="show the gradients one backward() pass gives (from zero)"
+    )
     parser.add_argument("--step", type=int, help="show the graph after this step of the backward pass")
     parser.add_argument("--rankdir", choices=("LR", "TB"), default="LR")
     parser.add_argument(
@@ -147,9 +150,11 @@ def output_format(path: str) -> str:
 
 
 def check_finite(v: Value, what: str) -> None:
-    """Refuse a graph whose values (what='data') or gradients (what='grad') are not all finite."""
+    """Refuse a graph whose values (what='data') or gradients (what='grad', of one backward pass
+    computed aside: no .grad changes) are not all finite."""
+    grads = viewed_pass(v, who="backward").grads if what == "grad" else {}
     for node in topological_order(v):
-        number = getattr(node, what)
+        number = grads.get(node, 0.0) if what == "grad" else node.data
         if number - number != 0:  # inf or nan
             name = node.label or (f"the result of {node.op}" if node.op else "a constant")
             raise CommandError(
@@ -204,17 +209,16 @@ def run(args: argparse.Namespace) -> str | None:
     drawing.check_size(v, max_nodes, "stepper" if stepping else "draw")
     check_finite(v, "data")
     check_labels(v)
-    options = {"rankdir": args.rankdir, "max_nodes": max_nodes}
-    if stepping:
-        page = stepper_page.stepper_html(v, **options)  # runs the backward pass: check it before writing
-        check_finite(v, "grad")
-        return str(write_atomically(args.output, page.encode("utf-8"), who="save", special="in place"))
-    if args.backward:
+    options: dict[str, Any] = {"rankdir": args.rankdir, "max_nodes": max_nodes}
+    if stepping or args.backward:  # the pass is computed aside, as every picture's is: no .grad changes
         try:
-            v.backward()
+            check_finite(v, "grad")
         except (ArithmeticError, ValueError) as error:
             raise CommandError(f"the backward pass failed: {error}") from None
-        check_finite(v, "grad")
+    if stepping:
+        page = stepper_page.stepper_html(v, **options)
+        return str(write_atomically(args.output, page.encode("utf-8"), who="save", special="in place"))
+    options["backward"] = args.backward
     if args.output:
         return str(drawing.save(v, args.output, step=args.step, **options))
     sys.stdout.write(drawing.to_dot(v, step=args.step, **options))

@@ -17,8 +17,9 @@ Colours tell a node's role:
                `nn.Neuron`'s bias is just `b`, so pass `parameters=neuron` for it)
     input      any other leaf made with Value(...), labelled or not
     constant   the leaf a Python number in an expression (`2 * x`) becomes
-`step=k` draws the graph as it is after step k of `v.backward_steps()`, with the node of step k
-and its edges in red. The steps are taken only for the picture: every `.grad` is put back after.
+`step=k` draws the graph as it is after step k of the backward pass, with the node of step k and
+its edges in red; `backward=True` draws the gradients of the whole pass. Both are computed aside
+(`engine.see.viewed`): they start from zero gradients and change no `.grad`.
 
 From the command line (engine/see/command.py):
     python -m engine "tanh(x*w + b)" x=2 w=-3 b=6.88 --backward -o neuron.svg
@@ -34,12 +35,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core.graph import topological_order
 from ..core.spelling import number
 from ..core.value import CONSTANT, Value
 from ..files import write_atomically
 from .naming import NamedGraph, expression, named_graph
-from .steps import BackwardSteps, Step
+from .steps import Step
+from .viewed import viewed_pass
 
 DEFAULT_MAX_NODES = 1000
 
@@ -181,8 +182,11 @@ def _field(x: Any) -> str:
     return record_text(number(x, 4).rjust(NUMBER_WIDTH))
 
 
-def statements(pic: Picture, step: Step | None = None) -> list[str]:
-    """The DOT statements of the picture, with `step` (if any) highlighted."""
+def statements(pic: Picture, step: Step | None = None, grads: dict[Value, Any] | None = None) -> list[str]:
+    """The DOT statements of the picture, with `step` (if any) highlighted.
+
+    The gradients shown are `grads` (a node not in it has 0) if given, else each node's `.grad`.
+    """
     out = [
         f"graph [rankdir={pic.rankdir} fontname=Helvetica bgcolor=white]",
         'node [fontname="DejaVu Sans Mono" fontsize=11]',
@@ -192,7 +196,8 @@ def statements(pic: Picture, step: Step | None = None) -> list[str]:
     receiving = {s.input for s in step.shares} if step else set()
     for node in pic.order:
         nid, name = pic.ids[node], pic.names[node]
-        label = f"{{{record_text(name)}|data {_field(node.data)}|grad {_field(node.grad)}}}"
+        grad = node.grad if grads is None else grads.get(node, 0.0)
+        label = f"{{{record_text(name)}|data {_field(node.data)}|grad {_field(grad)}}}"
         tip = f"{name} = {expression(node, pic.names)}" if node.parents else f"{name} ({pic.roles[node]})"
         style = f'style=filled fillcolor="{ROLE_COLOURS[pic.roles[node]]}"'
         if node is current:
@@ -220,23 +225,9 @@ def _legend(pic: Picture) -> str:
     return f"legend [shape=plaintext fontsize=11 label=<{table}>]"
 
 
-def source(pic: Picture, step: Step | None = None) -> str:
+def source(pic: Picture, step: Step | None = None, grads: dict[Value, Any] | None = None) -> str:
     """The whole DOT text, laid out as graphviz.Digraph writes it (so draw() and to_dot() agree)."""
-    return "digraph chainrule {\n" + "".join(f"\t{s}\n" for s in statements(pic, step)) + "}\n"
-
-
-def _take_steps(v: Value, step: int | None) -> tuple[BackwardSteps, Step | None]:
-    """A BackwardSteps for v with `step` steps already taken (none when step is None)."""
-    steps = BackwardSteps(v)
-    if step is None:
-        return steps, None
-    if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= len(steps):
-        raise ValueError(f"draw: step must be an int from 0 to {len(steps)} (this graph's steps), got {step!r}")
-    taken = None
-    steps.start()
-    for _ in range(step):
-        taken = next(steps)
-    return steps, taken
+    return "digraph chainrule {\n" + "".join(f"\t{s}\n" for s in statements(pic, step, grads)) + "}\n"
 
 
 def to_dot(
@@ -247,17 +238,23 @@ def to_dot(
     parameters: Iterable[Value] | Any = (),
     step: int | None = None,
     legend: bool = True,
+    backward: bool = False,
 ) -> str:
-    """The DOT text of v's graph: one record per Value, one node per operation."""
+    """The DOT text of v's graph: one record per Value, one node per operation.
+
+    With `step=k` the gradients are those after step k of the backward pass (its node in red); with
+    `backward=True`, those of the whole pass; both computed aside, changing no `.grad`.
+    """
     check_size(v, max_nodes, "to_dot")
-    before = {node: node.grad for node in topological_order(v)} if step is not None else {}
-    try:  # a picture never changes what it draws: the steps taken for it are undone
-        steps, taken = _take_steps(v, step)
-        pic = prepare(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, legend=legend, graph=steps.graph)
-        return source(pic, taken)
-    finally:
-        for node, grad in before.items():
-            node.grad = grad
+    if step is None and not backward:
+        return source(prepare(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, legend=legend))
+    seen = viewed_pass(v, who="draw")
+    taken = len(seen.steps) if step is None else step
+    if isinstance(taken, bool) or not isinstance(taken, int) or not 0 <= taken <= len(seen.steps):
+        raise ValueError(f"draw: step must be an int from 0 to {len(seen.steps)} (this graph's steps), got {step!r}")
+    pic = prepare(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, legend=legend, graph=seen.graph)
+    shown = seen.steps[taken - 1] if step is not None and taken > 0 else None
+    return source(pic, shown, seen.grads_after(taken))
 
 
 # ---------------------------------------------------------------- rendering
@@ -294,6 +291,7 @@ def draw(
     step: int | None = None,
     legend: bool = True,
     format: str = "svg",
+    backward: bool = False,
 ) -> Any:
     """v's graph as a graphviz.Digraph (shown inline by Jupyter); `.render("g")` writes g.svg (or `format`)."""
     try:
@@ -305,7 +303,9 @@ def draw(
         ) from None
     if format not in graphviz.FORMATS:
         raise ValueError(f"draw: unknown picture format {format!r}; use e.g. 'svg', 'png' or 'pdf'")
-    text = to_dot(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, step=step, legend=legend)
+    text = to_dot(
+        v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, step=step, legend=legend, backward=backward
+    )
     dot_program()  # fail now, with install hints, rather than when the notebook tries to show it
     graph = graphviz.Digraph("chainrule", format=format)
     graph.body.extend(line + "\n" for line in text.splitlines()[1:-1])
@@ -325,12 +325,15 @@ def save(
     parameters: Iterable[Value] | Any = (),
     step: int | None = None,
     legend: bool = True,
+    backward: bool = False,
 ) -> Path:
     """Write v's graph to `path` as SVG, PNG, PDF or DOT text (by `format`, else by the suffix)."""
     path = Path(path)
     fmt = (format or path.suffix.lstrip(".") or "svg").lower()
     if fmt not in FORMATS:
         raise ValueError(f"save: unknown picture format {fmt!r} for {str(path)!r}; use one of {', '.join(FORMATS)}")
-    text = to_dot(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, step=step, legend=legend)
+    text = to_dot(
+        v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, step=step, legend=legend, backward=backward
+    )
     data = text.encode() if fmt == "dot" else render(text, fmt)
     return write_atomically(path, data, who="save", special="in place")

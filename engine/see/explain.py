@@ -1,12 +1,13 @@
 """`explain(v)`: the forward and backward passes of a graph as tables a person can read.
 
 The forward table lists every node, inputs first, with the operation that made it and its
-value. The backward table runs the backward pass step by step (see `engine.backward_steps`) and
-lists, for each node and each of its inputs, the chain rule
+value. The backward table lists the backward pass step by step, for each node and each of its
+inputs, the chain rule
 
     input.grad += (d node / d input) * node.grad
 
-with the formula, the local derivative, the amount added and the input's gradient so far.
+with the formula, the local derivative, the amount added and the input's gradient so far. The
+pass is computed aside (`engine.see.viewed`): explaining changes no `.grad`.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from typing import Any, TextIO
 from ..core.spelling import number
 from ..core.value import CONSTANT, Value
 from .drawing import GraphTooLarge, count_nodes, leaf_role, parameter_set
-from .naming import expression
-from .steps import BackwardSteps
+from .naming import NamedGraph, expression, named_graph
+from .viewed import ViewedPass, viewed_pass
 
 
 def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
@@ -32,7 +33,7 @@ def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[st
     return [line(header), line(["-" * w for w in widths])] + [line(row) for row in rows]
 
 
-def forward_table(steps: BackwardSteps, parameters: set[Value] | None = None) -> list[str]:
+def forward_table(steps: ViewedPass | NamedGraph, parameters: set[Value] | None = None) -> list[str]:
     """Every node, inputs first: its name, how it was made (or input, parameter, constant), its value."""
     names = steps.names
     rows = []
@@ -42,10 +43,10 @@ def forward_table(steps: BackwardSteps, parameters: set[Value] | None = None) ->
     return ["forward pass (inputs first)"] + _table(["node", "= operation", "data"], rows, right={2})
 
 
-def backward_table(steps: BackwardSteps) -> list[str]:
-    """Run the backward pass step by step; one row per (node, input) pair."""
+def backward_table(steps: ViewedPass) -> list[str]:
+    """The backward pass step by step; one row per (node, input) pair; then the leaves' gradients."""
     rows = []
-    for step in steps:
+    for step in steps.steps:
         for i, share in enumerate(step.shares):
             first = i == 0
             rows.append(
@@ -57,7 +58,7 @@ def backward_table(steps: BackwardSteps) -> list[str]:
                     share.formula,
                     number(share.local),
                     number(share.amount),
-                    number(share.input.grad),
+                    number(share.now),
                 ]
             )
     header = ["step", "node", "node.grad", "input", "d node/d input", "local", "added", "input.grad now"]
@@ -65,12 +66,16 @@ def backward_table(steps: BackwardSteps) -> list[str]:
     lines = [title + number(steps.seed)] + _table(header, rows, right={0, 2, 5, 6, 7})
     leaves = [node for node in steps.order if not node.parents and node._origin is not CONSTANT]
     if leaves:
-        shown = ", ".join(f"{steps.names[n]}.grad = {number(n.grad)}" for n in leaves)
+        shown = ", ".join(f"{steps.names[n]}.grad = {number(steps.grads.get(n, 0.0))}" for n in leaves)
         lines.append(f"gradients of the inputs and parameters: {shown}")
+        earlier = [n for n in leaves if not (type(n.grad) is float and n.grad == 0.0)]
+        if earlier:
+            shown = ", ".join(f"{steps.names[n]}.grad = {number(n.grad)}" for n in earlier)
+            lines.append(f"already there from earlier passes (backward() adds this pass to them): {shown}")
     return lines
 
 
-DEFAULT_MAX_NODES = 500  # about three lines a node: longer tables are not read
+DEFAULT_MAX_NODES = 1000  # one example through the README's 2-16-16-1 network (985 nodes) fits; a batch does not
 
 
 class Explanation(str):
@@ -92,11 +97,11 @@ def explain(
     """v's forward pass and (unless forward_only) its backward pass, run step by step, as tables.
 
     Returns the text (typed at the REPL, it shows as the tables; `print()` it in a script), and
-    writes it to `file` if one is given. The backward part changes `.grad` exactly as
-    `v.backward(grad)` would. A leaf is called a parameter when it is in `parameters=` (Values,
-    or a model) or has a dotted label as nn gives its parameters, a constant when a Python number
-    made it (the 2 in `2 * x`), else an input. A graph of more than `max_nodes` nodes raises
-    GraphTooLarge.
+    writes it to `file` if one is given. The backward part shows what `v.backward(grad)` gives,
+    from zero gradients, and changes no `.grad` (see `engine.see.viewed`). A leaf is called a
+    parameter when it is in `parameters=` (Values, or a model) or has a dotted label as nn gives
+    its parameters, a constant when a Python number made it (the 2 in `2 * x`), else an input. A
+    graph of more than `max_nodes` nodes raises GraphTooLarge.
     """
     if type(v) is not Value:
         raise TypeError(f"explain: expected a Value, got {type(v).__name__}")
@@ -106,10 +111,12 @@ def explain(
             "of lines. Explain the graph of one example (e.g. the loss of a single input point), or pass a "
             "larger max_nodes= if you really want it."
         )
-    steps = BackwardSteps(v, grad)
-    lines = forward_table(steps, parameter_set(parameters))
-    if not forward_only:
-        lines += [""] + backward_table(steps)
+    params = parameter_set(parameters)
+    if forward_only:
+        lines = forward_table(named_graph(v), params)
+    else:
+        steps = viewed_pass(v, grad, who="explain")
+        lines = forward_table(steps, params) + [""] + backward_table(steps)
     text = Explanation("\n".join(lines))
     if file is not None:
         print(text, file=file)

@@ -8,8 +8,8 @@ network, works the same in JupyterLab, the classic Notebook and VS Code, and sur
 to HTML (nbconvert). Its element ids live inside the iframe, so several steppers in one notebook
 do not clash.
 
-Building it runs the backward pass once, as `engine.see.stepper_page.write_stepper` does: afterwards
-every `.grad` is what backward() would have left.
+Building it computes the backward pass aside, as `engine.see.stepper_page.write_stepper` does:
+no `.grad` of the graph changes.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def step_through(
     parameters: Iterable[Value] = (),
     predict: bool = False,
 ) -> Stepper:
-    """v's backward pass, step by step, shown inline when a notebook cell returns it (this runs the pass).
+    """v's backward pass, step by step, shown inline when a notebook cell returns it (changes no `.grad`).
 
     predict=True starts the page in predict mode: each step is shown once its gradients are typed in.
     """

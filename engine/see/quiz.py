@@ -10,9 +10,9 @@ true share (or `ABS_TOL` of it, near 0) is right; a wrong one is answered with t
 line and its numbers and the local derivative's formula. At the end: the score and the
 operations that were missed.
 
-The quiz never changes a `.grad`: the shares are computed into a dict of its own (as `engine.grad`
-does), with the same rules, in the same order and with the same hooks as `backward()`, so the
-numbers asked for are exactly the ones `v.backward()` would add. Answers come from the terminal,
+The quiz never changes a `.grad`: the shares are computed aside, as every viewing tool computes
+them (`engine.see.viewed`), with the same rules, in the same order and with the same hooks as
+`backward()`, so the numbers asked for are exactly the ones `v.backward()` would add. Answers come from the terminal,
 a pipe or any iterable of strings; Ctrl-C, the end of the input or an empty line stops the quiz.
 """
 
@@ -26,13 +26,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from ..core.backward import ChainRule
-from ..core.graph import topological_order
-from ..core.mode import _mode
 from ..core.spelling import number
-from ..core.value import Value, _number
-from .naming import expression, node_names
-from .steps import Share, Step, local_formula
+from ..core.value import Value
+from .naming import node_names
+from .steps import Share, Step
+from .viewed import viewed_pass
 
 REL_TOL = 1e-3  # an answer off by at most 0.1% of the true share is right (the steps print 6 digits) ...
 ABS_TOL = 1e-6  # ... or by at most this much, for a share at or near 0
@@ -138,30 +136,8 @@ def questions(step: Step) -> list[Question]:
 
 
 def passive_steps(v: Value, grad: float = 1.0) -> list[Step]:
-    """v's backward pass as Steps, computed without touching any `.grad` (shares into a dict)."""
-    if type(v) is not Value:
-        raise TypeError(f"quiz: expected a Value, got {type(v).__name__}")
-    if type(grad) is Value:
-        raise TypeError("quiz: the seed gradient must be a number")
-    seed = _number(grad, "quiz grad")
-    order = topological_order(v)
-    names = node_names(order)
-    grads: dict[Value, float] = {}
-    chain = ChainRule("quiz", check=_mode[0] == 2, grads=grads)
-    chain.begin(order, [(v, seed)], reset=False)  # into `grads`: no .grad is touched
-    taken: list[tuple[Value, float, tuple[float, ...]]] = []
-    for node in reversed(order):
-        applied = chain.step(node)
-        if applied is not None:
-            taken.append((node, *applied))
-    steps = []
-    for index, (node, g, amounts) in enumerate(taken, start=1):
-        parents = node.parents
-        locals_ = node._rule(1.0, node.data, *[p.data for p in parents])  # type: ignore[misc]
-        formulas = local_formula(node, names)
-        shares = tuple(Share(p, names[p], formulas[i], locals_[i], amounts[i]) for i, p in enumerate(parents))
-        steps.append(Step(index, len(taken), node, names[node], expression(node, names), g, shares))
-    return steps
+    """v's backward pass as Steps, computed aside (`engine.see.viewed`): no `.grad` is touched."""
+    return viewed_pass(v, grad, who="quiz").steps
 
 
 # ---------------------------------------------------------------- the quiz

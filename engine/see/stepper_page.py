@@ -8,8 +8,8 @@ arrows, space to play or pause, Home and End. The graph starts fitted to the win
 switches to full size, scrolled to the step's node. A legend says what the red and orange mean.
 The address can pick a frame (`page.html#step=3`) or start playing (`page.html?autoplay`).
 
-Writing the page runs the backward pass, so afterwards every `.grad` is what backward() would
-have left: the pictures start from zero gradients, and leaves keep what they had before on top.
+The pictures show one backward pass from zero gradients, computed aside (`engine.see.viewed`):
+writing the page changes no `.grad`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ..core.value import Value
 from ..files import write_atomically
 from .drawing import CURRENT, RECEIVING, check_size, prepare, render, source
 from .predict_page import CHECKBOX, CONTROLS, SCRIPT, STYLE, questions_json
-from .steps import BackwardSteps
+from .viewed import viewed_pass
 
 DEFAULT_MAX_NODES = 150  # one frame per non-leaf node, each a picture of the whole graph
 
@@ -43,28 +43,20 @@ class Frame(NamedTuple):
 def frames(
     v: Value, *, rankdir: str = "LR", max_nodes: int = DEFAULT_MAX_NODES, parameters: Iterable[Value] = ()
 ) -> list[Frame]:
-    """A Frame for the start and one after each step of v's backward pass (this runs the pass)."""
+    """A Frame for the start and one after each step of v's backward pass (computed aside: no .grad changes)."""
     check_size(v, max_nodes, "stepper")
-    # the pictures show one pass from zero; the leaves then get their earlier gradients back on
-    # top, so afterwards every .grad is what backward() would have left (leaves accumulate)
-    steps = BackwardSteps(v)
-    earlier = {n: n.grad for n in steps.order if n.is_leaf()}
-    for leaf in earlier:
-        leaf.grad = 0.0
-    try:
-        pic = prepare(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, graph=steps.graph)
-        steps.start()
-        root = steps.names[v]
-        start = (
-            f"start: every gradient of the graph at 0, {root}.grad seeded with {number(steps.seed)} "
-            f"(d{root}/d{root} = 1); {len(steps)} steps to go"
-        )
-        result = [Frame(start, source(pic), "")]
-        for step in steps:
-            result.append(Frame(str(step), source(pic, step), pic.ids[step.node], questions_json(step)))
-    finally:
-        for leaf, grad in earlier.items():
-            leaf.grad = grad + leaf.grad
+    seen = viewed_pass(v, who="stepper")
+    pic = prepare(v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, graph=seen.graph)
+    root = seen.names[v]
+    start = (
+        f"start: every gradient of the graph at 0, {root}.grad seeded with {number(seen.seed)} "
+        f"(d{root}/d{root} = 1); {len(seen.steps)} steps to go"
+    )
+    result = [Frame(start, source(pic, None, seen.grads_after(0)), "")]
+    grads = seen.grads_after(0)
+    for step, change in zip(seen.steps, seen.changes, strict=True):
+        grads.update(change)
+        result.append(Frame(str(step), source(pic, step, grads), pic.ids[step.node], questions_json(step)))
     return result
 
 

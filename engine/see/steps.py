@@ -5,7 +5,8 @@ topological order), and applies the chain rule to it: for every input,
 
     input.grad += (d node / d input) * node.grad
 
-The step is applied as it is taken, so between two `next()` calls every `.grad` is
+The step is applied as it is taken (the one viewing tool that changes `.grad`; the others
+compute their steps aside, see `engine.see.viewed`), so between two `next()` calls every `.grad` is
 what backward() has built so far; after the last step every gradient equals what
 `backward()` gives (leaf gradients accumulate across passes, as with backward()).
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from ..core.backward import ChainRule, check_recorded
 from ..core.graph import topological_order
@@ -45,13 +47,14 @@ def local_formula(node: Value, names: dict[Value, str]) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Share:
-    """What one step adds to one input: `input.grad += local * grad_in = amount`."""
+    """What one step adds to one input: `input.grad += local * grad_in = amount`; `now`: its gradient after."""
 
     input: Value
     name: str
     formula: str
     local: float
     amount: float
+    now: Any = None
 
 
 @dataclass(frozen=True)
@@ -131,17 +134,36 @@ class BackwardSteps(Iterator[Step]):
 
     def _step(self, node: Value, g: float, amounts: tuple[float, ...]) -> Step:
         """The step just taken at `node`, with the formula and the numbers of each share."""
-        parents = node.parents
-        locals_ = node._rule(1.0, node.data, *[p.data for p in parents])  # type: ignore[misc]
-        formulas = local_formula(node, self.names)
-        shares = tuple(
-            Share(parent, self.names[parent], formulas[i], locals_[i], amounts[i]) for i, parent in enumerate(parents)
-        )
-        return Step(self.taken, len(self), node, self.names[node], expression(node, self.names), g, shares)
+        nows = tuple(p.grad for p in node.parents)
+        return make_step(self.taken, len(self), node, g, amounts, self.names, nows)
+
+
+def make_step(
+    index: int,
+    total: int,
+    node: Value,
+    g: Any,
+    amounts: tuple[Any, ...],
+    names: dict[Value, str],
+    nows: tuple[Any, ...],
+) -> Step:
+    """Step `index` of `total`, taken at `node` with gradient g: each input's formula, local derivative,
+    share and gradient after the step."""
+    parents = node.parents
+    locals_ = node._rule(1.0, node.data, *[p.data for p in parents])  # type: ignore[misc]
+    formulas = local_formula(node, names)
+    shares = tuple(
+        Share(parent, names[parent], formulas[i], locals_[i], amounts[i], nows[i]) for i, parent in enumerate(parents)
+    )
+    return Step(index, total, node, names[node], expression(node, names), g, shares)
 
 
 def backward_steps(root: Value, grad: float = 1.0) -> BackwardSteps:
-    """The backward pass of `root` one node at a time: d root / d node, applied step by step."""
+    """The backward pass of `root` one node at a time: d root / d node, applied step by step.
+
+    The one way of looking at a backward pass that changes `.grad`: each `next()` applies its step
+    to the graph, as backward() does. explain, draw, step_through and quiz compute theirs aside.
+    """
     if type(root) is not Value:
         raise TypeError(f"backward_steps: expected a Value, got {type(root).__name__}")
     check_recorded(root, "backward_steps")

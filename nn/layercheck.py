@@ -13,11 +13,19 @@ every neuron, from the last layer back, and returns the score.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TextIO
 
-from engine.see.quiz import AnswerError, QuizResult, is_right, read_answer
+from engine.see.quiz import (
+    TOLERANCE_HELP,
+    AnswerError,
+    QuizResult,
+    UnreadableInput,
+    answer_reader,
+    is_right,
+    read_answer,
+)
 
 from .layerview import LayerReport
 
@@ -66,8 +74,9 @@ class LayerQuestion:
 
     def check(self, answer: float | str) -> bool:
         """Whether the answer (a number, or arithmetic as text) is delta within engine.quiz's tolerance."""
-        value = read_answer(answer) if isinstance(answer, str) else float(answer)
-        return is_right(value, self.answer)
+        if isinstance(answer, str):
+            return is_right(read_answer(answer), self.answer, answer)
+        return is_right(float(answer), self.answer)
 
 
 def layer_question(report: LayerReport, layer: int, neuron: int, example: int = 0) -> LayerQuestion:
@@ -109,13 +118,18 @@ def layer_quiz(
         layer_question(report, n, j, example) for n in range(len(layers), 0, -1) for j in range(len(layers[n - 1]["b"]))
     ]
     result = QuizResult(total=len(asked))
-    source: Iterator[str] | None = iter(answers) if answers is not None else None
-    print(f"layer checks: delta for {len(asked)} neurons, last layer first; an empty line stops", file=out)
+
+    def say(text: str = "") -> None:
+        print(text, file=out, flush=True)
+
+    read = answer_reader(answers, file, say)
+    say(f"layer checks: delta for {len(asked)} neurons, last layer first; an empty line stops")
+    say(TOLERANCE_HELP)
     try:
         for q in asked:
             while True:
-                print(q.ask(), file=out, flush=True)
-                text = next(source) if source is not None else input("> ")
+                say(q.ask())
+                text = read("> ")
                 if not text.strip():
                     raise EOFError
                 try:
@@ -132,7 +146,9 @@ def layer_quiz(
                 result.missed.append(f"layer {q.layer}")
                 print(f"  not quite: delta({q.layer})[{q.neuron}] = {q.worked()}", file=out)
         result.finished = True
+    except UnreadableInput as error:
+        say(f"  ({error})")
     except (EOFError, StopIteration, KeyboardInterrupt):
-        print(file=out)
+        say()
     print(result.summary(), file=out)
     return result

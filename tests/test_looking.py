@@ -21,6 +21,7 @@ import engine
 import nn
 from engine import Value
 from engine.see.drawing import GraphTooLarge, to_dot
+from engine.see.quiz import is_right
 from engine.see.stepper_page import frames
 from engine.see.viewed import viewed_pass
 from tests.strategies import build_or_reject, expressions_with_inputs, reals
@@ -206,6 +207,25 @@ def test_looking_changes_nothing_and_backward_then_agrees_with_an_untouched_copy
     assert [exact(shown[n]) for n in graph] == [exact(n.grad) for n in twin_graph]
 
 
+# ---------------------------------------------------------------- a float taken from a Value
+
+
+def test_math_on_a_value_is_refused_naming_engines_function():
+    x = Value(1.0, label="x")
+    with pytest.raises(TypeError, match=r"engine\.tanh"):
+        y = math.tanh(x) * x
+        y.backward()
+    with pytest.raises(TypeError, match=r"engine\.exp"):
+        math.exp(x)
+
+
+def test_float_of_a_value_still_reads_its_number_for_printing():
+    x = Value(2.5, label="x")
+    assert float(x) == 2.5 and type(float(x)) is float
+    assert f"{float(x):.2f}" == "2.50"
+    assert "%.1f" % x == "2.5"  # noqa: UP031 (printf-style formatting calls float() too)
+
+
 # ---------------------------------------------------------------- explain's size
 
 
@@ -243,3 +263,108 @@ def test_the_command_line_draws_a_functions_graph_without_changing_it(tmp_path, 
     assert re.search(r"\{a\|data[\\ ]*2\.0\|grad[\\ ]*-3\.0\}", capsys.readouterr().out)
     assert main(["looked_at:loss", "--step", "1"]) == 0
     assert state([looked_at.L, looked_at.a, looked_at.b]) == before
+
+
+def test_a_float_for_any_other_call_is_refused_and_the_graph_kept():
+    x = Value(0.5, label="x")
+    with pytest.raises(TypeError, match=r"list\(\.\.\.\) wants a float .* v\.data"):
+        list(map(float, [x]))
+    assert [float(v) for v in [x]] == [0.5]
+    y = engine.tanh(x) * x  # the way that keeps the gradient
+    y.backward()
+    assert x.grad == pytest.approx(math.tanh(0.5) + 0.5 * (1 - math.tanh(0.5) ** 2), rel=1e-15)
+
+
+# ---------------------------------------------------------------- the quiz teaches
+
+
+def rounded_graph():
+    x, y, w = Value(-3.0, label="x"), Value(0.500972, label="y"), Value(1.0, label="w")
+    m = x * y
+    m.label = "m"
+    L = m * w
+    L.label = "L"
+    return L
+
+
+def test_the_quiz_accepts_an_answer_to_the_digits_typed_and_says_so():
+    result, text = quizzed(rounded_graph(), ["1", "-1.5", "0.5", "-2"])
+    assert (result.right, result.asked) == (3, 4)  # -1.5 for -1.50292, 0.5 for 0.500972; -2 is not -3
+    assert "rounded to the digits you type (-1.5 for -1.50292)" in text
+
+
+def test_zero_is_not_right_for_a_tiny_share_the_prompt_shows():
+    x = Value(3.74e-13, label="x")
+    y = Value(1.0, label="y")
+    L = x * y
+    L.label = "L"
+    result, text = quizzed(L, ["1", "0"])  # x.grad += y.data * L.grad = 1.0; y.grad += x.data * L.grad = 3.74e-13
+    assert "x.data = 3.74e-13" in text
+    assert (result.right, result.asked, result.missed) == (1, 2, ["*"])
+    assert not is_right(0.0, 3.74e-13, "0") and is_right(0.0, 0.0, "0")
+
+
+def test_the_prompt_shows_the_numbers_it_needs():
+    o = (Value(2.0, label="x") * Value(-3.0, label="w") + Value(6.8813735870195432, label="b")).tanh()
+    o.label = "o"
+    result, text = quizzed(o, ["0.5", ""])
+    assert "(1 - o.data**2) * o.grad  (o.data = 0.707107, o.grad = 1.0)  = ? 0.5" in text
+
+
+def test_the_quiz_refuses_a_batch_with_a_hint_before_any_question():
+    model = nn.MLP(2, [16, 16, 1], seed=0)
+    loss = nn.mse_loss([model([0.1 * i, -1.0]) for i in range(100)], [1.0] * 100)
+    with pytest.raises(GraphTooLarge, match=r"quiz: the graph has more than max_nodes=1000 nodes.*one example"):
+        engine.quiz(loss, answers=[], file=io.StringIO())
+    one = nn.mse_loss([model([0.5, -1.0])], [1.0])
+    assert engine.quiz(one, answers=[""], file=io.StringIO()).total > 0
+
+
+QUIZ_SCRIPT = """
+import sys
+sys.path.insert(0, {root!r})
+import engine, nn
+from engine import Value
+a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+L = a * b; L.label = "L"
+if sys.argv[1] == "layer":
+    model = nn.MLP(2, [2, 1], "tanh", seed=1)
+    nn.layer_quiz(nn.backprop_report(model, [0.5, -1.0], nn.mse_loss, 0.25))
+else:
+    engine.quiz(L)
+"""
+
+
+def piped(tmp_path, which, data, errors="strict"):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "piped_quiz.py"
+    script.write_text(QUIZ_SCRIPT.format(root=str(Path(__file__).resolve().parent.parent)))
+    env = {"PATH": "/usr/bin:/bin", "PYTHONIOENCODING": f"utf-8:{errors}"}
+    return subprocess.run([sys.executable, str(script), which], input=data, capture_output=True, timeout=120, env=env)
+
+
+@pytest.mark.parametrize("errors", ["strict", "surrogateescape"])
+def test_bytes_that_are_not_utf8_give_one_line_not_a_traceback(tmp_path, errors):
+    done = piped(tmp_path, "engine", b"-3\n\xff\xfe\n", errors)
+    assert done.returncode == 0 and done.stderr == b"", done.stderr.decode()
+    out = done.stdout.decode()
+    assert "standard input is not UTF-8 text (it has the byte 0xff); stopped" in out
+    # strict decoding fails on the whole chunk read, so even the good line before is lost there
+    assert ("score 1/1 (stopped after 1 of 2)" if errors == "surrogateescape" else "(stopped after") in out
+
+
+def test_layer_quiz_echoes_piped_answers_as_the_quiz_does(tmp_path):
+    done = piped(tmp_path, "layer", b"0.1\n\n")
+    out = done.stdout.decode()
+    assert done.returncode == 0, done.stderr.decode()
+    assert "> 0.1\n" in out  # the answer, echoed after its prompt, as in a terminal
+    done = piped(tmp_path, "layer", b"\xff\n")
+    assert done.stderr == b"" and "not UTF-8 text" in done.stdout.decode()
+
+
+def quizzed(v, answers):
+    out = io.StringIO()
+    return engine.quiz(v, answers=answers, file=out), out.getvalue()

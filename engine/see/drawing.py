@@ -90,15 +90,20 @@ def count_nodes(root: Value, limit: int) -> int:
     return len(seen)
 
 
-def check_size(root: Value, max_nodes: int, who: str = "draw") -> None:
-    """Raise GraphTooLarge, quickly, when root's graph has more than max_nodes nodes."""
+def check_size(
+    root: Value,
+    max_nodes: int,
+    who: str = "draw",
+    why: str = "a picture that large is unreadable and slow to lay out",
+    verb: str = "Draw",
+) -> None:
+    """Raise GraphTooLarge, quickly, when root's graph has more than max_nodes nodes (saying `why`)."""
     if type(root) is not Value:
         raise TypeError(f"{who}: expected a Value, got {type(root).__name__}")
     if count_nodes(root, max_nodes) > max_nodes:
         raise GraphTooLarge(
-            f"{who}: the graph has more than max_nodes={max_nodes} nodes; a picture that large is unreadable "
-            f"and slow to lay out. Draw the graph of one example (e.g. the loss of a single input point), "
-            f"or pass a larger max_nodes= if you really want it."
+            f"{who}: the graph has more than max_nodes={max_nodes} nodes; {why}. {verb} the graph of one "
+            "example (e.g. the loss of a single input point), or pass a larger max_nodes= if you really want it."
         )
 
 

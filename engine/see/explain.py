@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from ..core.spelling import number
 from ..core.value import CONSTANT, Value
-from .drawing import GraphTooLarge, count_nodes, leaf_role, parameter_set
+from .drawing import check_size, leaf_role, parameter_set
 from .naming import NamedGraph, expression, named_graph
 from .viewed import ViewedPass, viewed_pass
 
@@ -103,14 +103,7 @@ def explain(
     its parameters, a constant when a Python number made it (the 2 in `2 * x`), else an input. A
     graph of more than `max_nodes` nodes raises GraphTooLarge.
     """
-    if type(v) is not Value:
-        raise TypeError(f"explain: expected a Value, got {type(v).__name__}")
-    if count_nodes(v, max_nodes) > max_nodes:
-        raise GraphTooLarge(
-            f"explain: the graph has more than max_nodes={max_nodes} nodes; its tables would run to thousands "
-            "of lines. Explain the graph of one example (e.g. the loss of a single input point), or pass a "
-            "larger max_nodes= if you really want it."
-        )
+    check_size(v, max_nodes, "explain", "its tables would run to thousands of lines", "Explain")
     params = parameter_set(parameters)
     if forward_only:
         lines = forward_table(named_graph(v), params)

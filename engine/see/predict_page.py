@@ -5,16 +5,18 @@ asked (`d.grad += f.data * L.grad = ?`), the true share, the chain-rule line wit
 the local derivative (from `engine.quiz.questions`, so the page asks what `engine.quiz` asks).
 With "predict" ticked (or `?predict` in the address, or `step_through(v, predict=True)`), the
 page hides each step until its shares are answered, reads an answer with a small arithmetic
-parser (numbers, + - * / ** ^ and brackets; no `eval`), checks it within the quiz's tolerance,
+parser (numbers, + - * / ** ^ and brackets; no `eval`), checks it with the quiz's rule
+(`engine.quiz.is_right`: within 0.1%, or rounded to the digits typed within 1%; said on the page),
 shows the line, and keeps a score in the page (`body[data-score]`). No server is involved.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import math
 
-from .quiz import ABS_TOL, REL_TOL, questions
+from .quiz import ABS_TOL, REL_TOL, ROUNDED_TOL, TOLERANCE_HELP, questions
 from .steps import Step
 
 
@@ -45,10 +47,12 @@ CONTROLS = """<div id="quiz" hidden>
   <input id="guess" size="14" aria-label="your answer" autocomplete="off" placeholder="e.g. -2*1">
   <button id="check">check</button>
   <span id="score">score 0 of 0</span>
+  <small id="tolerance">$TOLERANCE_HELP</small>
 </div>
-<pre id="verdict"></pre>"""
+<pre id="verdict"></pre>""".replace("$TOLERANCE_HELP", html.escape(TOLERANCE_HELP))
 
-SCRIPT = """
+SCRIPT = (
+    """
 // ---- predict mode (engine/predict_page.py): answer each share before its step is shown ----
 const predictBox = document.getElementById("predict");
 const guess = document.getElementById("guess");
@@ -106,10 +110,20 @@ function readNumber(text) {
   }
   try { const x = sum(); return at === tokens.length && tokens.length > 0 ? x : null; } catch (e) { return null; }
 }
-function close(x, truth) {  // engine.quiz.is_right
+function halfUnit(text) {  // engine.quiz.half_unit: half a unit in the last digit typed, null for arithmetic
+  const m = /^\\s*[-+\u2212]?(\\d*)(?:\\.(\\d*))?(?:[eE]([-+]?\\d+))?\\s*$/.exec(text);
+  if (m === null || !(m[1] || m[2])) return null;
+  const exponent = Number(m[3] || 0);
+  return Math.abs(exponent) > 300 ? null : 0.5 * Math.pow(10, exponent - (m[2] || "").length);
+}
+function close(x, truth, text) {  // engine.quiz.is_right
   if (Number.isNaN(truth) || Number.isNaN(x)) return Number.isNaN(truth) && Number.isNaN(x);
   if (!Number.isFinite(truth) || !Number.isFinite(x)) return x === truth;
-  return Math.abs(x - truth) <= Math.max($REL_TOL * Math.max(Math.abs(x), Math.abs(truth)), $ABS_TOL);
+  const off = Math.abs(x - truth);
+  if (truth === 0) return off <= $ABS_TOL;
+  if (off <= $REL_TOL * Math.abs(truth)) return true;
+  const unit = halfUnit(text);
+  return unit !== null && off <= unit * (1 + 1e-9) && off <= $ROUNDED_TOL * Math.abs(truth);
 }
 function check() {
   if (!predictBox.checked || guess.disabled) return;
@@ -117,7 +131,7 @@ function check() {
   const x = readNumber(guess.value);
   if (x === null) { verdict.className = ""; verdict.textContent = "cannot read " + JSON.stringify(guess.value)
     + ": type a number or arithmetic such as -2*1"; return; }
-  const ok = close(x, Number(q.answer));
+  const ok = close(x, Number(q.answer), guess.value);
   answered += 1;
   if (ok) right += 1;
   verdict.className = ok ? "right" : "wrong";
@@ -138,6 +152,9 @@ guess.addEventListener("keydown", (event) => {  // typing in the box must not st
 });
 predictBox.onchange = () => { pause(); revealed = current; asking = 0; show(current); };
 if ($PREDICT || /predict/.test(location.search + location.hash)) { predictBox.checked = true; predictBox.onchange(); }
-""".replace("$REL_TOL", repr(REL_TOL)).replace("$ABS_TOL", repr(ABS_TOL))
+""".replace("$REL_TOL", repr(REL_TOL))
+    .replace("$ABS_TOL", repr(ABS_TOL))
+    .replace("$ROUNDED_TOL", repr(ROUNDED_TOL))
+)
 
 CHECKBOX = '<label title="answer each step before it is shown"><input id="predict" type="checkbox"> predict</label>'

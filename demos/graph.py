@@ -40,18 +40,15 @@ def main(argv: Sequence[str] | None = None) -> dict:
         out = neuron([x])
         out.label = "out"
         out.parents[0].label = "n"  # the weighted sum b + w.0 * x, before the tanh
-        if args.quiet:
-            out.backward()
-        else:
-            print(explain(out))  # both tables; runs the backward pass like out.backward()
+        if not args.quiet:
+            print(explain(out))  # both tables; explaining changes no .grad
             print()
+        out.backward()
     except common.FAILURES as error:  # say, w * x beyond the largest float
         raise SystemExit(f"graph: {type(error).__name__}: {error}") from None
     try:  # drawn in memory first, then written to --out all at once
         dot = to_dot(out, parameters=neuron)
         svg = render(dot, "svg")
-        for leaf in (x, *neuron.parameters()):  # leaves accumulate: the page's pass would double them
-            leaf.grad = 0.0
         page = stepper_html(out, parameters=neuron, title="one neuron, backward")
     except DotNotFound as error:
         raise SystemExit(f"graph: {error}") from None

@@ -128,7 +128,7 @@ def test_the_predict_cell_checks_typed_answers_in_a_browser(exported, tmp_path):
             )
 
         assert page.evaluate(f"{PREDICTING}.getElementById('question').textContent").endswith(
-            "d.grad += f.data * L.grad = ?"
+            "d.grad += f.data * L.grad  (f.data = -2.0, L.grad = 1.0)  = ?"
         )
         assert answer("-2*1") == ["0", "1/1", "right: d.grad += f.data * L.grad = -2.0 * 1.0 = -2.0"]
         step, score, verdict = answer("4.5")

@@ -368,3 +368,13 @@ def test_layer_quiz_echoes_piped_answers_as_the_quiz_does(tmp_path):
 def quizzed(v, answers):
     out = io.StringIO()
     return engine.quiz(v, answers=answers, file=out), out.getvalue()
+
+
+def test_explain_shows_earlier_gradients_as_already_there():
+    L, a, b = lecture()
+    a.grad = None
+    L.backward()  # a.grad -3.0 (from None), b.grad 2.0
+    text = engine.explain(L)
+    assert "gradients of the inputs and parameters: a.grad = -3.0, b.grad = 2.0" in text  # this pass, from zero
+    assert "already there from earlier passes (backward() adds this pass to them): a.grad = -3.0, b.grad = 2.0" in text
+    assert "already there" not in engine.explain(lecture()[0])  # nothing earlier: no such line

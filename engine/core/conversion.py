@@ -20,6 +20,7 @@ import builtins
 import dis
 from functools import lru_cache
 from types import CodeType, FrameType
+from typing import Any
 
 NAME_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_FAST", "LOAD_DEREF", "LOAD_CLASSDEREF"})
 ATTRIBUTE_LOADS = frozenset({"LOAD_ATTR", "LOAD_METHOD"})
@@ -70,3 +71,23 @@ def float_by_name(frame: FrameType | None) -> tuple[bool, str]:
         bound = frame.f_locals.get(name, frame.f_globals.get(name, getattr(builtins, name)))
         return bound is float, name
     return False, name
+
+
+def dropped_gradient(v: Any, called: str) -> str:
+    """Why `called(v)` may not take the number of the Value v, and what to write instead.
+
+    Where the Value has an operation of that name (`v.tanh()`, which is also `engine.tanh(v)`),
+    that is the way to keep the gradient.
+    """
+    shown = f"{called}(...)" if called else "this call"
+    if called and not called.startswith("_") and callable(getattr(type(v), called, None)):
+        instead = f"use engine.{called}(v) (or v.{called}()) to keep the gradient, or v.data for the plain number"
+    else:
+        instead = (
+            "compute it with engine's operations (or define one with engine.operation) to keep the gradient, "
+            "or pass v.data (or float(v)) for the plain number"
+        )
+    return (
+        f"{shown} wants a float and was given a Value ({v!r}): taking its number would silently drop "
+        f"its gradient; {instead}"
+    )

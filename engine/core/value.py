@@ -17,7 +17,7 @@ from numbers import Real
 from typing import Any, ClassVar, Protocol, Union
 
 from . import anomaly
-from .conversion import float_by_name
+from .conversion import dropped_gradient, float_by_name
 from .hooks import add_hook
 from .mode import _blocks, _mode, count_recordings
 from .mode import thread_mode as _thread_mode
@@ -308,7 +308,7 @@ class Value:
         (`math.tanh(v)`), which would silently drop the gradient (engine.core.conversion)."""
         by_name, called = float_by_name(sys._getframe(1))
         if not by_name:
-            raise TypeError(_dropped_gradient(self, called))
+            raise TypeError(dropped_gradient(self, called))
         if _watching:
             _read(self, "float", self._data)
         return self._data
@@ -378,24 +378,6 @@ class Value:
     def _backward(self) -> None:
         """micrograd's name for `apply_chain_rule()`: this node's one chain-rule step."""
         self.apply_chain_rule()
-
-
-def _dropped_gradient(v: Value, called: str) -> str:
-    """Why `called(v)` may not take v's number, and what to write instead."""
-    import engine  # the functions a Value can go through: known once engine is imported
-
-    shown = f"{called}(...)" if called else "this call"
-    if called and called in getattr(engine, "__all__", ()) and callable(getattr(engine, called, None)):
-        instead = f"use engine.{called}(v) to keep the gradient, or v.data for the plain number"
-    else:
-        instead = (
-            "compute it with engine's operations (or define one with engine.operation) to keep the gradient, "
-            "or pass v.data (or float(v)) for the plain number"
-        )
-    return (
-        f"{shown} wants a float and was given a Value ({v!r}): taking its number would silently drop "
-        f"its gradient; {instead}"
-    )
 
 
 def _micrograd_leaf(children: Any, rest: tuple) -> Any:

@@ -25,7 +25,7 @@ class _Entry:
     """One recording: the plan for one structure of arguments, and what it depends on."""
 
     def __init__(self, plan: _Plan, proxies: list[Value | None], pinned: dict[int, Value], guards: Guards,
-                 extras: Any, signature: tuple, tape: Tape) -> None:  # fmt: skip
+                 extras: Any, signature: tuple, tape: Tape, writes: list[tuple[Value, Any]]) -> None:  # fmt: skip
         self.plan = plan
         self.proxies = proxies  # the leaf standing for each argument (None: the argument Value itself)
         self.pinned = pinned  # argument number -> the Value that must be passed there (fn reads it too)
@@ -35,6 +35,10 @@ class _Entry:
         self.tape = tape
         arguments = set(proxies)
         self.outside = {leaf for leaf in plan.leaves if leaf not in arguments}
+        # the leaves whose gradients a call gives the user: parameters and other Values from outside
+        self.watched = [leaf for leaf in plan.leaves if leaf not in arguments and leaf not in tape.nodes]
+        self.writes = writes  # (Value, number or None): the .grad writes fn makes, made again before each replay
+        self.watched += [v for v in {v: None for v, _ in writes} if v not in self.outside and v not in arguments]
 
     def fits(self, given: list[Any]) -> bool:
         """True if the arguments stand in the same relation to the graph as when recorded."""
@@ -54,6 +58,8 @@ class _Entry:
                 else:
                     proxy.data, proxy.grad = _value._number(x, "compile input"), 0.0
         self.guards.run()
+        for v, g in self.writes:
+            v.grad = g
         result = self.plan.run()
         give_back(self.proxies, given)
         return result

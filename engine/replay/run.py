@@ -21,7 +21,7 @@ from ..core.graph import topological_order
 from ..core.hooks import live_hooks
 from ..core.mode import is_anomaly_enabled, is_grad_enabled
 from ..core.value import Value
-from . import record, uncompiled
+from . import leaves, record, uncompiled
 from .guards import Changed, Guards, Unsure, difference, outside_changed, structure
 from .plan import _NoGain, _Plan
 from .reads import Reads
@@ -112,7 +112,7 @@ class Compiled:
                 raise ValueError("compile: a leaf of the recorded graph has a gradient hook, which a replay cannot run")
             verifying = verifies(self.calls, self.check_every)
             if verifying:
-                leaves = [*plan.leaves, *[x for x in given if type(x) is Value]]
+                leaves = [*entry.watched, *[x for x in given if type(x) is Value]]
                 before = [v.grad for v in leaves]
             try:
                 loss, outs = entry.run(given)
@@ -126,9 +126,9 @@ class Compiled:
             return finish(loss, outs, entry.extras)
 
     def _verify(self, args: tuple, leaves: list[Value], before: list[Any], replayed: list[float]) -> None:
-        """A verification call: fn run again uncompiled (forward, under no_grad()), its loss and extra
-        outputs compared to the bit with the replay just made; GraphChanged (gradients as they were) if
-        they differ."""
+        """A verification call: fn run again uncompiled, as the caller would run it (forward and
+        backward), its loss, extra outputs and gradients compared to the bit with the replay just
+        made; GraphChanged (gradients as they were) if they differ."""
         if not uncompiled.agrees(self.fn, args, leaves, before, replayed):
             raise GraphChanged(
                 f"compile: {self._name} now computes another loss than the replay of its recording (a verification "
@@ -188,6 +188,14 @@ class Compiled:
 
         if live_hooks[0] and any(n._hooks for n in order):  # no hook anywhere: no walk
             raise ValueError("compile: the graph has node(s) with gradient hooks, which a replay cannot run")
+        writes, refused = leaves.writes(tape.leaf_events, tape.nodes)
+        tape.leaf_events = []
+        if refused:
+            self.uncompiled = f"{refused}, which a replay cannot do"
+            warnings.warn(
+                f"compile: {self._name} runs uncompiled, since {self.uncompiled}", CompileWarning, stacklevel=3
+            )
+            return by_backward()
         inner = [v for v in order if v._how.rule is not None]  # v._rule, read directly
         made_before = [v for v in inner if v not in tape.nodes]
         if made_before:
@@ -212,7 +220,7 @@ class Compiled:
             self.uncompiled = str(reason)
             return by_backward()
         signature = record.signature(plan, record.kinds(tape, proxies, stop_leaves, guards))
-        entry = record._Entry(plan, proxies, pinned, guards, extras, signature, tape)
+        entry = record._Entry(plan, proxies, pinned, guards, extras, signature, tape, writes)
         if len(self._entries) >= MAX_RECORDINGS:
             self._entries.pop(next(iter(self._entries)))
         self._entries[key] = entry

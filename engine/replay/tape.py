@@ -25,8 +25,10 @@ from typing import Any
 
 from ..core.operation import Operation
 from ..core.value import Value, watch
+from .leaves import watching
 
 _ENGINE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_DATA_SETTER = Value.data.fset.__code__  # type: ignore[attr-defined]
 _OURS = (_ENGINE + os.sep, os.path.join(os.path.dirname(_ENGINE), "nn") + os.sep)
 
 
@@ -80,6 +82,7 @@ class Tape:
         self.constants: dict[Value, tuple[str, int] | None] = {}  # constant -> the user's line
         self.stops: dict[Value, tuple[Operation | None, tuple]] = {}  # stop-gradient leaf -> (operation, sources)
         self.reads: list[Read] = []
+        self.leaf_events: list[tuple] = []  # (Value, "grad"/"_data"/"read", old, new, where): see leaves.py
         self.arguments: list[Value | None] = []  # the leaf standing for each argument (set by compile)
         self.results: list[Value] = []  # the loss, then the extra outputs (set by compile)
 
@@ -99,13 +102,26 @@ class Tape:
         self.reads.append(read)
         self.events.append(("read", read))
 
+    def touched(self, v: Value, what: str, old: Any, value: Any, frame: Any) -> None:
+        """fn's code read a `.grad`, or wrote a `.grad` or `.data` (leaves.py tells); `where` is the user's
+        line, or None for the engine's own code."""
+        where = None
+        if frame.f_code is _DATA_SETTER:  # `v.data = x`: the write of whoever set it
+            frame = frame.f_back
+        if not frame.f_code.co_filename.startswith(_ENGINE + os.sep):
+            while frame is not None and frame.f_code.co_filename.startswith(_OURS):
+                frame = frame.f_back
+            where = shown_line(None if frame is None else (frame.f_code.co_filename, frame.f_lineno))
+        self.leaf_events.append((v, what, old, value, where))
+
     # ---------------------------------------------------------------- recording
 
     def record(self, fn: Any, *args: Any) -> Any:
         """fn(*args), with this tape as the thread's recorder."""
         old = watch(self)
         try:
-            return fn(*args)
+            with watching():
+                return fn(*args)
         finally:
             watch(old)
             events = self.events

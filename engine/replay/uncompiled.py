@@ -2,7 +2,8 @@
 
 The arguments become fresh leaves (`_as_leaves`), fn's return value is checked and read back as
 floats (`results`, `finish`), backward() runs (`_backward`); a verification call (`verifies`
-says which) runs fn again forward only and compares with the replay to the bit (`agrees`).
+says which) runs fn again, forward and backward, and compares loss, outputs and gradients with the
+replay to the bit (`agrees`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from numbers import Real
 from typing import Any
 
 from ..core.graph import topological_order
-from ..core.mode import no_grad
 from ..core.value import Value
 
 _pack = struct.Struct("<d").pack
@@ -105,17 +105,23 @@ def _bits(x: Any) -> Any:
 
 
 def agrees(fn: Callable[..., Any], args: tuple, leaves: list[Value], before: list[Any], replayed: list[float]) -> bool:
-    """fn run again uncompiled (forward, under no_grad()): do its loss and extra outputs equal the
-    replay's to the bit? If not, or if it raises, the gradients are put back as they were (`before`)."""
+    """fn run again as the caller runs it (grad mode as it is, forward and backward(), from the
+    gradients as they were before the replay): do its loss, extra outputs and the gradient of
+    every leaf equal the replay's to the bit? If not, or if fn raises, the gradients are put back
+    as they were (`before`); if they agree, they are the uncompiled call's, the same bits."""
+    replayed_grads = [_bits(v.grad) for v in leaves]
+    for v, g in zip(leaves, before, strict=True):
+        v.grad = g
     try:
-        with no_grad():
-            loss, _, outputs = results(fn(*_as_leaves(list(args))))
+        loss, _, outputs = results(fn(*_as_leaves(list(args))))
+        _backward(loss, outputs, fill=True)
         now = [loss._data, *[v._data for v in outputs]]
+        grads = [_bits(v.grad) for v in leaves]
     except BaseException:
         for v, g in zip(leaves, before, strict=True):
             v.grad = g
         raise
-    if list(map(_bits, now)) != list(map(_bits, replayed)):
+    if list(map(_bits, now)) != list(map(_bits, replayed)) or grads != replayed_grads:
         for v, g in zip(leaves, before, strict=True):
             v.grad = g
         return False

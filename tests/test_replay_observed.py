@@ -114,3 +114,125 @@ def test_grad_scaled_or_data_clipped_inside_fn_runs_uncompiled_loudly():
         assert any(line in str(w.message) and "uncompiled" in str(w.message) for w in caught), caught
         got, want = twins(build, 5)
         assert got == want
+
+
+SCHEDULE = {"w": 1.0}
+
+
+class Holder:
+    @property
+    def k(self):
+        return SCHEDULE["w"]
+
+
+def test_data_read_through_a_property():
+    holder = Holder()
+
+    def build():
+        w = Value(0.5)
+        return (lambda: (w * holder.k).tanh()), [w]
+
+    def change(k):
+        SCHEDULE["w"] = 1.0 + (k >= 4)
+
+    got, want = twins(build, 8, change)
+    assert got == want
+
+
+class Base:
+    scale = 1.0
+
+
+class Derived(Base):
+    pass
+
+
+def test_data_in_a_base_class():
+    d = Derived()
+
+    def build():
+        w = Value(0.5)
+        return (lambda: (w * d.scale).tanh()), [w]
+
+    def change(k):
+        Base.scale = 1.0 + (k >= 4)
+
+    try:
+        got, want = twins(build, 8, change)
+    finally:
+        Base.scale = 1.0
+    assert got == want
+
+
+FACTOR = [1.0]
+
+
+class Helpers:
+    @staticmethod
+    def static():
+        return FACTOR[0]
+
+    @classmethod
+    def klass(cls):
+        return FACTOR[0] * 2.0
+
+
+class MoreHelpers(Helpers):
+    pass
+
+
+def test_globals_read_in_static_class_and_inherited_methods():
+    helpers = MoreHelpers()
+
+    def build():
+        w = Value(0.5)
+        return (lambda: w * helpers.static() + w * MoreHelpers.klass()), [w]
+
+    def change(k):
+        FACTOR[0] = 1.0 + k
+
+    try:
+        got, want = twins(build, 6, change)
+    finally:
+        FACTOR[0] = 1.0
+    assert got == want
+
+
+SKIP = {1}
+
+
+def test_a_module_level_set_changed_in_place():
+    def build():
+        w = Value(0.5)
+
+        def loss_fn():
+            return sum(((w * float(i)).tanh() for i in range(4) if i not in SKIP), Value(0.0))
+
+        return loss_fn, [w]
+
+    def change(k):
+        if k == 3:
+            SKIP.add(2)
+
+    try:
+        got, want = twins(build, 6, change)
+    finally:
+        SKIP.discard(2)
+    assert got == want
+
+
+def test_a_change_after_call_513_is_not_silent():
+    holder = Holder()
+
+    def build():
+        w = Value(0.5)
+        return (lambda: (w * holder.k).tanh()), [w]
+
+    def change(k):
+        SCHEDULE["w"] = 1.0 + (k >= 600)
+
+    try:
+        got, want = twins(build, 620, change)
+    finally:
+        SCHEDULE["w"] = 1.0
+    assert got == want

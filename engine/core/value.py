@@ -10,6 +10,7 @@ built-in operation is defined, its forward and its derivative side by side.
 from __future__ import annotations
 
 import math
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from numbers import Real
@@ -156,6 +157,11 @@ class Value:
 
     @data.setter
     def data(self, x: Number | Real) -> None:
+        if _watching and recorders.tape is not None:  # a write fn makes while recorded: the recording must know
+            old = self._data
+            self._data = x if type(x) is float else _number(x, "Value.data")
+            recorders.tape.touched(self, "_data", old, self._data, sys._getframe(1))
+            return
         self._data = x if type(x) is float else _number(x, "Value.data")
 
     @property

@@ -1,10 +1,11 @@
 """What fn does to the `.grad` and `.data` of Values while it is recorded, seen as it happens.
 
-A Value keeps its number and its gradient in the slots `_data` and `grad`. While any thread
-records, those slots are reached through `_Seen` descriptors put on the class in their place
-(`watching()`, counted, so recordings in several threads share one installation), which tell
-the recording thread's tape (`Tape.touched`) of every write of either and every read of `.grad`,
-with the code that did it. Nothing else changes: the descriptors store into the same slots.
+A Value keeps its gradient in the slot `grad`. While any thread records, that slot is reached
+through a `_Seen` descriptor put on the class in its place (`watching()`, counted, so recordings
+in several threads share one installation), which tells the recording thread's tape
+(`Tape.touched`) of every read and write of `.grad`, with the code that did it; the `data`
+setter tells it of every write of `.data`. Nothing else changes: the descriptor stores into the
+same slot. A write of the private slot `_data` itself is not seen.
 """
 
 from __future__ import annotations
@@ -16,42 +17,42 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ..core import value as _value
 from ..core.value import Value, recorders
 
 _ENGINE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-_SLOTS = {name: Value.__dict__[name] for name in ("grad", "_data")}
+_SLOTS = {name: Value.__dict__[name] for name in ("grad",)}
+_MAKING = {_value._make.__code__, Value.__init__.__code__}  # they write the slots of a Value being made
 _lock = threading.Lock()
 _open = [0]
 
 
 class _Seen:
-    """A slot of Value, with its reads (of `.grad`) and writes told to the recording thread's tape."""
+    """A slot of Value, with its reads and writes told to the recording thread's tape."""
 
-    __slots__ = ("slot", "name", "reads")
+    __slots__ = ("slot", "name")
 
     def __init__(self, name: str) -> None:
         self.slot = _SLOTS[name]
         self.name = name
-        self.reads = name == "grad"
 
     def __get__(self, obj: Any, cls: Any = None) -> Any:
         if obj is None:
             return self
         value = self.slot.__get__(obj, cls)
-        if self.reads:
-            tape = recorders.tape
-            if tape is not None:
-                tape.touched(obj, "read", value, value, sys._getframe(1))
+        tape = recorders.tape
+        if tape is not None:
+            tape.touched(obj, "read", value, value, sys._getframe(1))
         return value
 
     def __set__(self, obj: Any, value: Any) -> None:
         tape = recorders.tape
-        if tape is not None:
+        if tape is not None and (frame := sys._getframe(1)).f_code not in _MAKING:
             try:
                 old = self.slot.__get__(obj, Value)
             except AttributeError:  # a node being made: its slots are not set yet
                 old = None
-            tape.touched(obj, self.name, old, value, sys._getframe(1))
+            tape.touched(obj, self.name, old, value, frame)
         self.slot.__set__(obj, value)
 
 
@@ -62,7 +63,7 @@ def by_engine(frame: Any) -> bool:
 
 @contextmanager
 def watching() -> Iterator[None]:
-    """Value's `grad` and `_data` seen (`_Seen`) for as long as this block runs, in any thread."""
+    """Value's `grad` seen (`_Seen`) for as long as this block runs, in any thread."""
     with _lock:
         _open[0] += 1
         if _open[0] == 1:

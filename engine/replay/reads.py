@@ -17,9 +17,11 @@ are the net for those.
 
 from __future__ import annotations
 
+import sys
 import types
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -63,6 +65,10 @@ class Reads:
         self._budget = LIMIT
         seen_code: set[int] = set()
         self._seen: set[int] = set()
+        self._seen_code = seen_code
+        self._observed: set[tuple[int, int]] = set()  # (code, globals) of the frames observed
+        self._named: set[tuple[int, str]] = set()  # (globals, name) taken
+        self._inner: set[int] = set()  # the code of functions defined by code that ran during fn
         self._functions(fn, "", seen_code)
 
     # ---------------------------------------------------------------- taking the snapshot
@@ -132,7 +138,7 @@ class Reads:
             seen.add(id(obj))
             if t is tuple or t is frozenset:
                 items = obj
-            elif t is list:
+            elif t is list or t is set:
                 items = list(obj)
                 self.containers.append((name, obj, None, items))
             elif t is dict:
@@ -141,12 +147,22 @@ class Reads:
             elif isinstance(obj, (types.FunctionType, types.MethodType)):
                 self._functions(obj, name, seen_code)
                 continue
-            elif isinstance(obj, type):  # a class: its attributes (`Config.X`) and its methods
+            elif isinstance(obj, type):  # a class: its attributes (`Config.X`), its methods, its bases
                 if _ours(obj.__module__):
                     continue
                 attrs = vars(obj)
                 items = list(attrs.values())
                 self.containers.append((name, attrs, list(attrs), items))
+                self.tops.append((f"{name}.__bases__", partial(getattr, obj, "__bases__"), obj.__bases__))
+                stack.extend(obj.__bases__)
+            elif isinstance(obj, (staticmethod, classmethod)):  # the function inside
+                self._functions(obj.__func__, name, seen_code)
+                continue
+            elif isinstance(obj, property):  # the functions that compute it
+                for f in (obj.fget, obj.fset):
+                    if f is not None:
+                        self._functions(f, name, seen_code)
+                continue
             elif isinstance(obj, _OPAQUE) or (t.__module__ or "").startswith("engine."):
                 continue  # seen by identity in its container only (a compiled step, an operation)
             elif isinstance(obj, Mapping):  # defaultdict, OrderedDict, any mapping
@@ -181,6 +197,30 @@ class Reads:
                 return
             stack.extend(items)
 
+    def observe(self, frame: Any) -> bool:
+        """Add what a frame fn ran reads from outside: the globals its code names, and the contents of
+        its closure cells, unless the function is fn's own: one defined by code that ran during fn.
+        True for a frame of the engine's or nn's code, which is not observed (see docs/compile.md)."""
+        code = frame.f_code
+        g = frame.f_globals
+        if _ours(g.get("__name__")):
+            return True
+        key = (id(code), id(g))
+        if key not in self._observed:
+            self._observed.add(key)
+            self._inner.update(id(c) for c in code.co_consts if isinstance(c, types.CodeType))
+            for var in sorted(_code_names(code)):
+                if var in g and (id(g), var) not in self._named:
+                    self._named.add((id(g), var))
+                    self._top(var, partial(g.get, var, _MISSING), g[var], self._seen_code, _code_names(code))
+        if code.co_freevars and id(code) not in self._inner:
+            found = frame.f_locals
+            for var in code.co_freevars:
+                obj = found.get(var, _MISSING)
+                if obj is not _MISSING and id(obj) not in self._seen:
+                    self._top(var, partial(_same_object, obj), obj, self._seen_code)
+        return False
+
     def _afford(self, n: int) -> bool:
         """False (and the walk incomplete) when n more items exceed the budget."""
         if n > self._budget:
@@ -194,6 +234,27 @@ class Reads:
         for _, _, _, items in self.containers:
             counts.update(x for x in items if type(x) is Value)
         return counts
+
+
+@contextmanager
+def observing(reads: Reads) -> Iterator[None]:
+    """While this block runs fn, every Python frame this thread enters is observed (`Reads.observe`).
+
+    By sys.settrace, which tells of each frame entered and, as no frame is traced line by line,
+    of nothing else; a debugger's or coverage tool's trace function is suspended meanwhile."""
+    ours: set[Any] = set()  # the code of the engine and nn, told once and then passed over
+
+    def trace(frame: Any, event: str, arg: Any) -> None:
+        code = frame.f_code
+        if code not in ours and reads.observe(frame):
+            ours.add(code)
+
+    old = sys.gettrace()
+    sys.settrace(trace)
+    try:
+        yield
+    finally:
+        sys.settrace(old)
 
 
 def _attribute(obj: Any, name: str) -> Any:

@@ -24,7 +24,7 @@ from ..core.value import Value
 from . import leaves, record, uncompiled
 from .guards import Changed, Guards, Unsure, difference, outside_changed, structure
 from .plan import _NoGain, _Plan
-from .reads import Reads
+from .reads import Reads, observing
 from .record import give_back, pin, stand_ins
 from .tape import Tape, shown_line
 from .uncompiled import finish, results, verifies
@@ -172,7 +172,8 @@ class Compiled:
         proxies, leaf_args = stand_ins(args, given)
         self._reads = Reads(self.fn)  # what fn can read now, before it runs
         tape = Tape(self._name)
-        loss, extras, outputs = results(tape.record(self.fn, *leaf_args))
+        with observing(self._reads):
+            loss, extras, outputs = results(tape.record(self.fn, *leaf_args))
         pinned, loss, outputs, order = pin(given, proxies, tape, loss, outputs, topological_order(loss))
         tape.arguments = proxies
         tape.results = [loss, *outputs]

@@ -28,7 +28,6 @@ from ..core.value import Value, watch
 from .leaves import watching
 
 _ENGINE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_DATA_SETTER = Value.data.fset.__code__  # type: ignore[attr-defined]
 _OURS = (_ENGINE + os.sep, os.path.join(os.path.dirname(_ENGINE), "nn") + os.sep)
 
 
@@ -106,8 +105,6 @@ class Tape:
         """fn's code read a `.grad`, or wrote a `.grad` or `.data` (leaves.py tells); `where` is the user's
         line, or None for the engine's own code."""
         where = None
-        if frame.f_code is _DATA_SETTER:  # `v.data = x`: the write of whoever set it
-            frame = frame.f_back
         if not frame.f_code.co_filename.startswith(_ENGINE + os.sep):
             while frame is not None and frame.f_code.co_filename.startswith(_OURS):
                 frame = frame.f_back

@@ -283,7 +283,7 @@ def _compiled_and_floor_in_turns(engine: Engine, sizes: Sizes, repeat: int) -> t
     points, labels = workloads.make_moons(sizes.points)
     floor_runs = [_training_run("floor", None, sizes, 1)[0]]
     compiled_runs: list[Result] = []
-    forwards: list[tuple[float, ...]] = []  # each turn's (graph, no_grad, bare) forward
+    forwards: list[tuple[float, ...]] = []  # each turn's (graph, graph + backward(), bare) forward
     final: list[float] = []
     for _ in range(repeat):
         result, final = _training_run("compiled", engine, sizes, 1)

@@ -236,3 +236,50 @@ def test_a_change_after_call_513_is_not_silent():
     finally:
         SCHEDULE["w"] = 1.0
     assert got == want
+
+
+def test_micrograd_loss_with_the_batch_as_arguments():
+    X, y = nn.make_moons(12, noise=0.1, seed=2)
+    yb_all = [1.0 if t > 0 else -1.0 for t in y]
+    Xb_all = [[float(a) for a in row] for row in X]
+
+    def build():
+        model = nn.MLP(2, [6, 1], seed=0)
+
+        def loss(Xb, yb):
+            inputs = [list(map(Value, xrow)) for xrow in Xb]
+            scores = list(map(model, inputs))
+            losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(yb, scores)]  # noqa: B905 (as micrograd writes it)
+            data_loss = sum(losses) * (1.0 / len(losses))
+            alpha = 1e-4
+            reg_loss = alpha * sum(p * p for p in model.parameters())
+            total_loss = data_loss + reg_loss
+            accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(yb, scores)]  # noqa: B905 (as micrograd writes it)
+            return total_loss, sum(accuracy) / len(accuracy)
+
+        return loss, model.parameters()
+
+    def batch(k):
+        i = (k * 4) % 12
+        return [Xb_all[i : i + 4]], [yb_all[i : i + 4]]
+
+    got, want = twins(build, 10, args=lambda k: (*batch(k)[0], *batch(k)[1]))
+    assert got == want
+
+
+def test_numbers_passed_as_arguments_stay_numbers():
+    seen = []
+
+    def fn(x, row):
+        seen.append((isinstance(x, float), isinstance(x * 2.0, float), round(x, 3) == round(float(x), 3)))
+        w = Value(0.5)
+        return w * Value(x) + sum(map(Value, row), Value(0.0)) * (x * 2.0)
+
+    step = engine.compile(fn)
+    for k in range(4):
+        x, row = 0.25 * k + 0.125, [1.5 * k, -0.5]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CompileWarning)
+            got = step(x, row)
+        assert bits(got) == bits(fn(x, row).data)
+    assert all(all(s) for s in seen)

@@ -1,18 +1,20 @@
-"""What a compiled function can read from outside its arguments: a snapshot, taken before recording.
+"""What a compiled function reads from outside its arguments: a snapshot, taken as fn is recorded.
 
-`Reads(fn)` looks at fn's code once: its closure cells, the globals its code names, its
+`Reads(fn)` looks at fn before it runs: its closure cells, the globals its code names, its
 default arguments, the object of a bound method, the attributes its code names of the modules
 it reaches (`batchdata.X`), and the same again for the Python functions (and the methods of
-the objects and classes) it finds there, outside the engine. From these it keeps the containers
-it can walk -- any mapping or sequence (lists, dicts and their subclasses), tuples, the
-attributes of objects (`__dict__` or `__slots__`) and of classes (`Config.X`) -- with the items
-they held. The guard `outside_changed` (guards.py) then says, cheaply, whether any of them now
-holds something else: a replaced layer, a new mini-batch, a number written into a list.
+the objects and classes, through their bases, properties, static and class methods) it finds
+there, outside the engine. While fn runs, `observing` adds every frame fn enters (`observe`):
+the globals its code names, and the contents of its closure cells unless the function was
+defined while fn ran. Of all these it keeps the containers it can walk -- any mapping, sequence
+or set, tuples, the attributes of objects (`__dict__` or `__slots__`) and of classes
+(`Config.X`) -- with the items they held. The guard `outside_changed` (guards.py) then says,
+cheaply, whether any of them now holds something else.
 
 What it cannot see: state inside iterators, generators, random generators and C objects
-(arrays), state reached only through code it does not walk (the engine's and `nn`'s own
-functions, C code), and containers beyond `LIMIT` items. The verification calls of `compile`
-are the net for those.
+(arrays), frames of the engine's and `nn`'s own code (they read what the user's code hands
+them), and containers beyond `LIMIT` items. The verification calls of `compile` are the net
+for those.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from ..core import value as _value
 from ..core.graph import topological_order
 from ..core.value import Value
 from .guards import Guards
+from .numbers import followed
 from .plan import _Plan
 from .tape import Tape
 
@@ -73,22 +74,23 @@ def give_back(proxies: list[Value | None], given: list[Any]) -> None:
 
 
 def stand_ins(args: tuple, given: list[Any]) -> tuple[list[Value | None], Any]:
-    """A fresh leaf standing for each distinct argument, and the arguments with the leaves in their places."""
+    """A fresh leaf standing for each distinct argument, and the arguments with the leaves (for a number,
+    the number followed: numbers.py) in their places."""
     by_id: dict[int, Value] = {}
     proxies: list[Value | None] = []
-    numbers: list[Value] = []
+    numbers: list[Any] = []
     for x in given:
         if type(x) is Value:
             proxy = by_id[id(x)] = Value(x._data, x.label)
-        else:
+        else:  # fn gets the number itself, followed (numbers.py)
             proxy = Value(x)
-            numbers.append(proxy)
+            numbers.append(followed(x, proxy))
         proxies.append(proxy)
     return proxies, _substitute(list(args), by_id, iter(numbers))
 
 
-def _substitute(obj: Any, stand_ins: dict[int, Value], numbers: Iterator[Value]) -> Any:
-    """The argument structure with each Value and number replaced by its stand-in leaf."""
+def _substitute(obj: Any, stand_ins: dict[int, Value], numbers: Iterator[Any]) -> Any:
+    """The argument structure with each Value replaced by its stand-in leaf, each number by its Number."""
     if isinstance(obj, (list, tuple)):
         return type(obj)([_substitute(item, stand_ins, numbers) for item in obj])
     if type(obj) is Value:
@@ -101,12 +103,13 @@ def pin(given: list[Any], proxies: list[Value | None], tape: Tape, loss: Value, 
     """Tie the graph to each argument Value that fn also reads from outside (a parameter passed in).
 
     The graph must use that Value itself in both places, as backward() would: its stand-in is
-    replaced by it everywhere (parents, the tape, the results) and the argument is pinned.
+    replaced by it everywhere (parents, the tape, the results) and the argument is pinned. A leaf
+    `Value(x)` of a number argument x is replaced by x's stand-in in the same way.
     Returns (pinned, loss, outputs, order), the last three as they are after the swap.
     """
     in_graph = set(order) if any(type(x) is Value for x in given) else set()
     pinned = {}
-    swap = {}
+    swap: dict[Any, Value] = dict(tape.aliases)  # Value(x) of a number argument x: x's stand-in
     for i, x in enumerate(given):
         if type(x) is Value and x in in_graph:
             pinned[i] = x

@@ -1,9 +1,11 @@
 """A compiled function: record on the first call, then check the guards and replay on later calls.
 
 A replay depends on more than the graph, and checks it (`compile`'s docstring is the contract):
-arguments stand in by position (`guards.structure`, `record._Entry.fits`); what fn reads from
-outside is snapshotted (`reads.py`) and guarded (`guards.outside_changed`); every number Python
-read while recording is guarded, and detach() and no_grad() results are recomputed (`guards.py`);
+arguments stand in by position (`guards.structure`, `record._Entry.fits`), numbers followed
+(`numbers.py`); what the frames fn ran read from outside is snapshotted (`reads.py`) and guarded
+(`guards.outside_changed`); what fn does to leaves is seen (`leaves.py`) and made again or
+refused; every number Python read while recording is guarded, and detach() and no_grad()
+results are recomputed (`guards.py`);
 a call whose numbers leave the ground where a replay is known to equal backward() -- a NaN or an
 infinity anywhere, an error -- runs uncompiled instead; and verification calls run fn again
 uncompiled and compare.
@@ -271,27 +273,25 @@ class Compiled:
 def compile(fn: Callable[..., Any], *, check_every: int = CHECK_EVERY) -> Compiled:  # noqa: A001
     """Record `fn`'s graph on its first call; replay it (forward and backward) on later calls.
 
-    `fn(*args)` must return the loss `Value`, or `(loss, extras)` with extras Values (or nested
-    lists of them) to read back as floats. Each call returns the loss (and extras) as floats and
+    `fn(*args)` must return the loss `Value`, or `(loss, extras)` with extras Values or plain
+    numbers (in nested lists) to read back. Each call returns the loss (and extras) as floats and
     adds d loss / d leaf into every leaf's `.grad`, as backward() does: the same numbers, to the bit.
 
-    The contract: a call replays exactly what fn would compute now, or runs fn uncompiled. fn
-    builds its loss from its arguments (Values or numbers, in lists or tuples, taken by position:
-    a fresh Value each call works and gets its gradient), from parameters it reaches from outside
-    (their current numbers are used) and from constants. The recording writes a tape
-    (`step.tape`): every operation, constant and stop-gradient, and every number Python read
-    (`.data`, float(), int(), bool(), round(), format, comparisons, wherever they happen).
-    Checked on every call: each read would read the same (else that call runs uncompiled, with a
-    CompileWarning naming the line, once); the data fn reaches from its closure, globals and
-    defaults (any mapping or sequence, object, class and module attributes) holds the same things
-    (else CompileWarning, and recorded again); the arguments' nesting and lengths (another shape:
-    ValueError); which arguments are the same Value or also a parameter (another pattern is
-    recorded again); hooks; and that every number is finite and every gradient a float other
-    than -0.0 (else, as for a gradient of None, the call runs uncompiled).
+    The contract (docs/compile.md): a call replays exactly what fn would compute now, or runs fn
+    uncompiled, or raises. The recording observes the tape (every operation, constant,
+    stop-gradient, and every number Python read), every Python frame fn runs (the globals it
+    names, its closure cells: their data is snapshotted), every read and write of a `.grad` and
+    write of a `.data`, and follows each number argument (fn gets it as a number). Writes of a
+    number or None into `.grad` are made again before each replay; other reads or writes of
+    leaves make fn run uncompiled, with a CompileWarning naming the line. Checked on every call:
+    the reads (else that call runs uncompiled), the snapshotted data (else recorded again), the
+    arguments' nesting and lengths (else ValueError), hooks, and that every number is finite and
+    every gradient a float other than -0.0 (else uncompiled).
 
-    Verification calls run fn again uncompiled (forward) and compare its loss and extras with the
-    replay, to the bit: calls 2, 3, 5, 9, 17, 33 ... (doubling gaps) up to `check_every`, then
-    every `check_every`-th (default 1000; 0: never). A difference raises GraphChanged, with the
-    gradients as they were. Calls from several threads run one at a time.
+    Verification calls run fn again uncompiled, as the caller would (forward and backward), and
+    compare loss, extras and every gradient with the replay, to the bit: calls 2, 3, 5, 9, 17 ...
+    (doubling gaps) up to `check_every`, then every `check_every`-th (default 1000; 0: never). A
+    difference raises GraphChanged, with the gradients as they were. Calls from several threads
+    run one at a time.
     """
     return Compiled(fn, check_every=check_every)

@@ -26,6 +26,7 @@ from typing import Any
 from ..core.operation import Operation
 from ..core.value import Value, watch
 from .leaves import watching
+from .numbers import _Followed
 
 _ENGINE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _OURS = (_ENGINE + os.sep, os.path.join(os.path.dirname(_ENGINE), "nn") + os.sep)
@@ -81,6 +82,7 @@ class Tape:
         self.constants: dict[Value, tuple[str, int] | None] = {}  # constant -> the user's line
         self.stops: dict[Value, tuple[Operation | None, tuple]] = {}  # stop-gradient leaf -> (operation, sources)
         self.reads: list[Read] = []
+        self.aliases: dict[Value, Value] = {}  # Value(x) of an argument x -> the leaf standing for x
         self.leaf_events: list[tuple] = []  # (Value, "grad"/"_data"/"read", old, new, where): see leaves.py
         self.arguments: list[Value | None] = []  # the leaf standing for each argument (set by compile)
         self.results: list[Value] = []  # the loss, then the extra outputs (set by compile)
@@ -88,6 +90,9 @@ class Tape:
     # ---------------------------------------------------------------- told by engine.core.value
 
     def constant(self, v: Value, number: Any) -> None:
+        if isinstance(number, _Followed):  # Value(x) of a number passed as an argument: its stand-in
+            self.aliases[v] = number.node
+            return
         self.constants[v] = user_line()
         self.events.append(("constant", v))
 
@@ -124,7 +129,7 @@ class Tape:
             events = self.events
             made = list(compress(events, map(is_, map(type, events), repeat(Value))))
             self.n_made = len(made)
-            self.nodes = {*made, *self.constants, *self.stops}
+            self.nodes = {*made, *self.constants, *self.stops, *self.aliases}
 
     def swap(self, swap: dict[Any, Value]) -> None:
         """Replace stand-ins by the Values they stand for (an argument that fn also reads from outside)."""

@@ -283,3 +283,44 @@ def test_numbers_passed_as_arguments_stay_numbers():
             got = step(x, row)
         assert bits(got) == bits(fn(x, row).data)
     assert all(all(s) for s in seen)
+
+
+def test_micrograd_demo_loss_trains_bit_for_bit_as_uncompiled():
+    # demo.ipynb's loss() with its batch passed in, and its optimization loop
+    X, y = nn.make_moons(16, noise=0.1, seed=4)
+    Xs = [[float(a) for a in row] for row in X]
+    ys = [1 if t > 0 else -1 for t in y]
+
+    def train(compiled):
+        model = nn.MLP(2, [8, 8, 1], seed=1)
+
+        def loss(Xb, yb):
+            inputs = [list(map(Value, xrow)) for xrow in Xb]
+            scores = list(map(model, inputs))
+            losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(yb, scores)]  # noqa: B905
+            data_loss = sum(losses) * (1.0 / len(losses))
+            reg_loss = 1e-4 * sum(p * p for p in model.parameters())
+            accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(yb, scores)]  # noqa: B905
+            return data_loss + reg_loss, sum(accuracy) / len(accuracy)
+
+        step = engine.compile(loss)
+        seen = []
+        for k in range(20):
+            i = (k * 8) % 16
+            Xb, yb = Xs[i : i + 8], ys[i : i + 8]
+            if compiled:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", CompileWarning)
+                    model.zero_grad()
+                    total, acc = step(Xb, yb)
+            else:
+                out, acc = loss(Xb, yb)
+                model.zero_grad()
+                out.backward()
+                total = out.data
+            for p in model.parameters():
+                p.data -= (1.0 - 0.9 * k / 20) * p.grad
+            seen.append((bits(total), acc))
+        return seen, [bits(p.data) for p in model.parameters()]
+
+    assert train(True) == train(False)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from numbers import Real
 from typing import Any
 
+from ..collector import pause_gc
 from ..core.graph import topological_order
 from ..core.value import Value
 
@@ -123,8 +124,9 @@ def agrees(fn: Callable[..., Any], args: tuple, leaves: list[Value], before: lis
     for v, g in zip(leaves, before, strict=True):
         v.grad = g
     try:
-        loss, _, outputs = results(fn(*_as_leaves(list(args))))
-        _backward(loss, outputs, fill=True)
+        with pause_gc():  # as the recording runs fn: the graph is freed by reference counting
+            loss, _, outputs = results(fn(*_as_leaves(list(args))))
+            _backward(loss, outputs, fill=any(g is None for g in before))
         now = [loss._data, *[v._data for v in outputs]]
         grads = [_bits(v.grad) for v in leaves]
     except BaseException:

@@ -8,8 +8,9 @@ and the recording follows it:
 - `Value(x)`, and `x` as an operand of a Value (`x * w`), make the stand-in leaf itself
   (`Tape.constant` sees the Number; the recording swaps the new leaf for the stand-in);
 - `x + y`, `x - y`, `x * y`, `x / y`, `-x`, `abs(x)` with numbers give a Number again, whose
-  node is the same operation on the stand-in, made as a stop-gradient leaf: it is computed
-  again from the new numbers before each replay (as `Value(x * 2.0)` is a leaf uncompiled);
+  node is the same operation on the stand-in, in the graph: the replay computes it from the new
+  numbers (the gradient reaching it goes to the stand-in, which no one reads, so `Value(x * 2.0)`
+  gives every other leaf the gradient it gives uncompiled, where it is a leaf);
 - anything else Python reads of it (a comparison, `bool`, `int`, `float`, `round`, `format`,
   `==`, `hash`, `x ** 2`, `x // 2`) is a read of the stand-in on the tape, guarded as every read
   is: a call where it would read otherwise runs uncompiled.
@@ -24,7 +25,6 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from ..core.mode import no_grad
 from ..core.value import Value
 
 _pack_same = float.hex
@@ -48,9 +48,8 @@ class _Followed:
             if isinstance(other, _Followed):
                 other._read()
             return result
-        try:
-            with no_grad():
-                node = op(self.node, other.node if isinstance(other, _Followed) else other)
+        try:  # a node of the graph, as a Value argument's would be: its gradient goes to the stand-in, unread
+            node = op(self.node, other.node if isinstance(other, _Followed) else other)
         except (ArithmeticError, ValueError, TypeError):
             node = None
         if node is None or type(node) is not Value or _pack_same(node._data) != _pack_same(result):

@@ -19,6 +19,7 @@ for those.
 
 from __future__ import annotations
 
+import os
 import sys
 import types
 from collections import Counter
@@ -47,6 +48,14 @@ def _ours(module: str | None) -> bool:
     """True for code of the engine, nn, or the standard library (not walked: it reads no user data)."""
     root = (module or "").split(".")[0]
     return root in ("engine", "nn", "builtins", "functools", "itertools", "operator", "math", "random")
+
+
+_STDLIB = os.path.dirname(os.__file__) + os.sep
+
+
+def _standard(file: str) -> bool:
+    """True for a file of the standard library (contextlib, abc ...): it reads no user data of its own."""
+    return file.startswith(_STDLIB) and "-packages" + os.sep not in file
 
 
 def _code_names(code: types.CodeType) -> set[str]:
@@ -202,10 +211,11 @@ class Reads:
     def observe(self, frame: Any) -> bool:
         """Add what a frame fn ran reads from outside: the globals its code names, and the contents of
         its closure cells, unless the function is fn's own: one defined by code that ran during fn.
-        True for a frame of the engine's or nn's code, which is not observed (see docs/compile.md)."""
+        True for a frame of the engine's, nn's or the standard library's code, which is not observed
+        (see docs/compile.md)."""
         code = frame.f_code
         g = frame.f_globals
-        if _ours(g.get("__name__")):
+        if _ours(g.get("__name__")) or _standard(code.co_filename):
             return True
         key = (id(code), id(g))
         if key not in self._observed:

@@ -1,13 +1,16 @@
 """The tape: one printable account of what a recording of `fn` made and read.
 
 While `engine.compile` records, this thread's `Tape` is told (by `engine.core.value`, through a
-thread-local recorder; no class or module is patched) of:
+thread-local recorder) of:
 
 - every node an operation made, in order;
 - every constant `Value(number)` made, with the user's line that made it;
 - every stop-gradient leaf: a `detach()` or a result made inside `no_grad()`, with its sources;
 - every number Python read: `.data`, `float()`, `int()`, `bool()`, `round()`, `format`, a
-  comparison, wherever the read happens (fn's code, a library's, the engine's).
+  comparison, wherever the read happens (fn's code, a library's, the engine's);
+- every read and write of a `.grad` and write of a `.data` (`touched`, told by leaves.py: the
+  one class attribute a recording replaces, Value's `grad`, for as long as it records);
+- every `Value(x)` of a number argument x (`aliases`, numbers.py).
 
 Guards (`guards.py`), the plan (`plan.py`), the pieces (`pieces.py`) and the kernels (`kernels.py`)
 are passes over it;

@@ -324,3 +324,21 @@ def test_micrograd_demo_loss_trains_bit_for_bit_as_uncompiled():
         return seen, [bits(p.data) for p in model.parameters()]
 
     assert train(True) == train(False)
+
+
+def test_what_python_learns_of_a_number_argument_is_guarded():
+    # a branch on x.is_integer(), x > 0, round(x) or hash(x): a new number that reads otherwise runs uncompiled
+    w = Value(0.5)
+
+    def fn(x, n):
+        scale = 2.0 if x.is_integer() else 1.0
+        scale += 1.0 if x > 0 else 0.0
+        scale += {1: 0.5}.get(round(x), 0.0) + (n.bit_length() * 0.25)
+        return (w * Value(x.real * scale) + Value(n)).tanh()
+
+    step = engine.compile(fn)
+    for x, n in [(1.5, 3), (2.0, 3), (-0.5, 8), (1.25, 3), (0.75, 1)]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CompileWarning)
+            got = step(x, n)
+        assert bits(got) == bits(fn(x, n).data), (x, n)

@@ -149,7 +149,8 @@ def _read_then(name: str) -> Callable[..., Any]:
 
 
 _READ = ("__eq__", "__ne__", "__hash__", "__pow__", "__rpow__", "__floordiv__", "__rfloordiv__", "__mod__",
-         "__rmod__", "__divmod__", "__rdivmod__", "__trunc__", "__floor__", "__ceil__")  # fmt: skip
+         "__rmod__", "__divmod__", "__rdivmod__", "__trunc__", "__floor__", "__ceil__", "__index__",
+         "is_integer", "hex", "as_integer_ratio", "conjugate", "bit_length", "to_bytes")  # fmt: skip
 
 
 class FollowedFloat(_Followed, float):
@@ -178,8 +179,11 @@ class FollowedInt(_Followed, int):
 
 
 for _name in _READ:
-    setattr(FollowedFloat, _name, _read_then(_name))
-    setattr(FollowedInt, _name, _read_then(_name))
+    for _kind in (FollowedFloat, FollowedInt):
+        if hasattr(_kind.__mro__[2], _name):  # the plain number's own methods only
+            setattr(_kind, _name, _read_then(_name))
+FollowedFloat.real = property(lambda self: self)  # type: ignore[assignment,misc]
+FollowedInt.real = property(lambda self: self)  # type: ignore[assignment,misc]
 
 
 def followed(x: Any, node: Value) -> Any:

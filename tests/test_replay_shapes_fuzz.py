@@ -6,7 +6,9 @@ a property, a descriptor, a base class attribute, a static method, a class metho
 closures (a cell changed in place, a cell rebound by `nonlocal`), a set of examples to skip, a dict
 view, a dataclass, a functools.partial, a generator and another module; it may call a helper
 that writes the parameters' `.grad` (zero them, set them to None, scale them) or clips their
-`.data`. Between calls the program changes the data of a random place, and takes an SGD step.
+`.data`; it takes its numbers as arguments and uses them as `Value(x)`, as an operand, through
+arithmetic on numbers, or in a branch. Between calls the program changes the data of a random
+place, and takes an SGD step.
 
 Every compiled call must give the uncompiled call's loss and every gradient to the bit (a
 CompileWarning is allowed: the call then runs uncompiled, or is recorded again). A short run is
@@ -192,6 +194,7 @@ def build(prog):
     params = [Value(v) for v in prog["params"]]
     reads = [PLACES[name][0] for name in prog["places"]]
     helper = HELPERS.get(prog["helper"])
+    use = prog["use"]
 
     def fn(xs):
         if helper is not None:
@@ -202,7 +205,15 @@ def build(prog):
         total = Value(0.0)
         for i, x in enumerate(xs):
             p = params[i % len(params)]
-            total = total + (p * Value(x) * scale).tanh() + p * p * 0.01
+            if use == "Value(x)":  # a number passed in, as micrograd's demo takes it
+                v = p * Value(x)
+            elif use == "operand":
+                v = p * x
+            elif use == "arithmetic":
+                v = p * Value(x * 2.0 - 0.5) + abs(x) / 4.0
+            else:  # a branch on the number
+                v = p * Value(x) if x > 0.25 else p * Value(round(x, 1))
+            total = total + (v * scale).tanh() + p * p * 0.01
         return total
 
     return fn, params
@@ -218,6 +229,7 @@ programs = st.fixed_dictionaries(
         "params": st.lists(st.floats(-1.0, 1.0, allow_nan=False), min_size=1, max_size=3),
         "places": st.lists(st.sampled_from(sorted(PLACES)), min_size=1, max_size=3),
         "helper": st.sampled_from(["", "", "zero", "none", "halve", "clip"]),
+        "use": st.sampled_from(["Value(x)", "operand", "arithmetic", "branch"]),
         "calls": st.lists(
             st.tuples(
                 st.lists(st.floats(-2.0, 2.0, allow_nan=False), min_size=2, max_size=2),

@@ -342,3 +342,23 @@ def test_what_python_learns_of_a_number_argument_is_guarded():
             warnings.simplefilter("ignore", CompileWarning)
             got = step(x, n)
         assert bits(got) == bits(fn(x, n).data), (x, n)
+
+
+def test_a_grad_written_inside_fn_to_a_parameter_passed_as_an_argument():
+    def build():
+        w = Value(0.5)
+
+        def fn(p):  # p is w, passed in: the write must reach w
+            p.grad = 0.0
+            return (w * p * 3.0).tanh()
+
+        return fn, [w]
+
+    fn_c, (w_c,) = build()
+    fn_u, (w_u,) = build()
+    step = engine.compile(fn_c)
+    for _ in range(5):
+        got = step(w_c)
+        loss = fn_u(w_u)
+        loss.backward()
+        assert (bits(got), bits(w_c.grad)) == (bits(loss.data), bits(w_u.grad))

@@ -176,6 +176,7 @@ class Compiled:
         tape = Tape(self._name)
         with observing(self._reads):
             loss, extras, outputs = results(tape.record(self.fn, *leaf_args))
+        stood = list(proxies)
         pinned, loss, outputs, order = pin(given, proxies, tape, loss, outputs, topological_order(loss))
         tape.arguments = proxies
         tape.results = [loss, *outputs]
@@ -192,6 +193,9 @@ class Compiled:
         if live_hooks[0] and any(n._hooks for n in order):  # no hook anywhere: no walk
             raise ValueError("compile: the graph has node(s) with gradient hooks, which a replay cannot run")
         writes, refused = leaves.writes(tape.leaf_events, tape.nodes)
+        if pinned:  # a write to the stand-in of an argument that is also read from outside: to the Value itself
+            to = {stood[i]: x for i, x in pinned.items()}
+            writes = [(to.get(v, v), g) for v, g in writes]
         tape.leaf_events = []
         if refused:
             self.uncompiled = f"{refused}, which a replay cannot do"

@@ -7,11 +7,12 @@ Whatever the replay's code, a run of n calls costs at least
     n floor steps                   every call computes the step's floats; the hand-written floor is
                                     the fastest pure Python for them (the replay's premise)
   + fn's forward with the graph     once: the recording needs the graph fn builds
-  + v x fn's forward, no graph      each verification call runs the user's code again, which costs
-                                    at least what it costs on the barest Python number (`Bare`)
+  + v x fn's forward               each verification call runs the user's code again, which costs
+                                    at least what its forward costs on the barest Python number (`Bare`)
 
 with nothing counted for planning (the graph's order, finding pieces, writing and compiling the
-replay's code). With chainrule's own forward under no_grad() in place of the barest number's, it
+replay's code). With chainrule's own uncompiled call (the forward with the graph, and backward(),
+which a verification call runs to compare gradients) in place of the barest number's forward, it
 is the least this engine's compiled run can take as its Value is today. `forwards` gives the
 forwards; `benchmarks.run` times them in the same turns as the floor and the compiled run, and
 reports both bounds beside them.
@@ -55,25 +56,24 @@ def verification_calls(calls: int, every: int = CHECK_EVERY) -> list[int]:
 
 
 def forwards(Value: type, points: list[tuple[float, float]], labels: list[float]) -> list[Callable[[], Any]]:
-    """fn's forward three ways: building the graph, on `Value` under no_grad() (what a verification
-    call runs), and on `Bare`. `benchmarks.run` times each with the collector off, as the least
-    each can cost (the recording pauses it too)."""
-    from engine import no_grad
-
+    """fn's forward three ways: building the graph, building it and running backward() (what a
+    verification call runs), and on `Bare`. `benchmarks.run` times each with the collector off, as
+    the least each can cost (the recording pauses it too)."""
     init = workloads.initial_weights()
     model = workloads.Model(Value, init)
     bare = workloads.Model(Bare, init)
 
-    def plain() -> Any:
-        with no_grad():
-            return workloads.loss(Value, model, points, labels)
+    def uncompiled() -> Any:
+        loss = workloads.loss(Value, model, points, labels)
+        loss.backward()
+        return loss
 
     def graph() -> Any:
         return workloads.loss(Value, model, points, labels)
 
-    return [graph, plain, lambda: workloads.loss(Bare, bare, points, labels)]
+    return [graph, uncompiled, lambda: workloads.loss(Bare, bare, points, labels)]
 
 
 def lower_bound(floor_run: float, graph: float, forward: float, verifications: int) -> float:
-    """Seconds: the floor's run + one forward with the graph + a forward per verification call."""
+    """Seconds: the floor's run + one forward with the graph + a verification call's run of fn for each."""
     return floor_run + graph + verifications * forward

@@ -283,7 +283,7 @@ def _compiled_and_floor_in_turns(engine: Engine, sizes: Sizes, repeat: int) -> t
     points, labels = workloads.make_moons(sizes.points)
     floor_runs = [_training_run("floor", None, sizes, 1)[0]]
     compiled_runs: list[Result] = []
-    forwards: list[tuple[float, ...]] = []  # each turn's (graph, no_grad, bare) forward
+    forwards: list[tuple[float, ...]] = []  # each turn's (graph, graph + backward(), bare) forward
     final: list[float] = []
     for _ in range(repeat):
         result, final = _training_run("compiled", engine, sizes, 1)
@@ -301,13 +301,14 @@ def _compiled_and_floor_in_turns(engine: Engine, sizes: Sizes, repeat: int) -> t
     calls = bound.verification_calls(sizes.steps)
     graph, own, bare = (statistics.median(x) for x in zip(*forwards, strict=True))
     rows = [compiled]
+    what = {BOUND_BARE: "fn's forward", BOUND_OWN: "fn's forward and backward()"}
     for name, which, forward in [(BOUND_BARE, 2, bare), (BOUND_OWN, 1, own)]:
         least = Result(_training_run_name(sizes), name)
         least.times = [bound.lower_bound(f, t[0], t[which], len(calls)) for f, t in zip(around, forwards, strict=True)]
         least.vs_floor = [t / f for t, f in zip(least.times, around, strict=True)]
         least.note = (
             f"planning free: the floor's run + fn's forward building the graph ({_time(graph)}) + "
-            f"{len(calls)} verification calls (calls {', '.join(map(str, calls))}) x fn's forward "
+            f"{len(calls)} verification calls (calls {', '.join(map(str, calls))}) x {what[name]} "
             f"({_time(forward)} a call)"
         )
         rows.append(least)

@@ -48,11 +48,12 @@ gradient reaching it is 0, and the work below a relu whose gradient is 0.
 The two "lower bound" rows of the 100-step run (`benchmarks/bound.py`, timed in the same turns) are
 the least any compiled run can take under `engine.compile`'s verification schedule, with nothing
 counted for planning: every call at the floor's speed, plus fn's forward building the graph once
-(the recording), plus fn's forward run again on each verification call (calls 2, 3, 5, 9, 17, 33
+(the recording), plus fn run again on each verification call (calls 2, 3, 5, 9, 17, 33
 and 65 of 100). "barest number" runs that forward on a one-slot class with Python operators and no
-checks, the least any Python number type can cost; "chainrule's forwards" runs it on `Value` under
-`no_grad()`, as a verification call does. The compiled row's distance above them is planning
-(the graph's order, pieces, code), the replays' distance from the floor, and per-call Python.
+checks, the least any Python number type can cost; "chainrule's forwards" runs it on `Value` with the
+graph, and backward(), as a verification call does (it compares gradients). The compiled row's
+distance above them is planning (the graph's order, pieces, code), the replays' distance from the
+floor, and per-call Python.
 
 This page is generated: every figure on it comes from the JSON file(s) named below, written by the
 benchmark itself. To measure again and regenerate it:

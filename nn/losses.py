@@ -60,9 +60,11 @@ def _number(t, who: str, what: str) -> float:
     if isinstance(t, bool) or not isinstance(t, Real):
         raise TypeError(f"{who}: {what} must be a number, got {type(t).__name__} {t!r}")
     try:
-        return float(t)
+        as_float = int.__float__(t) if isinstance(t, int) else t if isinstance(t, float) else float(t)
     except OverflowError:
         raise OverflowError(f"{who}: {what} is a {type(t).__name__} too large for a float") from None
+    # the number itself, for Value() to take: engine.compile follows a number passed as an argument
+    return t if isinstance(t, (int, float)) else as_float
 
 
 @pause_gc()

@@ -43,12 +43,13 @@ def test_the_verification_calls_are_the_calls_on_which_a_compiled_function_runs_
         sys.setprofile(None)
     calls = bound.verification_calls(70)
     assert calls == [2, 3, 5, 9, 17, 33, 65]
-    assert len(runs) == 1 + len(calls)  # the recording, then one uncompiled forward per verification call
+    assert len(runs) == 1 + len(calls)  # the recording, then one uncompiled call per verification call
 
 
 def test_the_forwards_compute_the_same_loss_and_the_bound():
     points, labels = workloads.make_moons(10)
-    graph, plain, bare = (f() for f in bound.forwards(engine.Value, points, labels))
-    assert graph.parents and not plain.parents and type(bare) is bound.Bare  # with the graph, under no_grad(), bare
-    assert bits(graph.data) == bits(plain.data) == bits(bare.data)
+    graph, uncompiled, bare = (f() for f in bound.forwards(engine.Value, points, labels))
+    # with the graph; with the graph and backward() (a verification call's run); bare
+    assert graph.parents and uncompiled.parents and uncompiled.grad == 1.0 and type(bare) is bound.Bare
+    assert bits(graph.data) == bits(uncompiled.data) == bits(bare.data)
     assert bound.lower_bound(1.0, 0.25, 0.5, 4) == 1.0 + 0.25 + 4 * 0.5

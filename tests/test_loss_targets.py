@@ -259,7 +259,9 @@ def test_a_recording_reads_its_argument_stand_ins_as_one_set(monkeypatch):
     xb = [[rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)] for _ in range(40)]
     step(xb, [rng.uniform(-1.0, 1.0) for _ in range(40)])
     assert step.plan is not None and len(step.plan.leaves) > 100
-    assert len(made) <= 2  # the stand-ins once, and once elsewhere in the recording
+    # the stand-ins once, once elsewhere in the recording, and once where the leaves Value(t) of the
+    # targets passed in are swapped for their stand-ins
+    assert len(made) <= 3
 
 
 def test_numbers_passed_as_arguments_get_no_gradient_work():

@@ -130,8 +130,11 @@ class World:
         self.decide = decide  # read_data when the program branches, else None: fn's code then reads no .data
 
         def fn(xs, extra):
+            # a number passed in stays a number: Value(x) makes it a leaf, as in micrograd's demo
+            extra = extra if isinstance(extra, Value) else Value(extra)
             total = extra * 0.5
             for x in xs:
+                x = x if isinstance(x, Value) else Value(x)
                 total = total + term(program, world.params, x, extra, world.decide)
             if use_closure:
                 for x in world.batch:

@@ -158,6 +158,11 @@ class Value:
 
     @data.setter
     def data(self, x: Number | Real) -> None:
+        if _watching and recorders.tape is not None:  # a write fn makes while recorded: the recording must know
+            old = self._data
+            self._data = x if type(x) is float else _number(x, "Value.data")
+            recorders.tape.touched(self, "_data", old, self._data, sys._getframe(1))
+            return
         self._data = x if type(x) is float else _number(x, "Value.data")
 
     @property
@@ -435,9 +440,11 @@ def _make(data: float, parents: tuple, operation: OperationLike) -> Value:
 
 def _number(x: Any, where: str) -> float:
     """Check that `x` is a real number and return it as a float."""
+    if isinstance(x, float):  # a float, or a subclass's number without calling its __float__
+        return float.__float__(x)
     if isinstance(x, Real):
         try:
-            return float(x)
+            return int.__float__(x) if isinstance(x, int) else float(x)
         except OverflowError:
             raise OverflowError(f"{where}: the {type(x).__name__} {_short(x)} is too large for a float") from None
     raise TypeError(f"{where}: expected a real number (int or float), got {type(x).__name__} {x!r}")

@@ -12,6 +12,8 @@ stage, each a pass over the tape:
 - `plan.py`: the graph as groups of slots of floats, with the repeated pieces as kernels, built
   by named passes; `pieces.py`: finding the repeated pieces; `kernels.py`: writing their loops;
   `play.py`: the replay of a plan, forward and backward on floats;
+- `leaves.py`: what fn does to the `.grad` and `.data` of Values, seen while it is recorded;
+  `numbers.py`: the numbers passed as arguments, followed while fn is recorded;
 - `record.py`: the recording's passes (stand-in leaves, pinning, what a check compares);
   `uncompiled.py`: fn run as if not compiled, for a fallback or a verification call;
 - `run.py`: `compile` and `Compiled`: which of those each call runs.

@@ -1,25 +1,30 @@
-"""What a compiled function can read from outside its arguments: a snapshot, taken before recording.
+"""What a compiled function reads from outside its arguments: a snapshot, taken as fn is recorded.
 
-`Reads(fn)` looks at fn's code once: its closure cells, the globals its code names, its
+`Reads(fn)` looks at fn before it runs: its closure cells, the globals its code names, its
 default arguments, the object of a bound method, the attributes its code names of the modules
 it reaches (`batchdata.X`), and the same again for the Python functions (and the methods of
-the objects and classes) it finds there, outside the engine. From these it keeps the containers
-it can walk -- any mapping or sequence (lists, dicts and their subclasses), tuples, the
-attributes of objects (`__dict__` or `__slots__`) and of classes (`Config.X`) -- with the items
-they held. The guard `outside_changed` (guards.py) then says, cheaply, whether any of them now
-holds something else: a replaced layer, a new mini-batch, a number written into a list.
+the objects and classes, through their bases, properties, static and class methods) it finds
+there, outside the engine. While fn runs, `observing` adds every frame fn enters (`observe`):
+the globals its code names, and the contents of its closure cells unless the function was
+defined while fn ran. Of all these it keeps the containers it can walk -- any mapping, sequence
+or set, tuples, the attributes of objects (`__dict__` or `__slots__`) and of classes
+(`Config.X`) -- with the items they held. The guard `outside_changed` (guards.py) then says,
+cheaply, whether any of them now holds something else.
 
 What it cannot see: state inside iterators, generators, random generators and C objects
-(arrays), state reached only through code it does not walk (the engine's and `nn`'s own
-functions, C code), and containers beyond `LIMIT` items. The verification calls of `compile`
-are the net for those.
+(arrays), frames of the engine's and `nn`'s own code (they read what the user's code hands
+them), and containers beyond `LIMIT` items. The verification calls of `compile` are the net
+for those.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import types
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -45,6 +50,14 @@ def _ours(module: str | None) -> bool:
     return root in ("engine", "nn", "builtins", "functools", "itertools", "operator", "math", "random")
 
 
+_STDLIB = os.path.dirname(os.__file__) + os.sep
+
+
+def _standard(file: str) -> bool:
+    """True for a file of the standard library (contextlib, abc ...): it reads no user data of its own."""
+    return file.startswith(_STDLIB) and "-packages" + os.sep not in file
+
+
 def _code_names(code: types.CodeType) -> set[str]:
     names = set(code.co_names)
     for const in code.co_consts:
@@ -63,6 +76,10 @@ class Reads:
         self._budget = LIMIT
         seen_code: set[int] = set()
         self._seen: set[int] = set()
+        self._seen_code = seen_code
+        self._observed: set[tuple[int, int]] = set()  # (code, globals) of the frames observed
+        self._named: set[tuple[int, str]] = set()  # (globals, name) taken
+        self._inner: set[int] = set()  # the code of functions defined by code that ran during fn
         self._functions(fn, "", seen_code)
 
     # ---------------------------------------------------------------- taking the snapshot
@@ -132,7 +149,7 @@ class Reads:
             seen.add(id(obj))
             if t is tuple or t is frozenset:
                 items = obj
-            elif t is list:
+            elif t is list or t is set:
                 items = list(obj)
                 self.containers.append((name, obj, None, items))
             elif t is dict:
@@ -141,12 +158,22 @@ class Reads:
             elif isinstance(obj, (types.FunctionType, types.MethodType)):
                 self._functions(obj, name, seen_code)
                 continue
-            elif isinstance(obj, type):  # a class: its attributes (`Config.X`) and its methods
+            elif isinstance(obj, type):  # a class: its attributes (`Config.X`), its methods, its bases
                 if _ours(obj.__module__):
                     continue
                 attrs = vars(obj)
                 items = list(attrs.values())
                 self.containers.append((name, attrs, list(attrs), items))
+                self.tops.append((f"{name}.__bases__", partial(getattr, obj, "__bases__"), obj.__bases__))
+                stack.extend(obj.__bases__)
+            elif isinstance(obj, (staticmethod, classmethod)):  # the function inside
+                self._functions(obj.__func__, name, seen_code)
+                continue
+            elif isinstance(obj, property):  # the functions that compute it
+                for f in (obj.fget, obj.fset):
+                    if f is not None:
+                        self._functions(f, name, seen_code)
+                continue
             elif isinstance(obj, _OPAQUE) or (t.__module__ or "").startswith("engine."):
                 continue  # seen by identity in its container only (a compiled step, an operation)
             elif isinstance(obj, Mapping):  # defaultdict, OrderedDict, any mapping
@@ -181,6 +208,31 @@ class Reads:
                 return
             stack.extend(items)
 
+    def observe(self, frame: Any) -> bool:
+        """Add what a frame fn ran reads from outside: the globals its code names, and the contents of
+        its closure cells, unless the function is fn's own: one defined by code that ran during fn.
+        True for a frame of the engine's, nn's or the standard library's code, which is not observed
+        (see docs/compile.md)."""
+        code = frame.f_code
+        g = frame.f_globals
+        if _ours(g.get("__name__")) or _standard(code.co_filename):
+            return True
+        key = (id(code), id(g))
+        if key not in self._observed:
+            self._observed.add(key)
+            self._inner.update(id(c) for c in code.co_consts if isinstance(c, types.CodeType))
+            for var in sorted(_code_names(code)):
+                if var in g and (id(g), var) not in self._named:
+                    self._named.add((id(g), var))
+                    self._top(var, partial(g.get, var, _MISSING), g[var], self._seen_code, _code_names(code))
+        if code.co_freevars and id(code) not in self._inner:
+            found = frame.f_locals
+            for var in code.co_freevars:
+                obj = found.get(var, _MISSING)
+                if obj is not _MISSING and id(obj) not in self._seen:
+                    self._top(var, partial(_same_object, obj), obj, self._seen_code)
+        return False
+
     def _afford(self, n: int) -> bool:
         """False (and the walk incomplete) when n more items exceed the budget."""
         if n > self._budget:
@@ -194,6 +246,27 @@ class Reads:
         for _, _, _, items in self.containers:
             counts.update(x for x in items if type(x) is Value)
         return counts
+
+
+@contextmanager
+def observing(reads: Reads) -> Iterator[None]:
+    """While this block runs fn, every Python frame this thread enters is observed (`Reads.observe`).
+
+    By sys.settrace, which tells of each frame entered and, as no frame is traced line by line,
+    of nothing else; a debugger's or coverage tool's trace function is suspended meanwhile."""
+    ours: set[Any] = set()  # the code of the engine and nn, told once and then passed over
+
+    def trace(frame: Any, event: str, arg: Any) -> None:
+        code = frame.f_code
+        if code not in ours and reads.observe(frame):
+            ours.add(code)
+
+    old = sys.gettrace()
+    sys.settrace(trace)
+    try:
+        yield
+    finally:
+        sys.settrace(old)
 
 
 def _attribute(obj: Any, name: str) -> Any:

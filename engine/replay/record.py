@@ -15,6 +15,7 @@ from ..core import value as _value
 from ..core.graph import topological_order
 from ..core.value import Value
 from .guards import Guards
+from .numbers import followed
 from .plan import _Plan
 from .tape import Tape
 
@@ -25,7 +26,7 @@ class _Entry:
     """One recording: the plan for one structure of arguments, and what it depends on."""
 
     def __init__(self, plan: _Plan, proxies: list[Value | None], pinned: dict[int, Value], guards: Guards,
-                 extras: Any, signature: tuple, tape: Tape) -> None:  # fmt: skip
+                 extras: Any, signature: tuple, tape: Tape, writes: list[tuple[Value, Any]]) -> None:  # fmt: skip
         self.plan = plan
         self.proxies = proxies  # the leaf standing for each argument (None: the argument Value itself)
         self.pinned = pinned  # argument number -> the Value that must be passed there (fn reads it too)
@@ -35,6 +36,10 @@ class _Entry:
         self.tape = tape
         arguments = set(proxies)
         self.outside = {leaf for leaf in plan.leaves if leaf not in arguments}
+        # the leaves whose gradients a call gives the user: parameters and other Values from outside
+        self.watched = [leaf for leaf in plan.leaves if leaf not in arguments and leaf not in tape.nodes]
+        self.writes = writes  # (Value, number or None): the .grad writes fn makes, made again before each replay
+        self.watched += [v for v in {v: None for v, _ in writes} if v not in self.outside and v not in arguments]
 
     def fits(self, given: list[Any]) -> bool:
         """True if the arguments stand in the same relation to the graph as when recorded."""
@@ -54,6 +59,8 @@ class _Entry:
                 else:
                     proxy.data, proxy.grad = _value._number(x, "compile input"), 0.0
         self.guards.run()
+        for v, g in self.writes:
+            v.grad = g
         result = self.plan.run()
         give_back(self.proxies, given)
         return result
@@ -67,22 +74,23 @@ def give_back(proxies: list[Value | None], given: list[Any]) -> None:
 
 
 def stand_ins(args: tuple, given: list[Any]) -> tuple[list[Value | None], Any]:
-    """A fresh leaf standing for each distinct argument, and the arguments with the leaves in their places."""
+    """A fresh leaf standing for each distinct argument, and the arguments with the leaves (for a number,
+    the number followed: numbers.py) in their places."""
     by_id: dict[int, Value] = {}
     proxies: list[Value | None] = []
-    numbers: list[Value] = []
+    numbers: list[Any] = []
     for x in given:
         if type(x) is Value:
             proxy = by_id[id(x)] = Value(x._data, x.label)
-        else:
+        else:  # fn gets the number itself, followed (numbers.py)
             proxy = Value(x)
-            numbers.append(proxy)
+            numbers.append(followed(x, proxy))
         proxies.append(proxy)
     return proxies, _substitute(list(args), by_id, iter(numbers))
 
 
-def _substitute(obj: Any, stand_ins: dict[int, Value], numbers: Iterator[Value]) -> Any:
-    """The argument structure with each Value and number replaced by its stand-in leaf."""
+def _substitute(obj: Any, stand_ins: dict[int, Value], numbers: Iterator[Any]) -> Any:
+    """The argument structure with each Value replaced by its stand-in leaf, each number by its Number."""
     if isinstance(obj, (list, tuple)):
         return type(obj)([_substitute(item, stand_ins, numbers) for item in obj])
     if type(obj) is Value:
@@ -95,12 +103,13 @@ def pin(given: list[Any], proxies: list[Value | None], tape: Tape, loss: Value, 
     """Tie the graph to each argument Value that fn also reads from outside (a parameter passed in).
 
     The graph must use that Value itself in both places, as backward() would: its stand-in is
-    replaced by it everywhere (parents, the tape, the results) and the argument is pinned.
+    replaced by it everywhere (parents, the tape, the results) and the argument is pinned. A leaf
+    `Value(x)` of a number argument x is replaced by x's stand-in in the same way.
     Returns (pinned, loss, outputs, order), the last three as they are after the swap.
     """
     in_graph = set(order) if any(type(x) is Value for x in given) else set()
     pinned = {}
-    swap = {}
+    swap: dict[Any, Value] = dict(tape.aliases)  # Value(x) of a number argument x: x's stand-in
     for i, x in enumerate(given):
         if type(x) is Value and x in in_graph:
             pinned[i] = x

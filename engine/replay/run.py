@@ -1,9 +1,11 @@
 """A compiled function: record on the first call, then check the guards and replay on later calls.
 
 A replay depends on more than the graph, and checks it (`compile`'s docstring is the contract):
-arguments stand in by position (`guards.structure`, `record._Entry.fits`); what fn reads from
-outside is snapshotted (`reads.py`) and guarded (`guards.outside_changed`); every number Python
-read while recording is guarded, and detach() and no_grad() results are recomputed (`guards.py`);
+arguments stand in by position (`guards.structure`, `record._Entry.fits`), numbers followed
+(`numbers.py`); what the frames fn ran read from outside is snapshotted (`reads.py`) and guarded
+(`guards.outside_changed`); what fn does to leaves is seen (`leaves.py`) and made again or
+refused; every number Python read while recording is guarded, and detach() and no_grad()
+results are recomputed (`guards.py`);
 a call whose numbers leave the ground where a replay is known to equal backward() -- a NaN or an
 infinity anywhere, an error -- runs uncompiled instead; and verification calls run fn again
 uncompiled and compare.
@@ -21,10 +23,10 @@ from ..core.graph import topological_order
 from ..core.hooks import live_hooks
 from ..core.mode import is_anomaly_enabled, is_grad_enabled
 from ..core.value import Value
-from . import record, uncompiled
+from . import leaves, record, uncompiled
 from .guards import Changed, Guards, Unsure, difference, outside_changed, structure
 from .plan import _NoGain, _Plan
-from .reads import Reads
+from .reads import Reads, observing
 from .record import give_back, pin, stand_ins
 from .tape import Tape, shown_line
 from .uncompiled import finish, results, verifies
@@ -112,7 +114,7 @@ class Compiled:
                 raise ValueError("compile: a leaf of the recorded graph has a gradient hook, which a replay cannot run")
             verifying = verifies(self.calls, self.check_every)
             if verifying:
-                leaves = [*plan.leaves, *[x for x in given if type(x) is Value]]
+                leaves = [*entry.watched, *[x for x in given if type(x) is Value]]
                 before = [v.grad for v in leaves]
             try:
                 loss, outs = entry.run(given)
@@ -126,9 +128,9 @@ class Compiled:
             return finish(loss, outs, entry.extras)
 
     def _verify(self, args: tuple, leaves: list[Value], before: list[Any], replayed: list[float]) -> None:
-        """A verification call: fn run again uncompiled (forward, under no_grad()), its loss and extra
-        outputs compared to the bit with the replay just made; GraphChanged (gradients as they were) if
-        they differ."""
+        """A verification call: fn run again uncompiled, as the caller would run it (forward and
+        backward), its loss, extra outputs and gradients compared to the bit with the replay just
+        made; GraphChanged (gradients as they were) if they differ."""
         if not uncompiled.agrees(self.fn, args, leaves, before, replayed):
             raise GraphChanged(
                 f"compile: {self._name} now computes another loss than the replay of its recording (a verification "
@@ -172,7 +174,9 @@ class Compiled:
         proxies, leaf_args = stand_ins(args, given)
         self._reads = Reads(self.fn)  # what fn can read now, before it runs
         tape = Tape(self._name)
-        loss, extras, outputs = results(tape.record(self.fn, *leaf_args))
+        with observing(self._reads):
+            loss, extras, outputs = results(tape.record(self.fn, *leaf_args))
+        stood = list(proxies)
         pinned, loss, outputs, order = pin(given, proxies, tape, loss, outputs, topological_order(loss))
         tape.arguments = proxies
         tape.results = [loss, *outputs]
@@ -188,6 +192,17 @@ class Compiled:
 
         if live_hooks[0] and any(n._hooks for n in order):  # no hook anywhere: no walk
             raise ValueError("compile: the graph has node(s) with gradient hooks, which a replay cannot run")
+        writes, refused = leaves.writes(tape.leaf_events, tape.nodes)
+        if pinned:  # a write to the stand-in of an argument that is also read from outside: to the Value itself
+            to = {stood[i]: x for i, x in pinned.items()}
+            writes = [(to.get(v, v), g) for v, g in writes]
+        tape.leaf_events = []
+        if refused:
+            self.uncompiled = f"{refused}, which a replay cannot do"
+            warnings.warn(
+                f"compile: {self._name} runs uncompiled, since {self.uncompiled}", CompileWarning, stacklevel=3
+            )
+            return by_backward()
         inner = [v for v in order if v._how.rule is not None]  # v._rule, read directly
         made_before = [v for v in inner if v not in tape.nodes]
         if made_before:
@@ -212,7 +227,7 @@ class Compiled:
             self.uncompiled = str(reason)
             return by_backward()
         signature = record.signature(plan, record.kinds(tape, proxies, stop_leaves, guards))
-        entry = record._Entry(plan, proxies, pinned, guards, extras, signature, tape)
+        entry = record._Entry(plan, proxies, pinned, guards, extras, signature, tape, writes)
         if len(self._entries) >= MAX_RECORDINGS:
             self._entries.pop(next(iter(self._entries)))
         self._entries[key] = entry
@@ -262,27 +277,25 @@ class Compiled:
 def compile(fn: Callable[..., Any], *, check_every: int = CHECK_EVERY) -> Compiled:  # noqa: A001
     """Record `fn`'s graph on its first call; replay it (forward and backward) on later calls.
 
-    `fn(*args)` must return the loss `Value`, or `(loss, extras)` with extras Values (or nested
-    lists of them) to read back as floats. Each call returns the loss (and extras) as floats and
+    `fn(*args)` must return the loss `Value`, or `(loss, extras)` with extras Values or plain
+    numbers (in nested lists) to read back. Each call returns the loss (and extras) as floats and
     adds d loss / d leaf into every leaf's `.grad`, as backward() does: the same numbers, to the bit.
 
-    The contract: a call replays exactly what fn would compute now, or runs fn uncompiled. fn
-    builds its loss from its arguments (Values or numbers, in lists or tuples, taken by position:
-    a fresh Value each call works and gets its gradient), from parameters it reaches from outside
-    (their current numbers are used) and from constants. The recording writes a tape
-    (`step.tape`): every operation, constant and stop-gradient, and every number Python read
-    (`.data`, float(), int(), bool(), round(), format, comparisons, wherever they happen).
-    Checked on every call: each read would read the same (else that call runs uncompiled, with a
-    CompileWarning naming the line, once); the data fn reaches from its closure, globals and
-    defaults (any mapping or sequence, object, class and module attributes) holds the same things
-    (else CompileWarning, and recorded again); the arguments' nesting and lengths (another shape:
-    ValueError); which arguments are the same Value or also a parameter (another pattern is
-    recorded again); hooks; and that every number is finite and every gradient a float other
-    than -0.0 (else, as for a gradient of None, the call runs uncompiled).
+    The contract (docs/compile.md): a call replays exactly what fn would compute now, or runs fn
+    uncompiled, or raises. The recording observes the tape (every operation, constant,
+    stop-gradient, and every number Python read), every Python frame fn runs (the globals it
+    names, its closure cells: their data is snapshotted), every read and write of a `.grad` and
+    write of a `.data`, and follows each number argument (fn gets it as a number). Writes of a
+    number or None into `.grad` are made again before each replay; other reads or writes of
+    leaves make fn run uncompiled, with a CompileWarning naming the line. Checked on every call:
+    the reads (else that call runs uncompiled), the snapshotted data (else recorded again), the
+    arguments' nesting and lengths (else ValueError), hooks, and that every number is finite and
+    every gradient a float other than -0.0 (else uncompiled).
 
-    Verification calls run fn again uncompiled (forward) and compare its loss and extras with the
-    replay, to the bit: calls 2, 3, 5, 9, 17, 33 ... (doubling gaps) up to `check_every`, then
-    every `check_every`-th (default 1000; 0: never). A difference raises GraphChanged, with the
-    gradients as they were. Calls from several threads run one at a time.
+    Verification calls run fn again uncompiled, as the caller would (forward and backward), and
+    compare loss, extras and every gradient with the replay, to the bit: calls 2, 3, 5, 9, 17 ...
+    (doubling gaps) up to `check_every`, then every `check_every`-th (default 1000; 0: never). A
+    difference raises GraphChanged, with the gradients as they were. Calls from several threads
+    run one at a time.
     """
     return Compiled(fn, check_every=check_every)

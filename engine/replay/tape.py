@@ -1,13 +1,16 @@
 """The tape: one printable account of what a recording of `fn` made and read.
 
 While `engine.compile` records, this thread's `Tape` is told (by `engine.core.value`, through a
-thread-local recorder; no class or module is patched) of:
+thread-local recorder) of:
 
 - every node an operation made, in order;
 - every constant `Value(number)` made, with the user's line that made it;
 - every stop-gradient leaf: a `detach()` or a result made inside `no_grad()`, with its sources;
 - every number Python read: `.data`, `float()`, `int()`, `bool()`, `round()`, `format`, a
-  comparison, wherever the read happens (fn's code, a library's, the engine's).
+  comparison, wherever the read happens (fn's code, a library's, the engine's);
+- every read and write of a `.grad` and write of a `.data` (`touched`, told by leaves.py: the
+  one class attribute a recording replaces, Value's `grad`, for as long as it records);
+- every `Value(x)` of a number argument x (`aliases`, numbers.py).
 
 Guards (`guards.py`), the plan (`plan.py`), the pieces (`pieces.py`) and the kernels (`kernels.py`)
 are passes over it;
@@ -25,6 +28,8 @@ from typing import Any
 
 from ..core.operation import Operation
 from ..core.value import Value, watch
+from .leaves import watching
+from .numbers import _Followed
 
 _ENGINE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _OURS = (_ENGINE + os.sep, os.path.join(os.path.dirname(_ENGINE), "nn") + os.sep)
@@ -80,12 +85,17 @@ class Tape:
         self.constants: dict[Value, tuple[str, int] | None] = {}  # constant -> the user's line
         self.stops: dict[Value, tuple[Operation | None, tuple]] = {}  # stop-gradient leaf -> (operation, sources)
         self.reads: list[Read] = []
+        self.aliases: dict[Value, Value] = {}  # Value(x) of an argument x -> the leaf standing for x
+        self.leaf_events: list[tuple] = []  # (Value, "grad"/"_data"/"read", old, new, where): see leaves.py
         self.arguments: list[Value | None] = []  # the leaf standing for each argument (set by compile)
         self.results: list[Value] = []  # the loss, then the extra outputs (set by compile)
 
     # ---------------------------------------------------------------- told by engine.core.value
 
     def constant(self, v: Value, number: Any) -> None:
+        if isinstance(number, _Followed):  # Value(x) of a number passed as an argument: its stand-in
+            self.aliases[v] = number.node
+            return
         self.constants[v] = user_line()
         self.events.append(("constant", v))
 
@@ -99,19 +109,30 @@ class Tape:
         self.reads.append(read)
         self.events.append(("read", read))
 
+    def touched(self, v: Value, what: str, old: Any, value: Any, frame: Any) -> None:
+        """fn's code read a `.grad`, or wrote a `.grad` or `.data` (leaves.py tells); `where` is the user's
+        line, or None for the engine's own code."""
+        where = None
+        if not frame.f_code.co_filename.startswith(_ENGINE + os.sep):
+            while frame is not None and frame.f_code.co_filename.startswith(_OURS):
+                frame = frame.f_back
+            where = shown_line(None if frame is None else (frame.f_code.co_filename, frame.f_lineno))
+        self.leaf_events.append((v, what, old, value, where))
+
     # ---------------------------------------------------------------- recording
 
     def record(self, fn: Any, *args: Any) -> Any:
         """fn(*args), with this tape as the thread's recorder."""
         old = watch(self)
         try:
-            return fn(*args)
+            with watching():
+                return fn(*args)
         finally:
             watch(old)
             events = self.events
             made = list(compress(events, map(is_, map(type, events), repeat(Value))))
             self.n_made = len(made)
-            self.nodes = {*made, *self.constants, *self.stops}
+            self.nodes = {*made, *self.constants, *self.stops, *self.aliases}
 
     def swap(self, swap: dict[Any, Value]) -> None:
         """Replace stand-ins by the Values they stand for (an argument that fn also reads from outside)."""

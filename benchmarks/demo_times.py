@@ -93,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     rows = measure(args.old.resolve(), args.new.resolve(), args.demos, args.rounds)
-    print(f"\nmedians over {args.rounds} rounds (wall time, and CPU time in brackets), old = {args.old}, new = {args.new}")
+    print(
+        f"\nmedians over {args.rounds} rounds (wall time, and CPU time in brackets), old = {args.old}, new = {args.new}"
+    )
     for row in rows:
         print(
             f"{row['demo']:<8} old {row['old']:6.2f} s ({row['old_cpu']:5.2f} s)   "

@@ -95,3 +95,24 @@ def test_two_runs_are_put_side_by_side_each_named_by_its_machine():
     header = next(line for line in page.splitlines() if line.startswith("| workload | engine | 2-core"))
     assert "16-core" in header
     assert "a quiet machine" in page and "python -m benchmarks.speed_page shared.json quiet.json" in page
+
+
+def test_the_demos_wall_times_come_from_the_demo_times_json(tmp_path):
+    timed = {
+        "old": "68a0b5d",
+        "new": "abc1234",
+        "rounds": 5,
+        "machine": "Linux x86_64, AMD EPYC, 2 cores",
+        "load_average": [1.5, 1.25, 1.0],
+        "rows": [{"demo": "moons", "old": 34.0, "new": 3.5, "ratio": 3.5 / 34.0, "old_cpu": 30.0, "new_cpu": 3.0}],
+    }
+    path = tmp_path / "demo_times.json"
+    path.write_text(json.dumps(timed))
+    page = speed_page.render([report()], ["docs/speed.json"], demos=(timed, str(path)))
+    assert "## The demos from the command line: 68a0b5d and abc1234" in page
+    assert "| moons | 34.00 s (30.00 s) | 3.50 s (3.00 s) | 0.10 |" in page
+    assert "Machine: Linux x86_64, AMD EPYC, 2 cores; load average at the end of the run 1.5, 1.25, 1." in " ".join(
+        page.split()
+    )
+    assert f"python -m benchmarks.demo_times OLD_CHECKOUT --json {path}" in page
+    assert f"python -m benchmarks.speed_page docs/speed.json --demos {path} > docs/speed.md" in page

@@ -1,15 +1,79 @@
-"""Shared test settings: hypothesis profiles.
+"""Shared test settings: hypothesis profiles, and one closing line about the cross-checks a run skipped.
 
 The default profile keeps the suite quick on a small CI machine (no deadline: timing jitter there
 is not a bug). For a long hunt run with more examples:
 
     HYPOTHESIS_PROFILE=thorough python -m pytest -q tests
+
+The tests that check chainrule against PyTorch or micrograd skip themselves when those are not
+installed. So that such a run does not look complete, it ends with one line counting the skipped
+tests whose reason names a package of an optional extra in pyproject.toml that is not installed,
+and the command that installs those extras.
 """
 
+from __future__ import annotations
+
 import os
+import re
+from importlib import metadata
+from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("chainrule", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("thorough", parent=settings.get_profile("chainrule"), max_examples=2000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "chainrule"))
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def optional_extras() -> dict[str, list[str]]:
+    """pyproject.toml's optional dependencies: {extra: [distribution names]}."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: no TOML reader in the standard library
+        return {}
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        extras = tomllib.load(f).get("project", {}).get("optional-dependencies", {})
+    return {extra: [re.split(r"[<>=!~;\[ ]", req, maxsplit=1)[0] for req in reqs] for extra, reqs in extras.items()}
+
+
+def missing(distribution: str) -> bool:
+    try:
+        metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return True
+    return False
+
+
+def skipped_for_missing_packages(reasons: list[str]) -> tuple[int, list[str], list[str]]:
+    """(how many of the skip reasons name a missing optional package, those packages, the extras that have them).
+
+    A package counts as named when its distribution name appears in the reason, whatever the case
+    ("PyTorch is not installed", "could not import 'micrograd.engine'"). Each package is installed
+    by the smallest extra that lists it.
+    """
+    extras = optional_extras()
+    absent = sorted({d for names in extras.values() for d in names if missing(d)})
+    hits, named = 0, set()
+    for reason in reasons:
+        found = [d for d in absent if d.lower() in reason.lower()]
+        if found:
+            hits += 1
+            named.update(found)
+    chosen = sorted({min((e for e in extras if d in extras[e]), key=lambda e: len(extras[e])) for d in named})
+    return hits, sorted(named), chosen
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG001 (pytest's hook signature)
+    reasons = []
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reasons.append(longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr))
+    hits, packages, extras = skipped_for_missing_packages(reasons)
+    if hits:
+        terminalreporter.write_line(
+            f"{hits} cross-check(s) skipped because {' and '.join(packages)} "
+            f"{'is' if len(packages) == 1 else 'are'} not installed; "
+            f"to run them: pip install -e '.[{','.join(extras)}]'"
+        )

@@ -43,6 +43,7 @@ def refused(done: subprocess.CompletedProcess, pattern: str) -> str:
     return err
 
 
+@pytest.mark.slow
 def test_the_expression_cannot_run_code(tmp_path):
     marker = tmp_path / "PWNED"
     attack = f"tanh.__globals__['__builtins__']['__import__']('os').system('touch {marker}')"
@@ -92,6 +93,7 @@ REFUSED_SYNTAX = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("expression, named", REFUSED_SYNTAX, ids=[e for e, _ in REFUSED_SYNTAX])
 def test_anything_outside_the_grammar_is_refused_by_name(expression, named):
     err = refused(run(expression, "x=1"), re.escape(named) if named in ("@", "//", "%", "~") else named)
@@ -141,12 +143,14 @@ BAD_INPUTS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, pattern", BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
 def test_every_bad_input_is_one_line_and_exit_2(args, pattern, tmp_path):
     refused(run(*args, cwd=tmp_path), pattern)
     assert list(tmp_path.iterdir()) == []  # nothing written
 
 
+@pytest.mark.slow
 def test_a_users_function_that_fails_or_returns_no_value_is_one_line(tmp_path):
     (tmp_path / "mine.py").write_text(
         "from engine import Value\n\n"
@@ -161,6 +165,7 @@ def test_a_users_function_that_fails_or_returns_no_value_is_one_line(tmp_path):
     refused(run("bad_syntax:f", cwd=tmp_path), r"bad_syntax")
 
 
+@pytest.mark.slow
 def test_output_paths_that_cannot_be_written(tmp_path):
     (tmp_path / "a_folder").mkdir()
     (tmp_path / "a_file").write_text("keep")
@@ -173,6 +178,7 @@ def test_output_paths_that_cannot_be_written(tmp_path):
     assert list((tmp_path / "a_folder").iterdir()) == [] and (tmp_path / "a_file").read_text() == "keep"
 
 
+@pytest.mark.slow
 def test_a_failed_run_leaves_an_existing_picture_as_it_was(tmp_path):
     picture = tmp_path / "g.svg"
     picture.write_text("the good picture")
@@ -182,6 +188,7 @@ def test_a_failed_run_leaves_an_existing_picture_as_it_was(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["g.svg"]  # no temporary file left behind
 
 
+@pytest.mark.slow
 @needs_dot
 def test_an_output_symlink_is_written_through_and_stays_a_link(tmp_path):
     target = tmp_path / "real.svg"
@@ -195,6 +202,7 @@ def test_an_output_symlink_is_written_through_and_stays_a_link(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.svg", "real.svg"]
 
 
+@pytest.mark.slow
 def test_help_says_the_module_form_runs_the_users_code():
     done = run("--help")
     assert done.returncode == 0
@@ -203,6 +211,7 @@ def test_help_says_the_module_form_runs_the_users_code():
     assert "module:function" in text
 
 
+@pytest.mark.slow
 @needs_dot
 def test_the_grammar_draws_what_python_would_and_writes_svg(tmp_path):
     done = run("-tanh(+x*w + b) + leaky_relu(x, 0.1) + abs(w) + 2**x + x**2 / 4", "x=2", "w=-3", "b=6.88",
@@ -254,6 +263,7 @@ def test_the_parser_builds_the_graph_python_builds(text, x, y):
     assert to_dot(built) == to_dot(expected)
 
 
+@pytest.mark.slow
 def test_the_console_script_is_the_same_command():
     tomllib = pytest.importorskip("tomllib")
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]

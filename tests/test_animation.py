@@ -15,6 +15,7 @@ def test_frame_steps_start_at_one_end_at_the_last_and_crowd_the_start():
     assert steps == sorted(set(steps)) and steps[1] - steps[0] < steps[-1] - steps[-2]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("demo", [moons, circles, spiral])
 def test_the_gif_has_one_frame_per_chosen_step(demo, tmp_path, capsys):
     result = demo.main(["--steps", "30", "--out", str(tmp_path), "--quiet"])

@@ -31,6 +31,7 @@ def table_rows(text):
     return [line for line in text.splitlines() if line.startswith("| ")]
 
 
+@pytest.mark.slow
 def test_quick_run_prints_the_table_and_writes_json(tmp_path):
     out = tmp_path / "bench.json"
     text = run_cli("-m", "benchmarks.run", "--quick", "--json", str(out))
@@ -77,6 +78,7 @@ def test_quick_run_prints_the_table_and_writes_json(tmp_path):
         assert max(losses.values()) - min(losses.values()) < 1e-9  # same data, same graph, same loss
 
 
+@pytest.mark.slow
 def test_runs_as_a_script_too():
     text = run_cli("benchmarks/run.py", "--quick", "--no-million")
     assert any(r.startswith("| training step | chainrule |") for r in table_rows(text))

@@ -26,6 +26,7 @@ def demo():
     return importlib.import_module("demos.layers")
 
 
+@pytest.mark.slow
 @needs_dot
 def test_runs_from_another_folder_prints_the_report_and_writes_the_pictures(tmp_path):
     done = run("--seed", "3", cwd=tmp_path)
@@ -48,6 +49,7 @@ def test_runs_from_another_folder_prints_the_report_and_writes_the_pictures(tmp_
     assert "layer 1:" not in again.stdout and again.stdout.strip().splitlines()[-1] == last
 
 
+@pytest.mark.slow
 def test_help_lists_the_options(tmp_path):
     done = run("--help", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -71,6 +73,7 @@ def test_a_wrong_textbook_derivative_exits_with_status_1(monkeypatch, tmp_path, 
     assert "DISAGREE" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_bad_batch_is_a_usage_error(tmp_path):
     done = run("--batch", "1", "--out", str(tmp_path), cwd=tmp_path)
     assert done.returncode == 2 and "--batch must be at least 2" in done.stderr

@@ -79,6 +79,7 @@ def check_picture(path: Path) -> None:
 # ---------------------------------------------------------------- every demo runs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [pytest.param(n, marks=needs_dot) if n == "graph" else n for n in PICTURES])
 def test_demo_runs_end_to_end_and_writes_its_pictures(name, tmp_path):
     out = tmp_path / "pictures" / name  # two levels that do not exist yet
@@ -95,6 +96,7 @@ def test_demo_runs_end_to_end_and_writes_its_pictures(name, tmp_path):
         assert "final loss" in done.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(PICTURES))
 def test_help_lists_the_common_options(name, tmp_path):
     done = run(name, "--help", cwd=tmp_path)
@@ -104,6 +106,7 @@ def test_help_lists_the_common_options(name, tmp_path):
     assert not (tmp_path / "out").exists()  # asking for help writes nothing
 
 
+@pytest.mark.slow
 def test_pictures_go_to_out_slash_demo_under_the_current_folder_by_default(tmp_path):
     done = run("newton", "--quiet", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -164,6 +167,7 @@ def test_spiral_default_run_reaches_95_percent_training_accuracy(tmp_path, heap)
     assert result["test_accuracy"] >= 0.85
 
 
+@pytest.mark.slow
 def test_compiled_replay_and_rebuilt_graphs_give_the_same_numbers(tmp_path, heap):
     moons = demo("moons")
     compiled = moons.main(["--quiet", "--steps", "4", "--out", str(tmp_path / "a")])
@@ -175,6 +179,7 @@ def test_compiled_replay_and_rebuilt_graphs_give_the_same_numbers(tmp_path, heap
         assert (tmp_path / "a" / picture).read_bytes() == (tmp_path / "b" / picture).read_bytes()
 
 
+@pytest.mark.slow
 def test_mini_batches_compiled_reach_the_same_parameters_bit_for_bit(tmp_path, heap):
     """--batch: each step's points and labels are the compiled step's arguments, replayed exactly."""
     moons = demo("moons")
@@ -213,6 +218,7 @@ def test_tanh_derivatives_by_nesting_match_the_closed_forms():
 # ---------------------------------------------------------------- same seed, same run
 
 
+@pytest.mark.slow
 def test_same_seed_gives_the_same_numbers_and_byte_identical_pictures(tmp_path):
     runs = {}
     for folder, seed in (("first", "5"), ("second", "5"), ("other", "6")):
@@ -247,6 +253,7 @@ def test_same_seed_gives_the_same_numbers_and_byte_identical_pictures(tmp_path):
         ("moons", ["--batch", "101"], "--batch"),
     ],
 )
+@pytest.mark.slow
 def test_bad_arguments_give_a_one_line_error_and_no_traceback(name, args, names, tmp_path):
     regular_file = tmp_path / "a-file"
     regular_file.write_text("not a folder")
@@ -329,6 +336,7 @@ DIVERGING = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "args"), DIVERGING)
 def test_a_diverging_run_stops_with_one_line_naming_the_step_and_draws_nothing(name, args, tmp_path):
     out = tmp_path / "out"
@@ -360,6 +368,7 @@ def test_a_diverging_run_stops_with_one_line_naming_the_step_and_draws_nothing(n
         ("graph", ["--b", "-inf"], "--b"),
     ],
 )
+@pytest.mark.slow
 def test_bad_numbers_are_refused_in_one_line(name, args, names, tmp_path):
     done = run(name, *args, "--quiet", cwd=tmp_path)
     line = one_line_failure(done, 2)
@@ -367,6 +376,7 @@ def test_bad_numbers_are_refused_in_one_line(name, args, names, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "args", "says"),
     [
@@ -386,11 +396,13 @@ def test_numbers_that_overflow_are_reported_in_one_line_and_draw_nothing(name, a
     assert unchanged(out, old)
 
 
+@pytest.mark.slow
 def test_newton_from_nan_never_calls_it_a_flat_point(tmp_path):
     done = run("newton", "--x0", "nan", "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert done.returncode != 0 and "flat point" not in done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_newton_stopped_by_steps_far_from_the_minimum_does_not_call_it_one(tmp_path):
     done = run("newton", "--x0", "1e70", "--quiet", "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -426,6 +438,7 @@ WRITE_FAILURES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "error", "which"), WRITE_FAILURES)  # which: the picture during which it fails
 def test_a_disk_that_fills_mid_write_leaves_the_previous_pictures_and_no_temp_file(
     name, error, which, tmp_path, monkeypatch, heap, capsys
@@ -461,6 +474,7 @@ def test_new_pictures_get_the_usual_permissions(tmp_path, heap):
 # ---------------------------------------------------------------- Ctrl-C
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")
 @pytest.mark.parametrize("args", [[], ["--no-compile"]])
 def test_ctrl_c_during_training_ends_with_one_line_and_status_130(args, tmp_path):

@@ -13,6 +13,7 @@ import nn  # noqa: E402
 from demos import digits  # noqa: E402
 
 
+@pytest.mark.slow
 def test_short_run_learns_and_draws_every_picture(tmp_path, capsys):
     result = digits.main(["--steps", "60", "--out", str(tmp_path), "--quiet"])
     printed = capsys.readouterr().out
@@ -60,6 +61,7 @@ def test_compiled_with_images_and_labels_as_arguments_equals_uncompiled_bit_for_
     assert train(True, list) == train(False, list)
 
 
+@pytest.mark.slow
 def test_the_demo_step_compiled_equals_uncompiled_bit_for_bit(tmp_path):
     a = digits.main(["--steps", "4", "--out", str(tmp_path / "a"), "--quiet"])
     b = digits.main(["--steps", "4", "--out", str(tmp_path / "b"), "--quiet", "--no-compile"])

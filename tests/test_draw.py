@@ -296,6 +296,7 @@ def test_cli_stepping_page_keeps_the_steppers_smaller_size_limit(tmp_path, capsy
     assert len(records(capsys.readouterr().out)) == 300
 
 
+@pytest.mark.slow
 @needs_dot
 def test_cli_draws_the_moons_demo_network_on_one_point(tmp_path):
     # the real command line, as a reader would type it, on nn's MLP(2, [16, 16, 1]) and one input point

@@ -362,6 +362,7 @@ def wide_graph() -> Value:
     return y
 
 
+@pytest.mark.slow
 @needs_dot
 @needs_browser
 def test_stepper_page_starts_fitted_to_width_with_the_output_in_view(tmp_path):
@@ -585,6 +586,7 @@ def test_newton_from_a_start_too_large_is_one_plain_line(tmp_path):
     assert "(34," not in line and "Numerical result out of range" not in line
 
 
+@pytest.mark.slow
 def test_the_quick_benchmark_judges_no_targets(tmp_path):
     done = run_module("-m", "benchmarks.run", "--quick", "--no-million")
     assert done.returncode == 0, done.stderr

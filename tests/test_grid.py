@@ -118,7 +118,7 @@ def test_nan_and_inf_inputs_give_what_the_model_gives():
 def test_margins_are_class_margin_on_every_point():
     rng = random.Random(3)
     outs = [[rng.uniform(-2, 2) for _ in range(3)] for _ in range(50)]
-    arrays = [numpy.array(column) for column in zip(*outs)]
+    arrays = [numpy.array(column) for column in zip(*outs, strict=True)]
     for k in range(3):
         assert grid.margins(arrays, k).tolist() == [nn.metrics.class_margin(o, k) for o in outs]
     single = numpy.array([o[0] for o in outs])

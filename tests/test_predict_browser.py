@@ -12,7 +12,11 @@ from engine.see.stepper_page import frames, stepper_html, write_stepper
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot program is not installed")
-needs_browser = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+
+
+def needs_browser(test):
+    """A test in a real headless Chromium: end to end (slow), and skipped without Chromium."""
+    return pytest.mark.slow(pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")(test))
 
 
 def lecture():

@@ -172,6 +172,7 @@ def script(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_answers_from_a_pipe(tmp_path):
     done = subprocess.run(
         [sys.executable, str(script(tmp_path))],
@@ -188,6 +189,7 @@ def test_answers_from_a_pipe(tmp_path):
     assert "GRADS [7.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0] RESULT 5 6" in done.stdout
 
 
+@pytest.mark.slow
 def test_end_of_a_piped_input_stops_cleanly(tmp_path):
     done = subprocess.run(
         [sys.executable, str(script(tmp_path))],
@@ -237,6 +239,7 @@ class Terminal:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True, timeout=30)
 
 
+@pytest.mark.slow
 @needs_tmux
 @pytest.mark.parametrize("stop", ["C-c", "C-d", "Enter"])
 def test_in_a_real_terminal_right_wrong_then_stop(tmp_path, stop):

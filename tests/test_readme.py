@@ -11,7 +11,6 @@ folder, so the files they write go nowhere.
 
 from __future__ import annotations
 
-import ast
 import doctest
 import importlib.util
 import io
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import docs_layout
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,19 +161,22 @@ def test_the_readme_is_a_front_page_of_at_most_250_lines():
 
 
 def readme_commands() -> list[str]:
-    """The one-line commands of the README's 'Two commands' section."""
+    """The commands of the README's 'Two commands' section, one per line."""
     section = README.read_text().split("## Two commands", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```bash\n(.+)\n```", section)
+    return [line for block in re.findall(r"```bash\n(.+?)\n```", section, re.S) for line in block.splitlines()]
 
 
-def test_the_two_commands_make_a_venv_and_ci_runs_the_test_command_verbatim():
-    demo, tests = readme_commands()
+def test_the_two_commands_make_a_venv_and_ci_runs_the_full_test_command_verbatim():
+    demo, quick, full = readme_commands()
     assert demo == (
         "python3 -m venv .venv && .venv/bin/pip install -q -e '.[demos]' && .venv/bin/python demos/moons.py"
     )
-    assert tests == "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && .venv/bin/python -m pytest -q"
+    assert quick == "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && .venv/bin/python -m pytest -q"
+    assert full == '.venv/bin/python -m pytest -q -m "slow or not slow"'
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
-    assert tests in ci, "the README's test command must be the line .ci/run runs"
+    install = quick.removesuffix(" && .venv/bin/python -m pytest -q")
+    assert install in ci and full in ci, "CI runs the README's install, then its full test command"
+    assert ci.index(install) < ci.index(full)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=page_id)
@@ -260,6 +263,7 @@ def check_command(where: str, command: str) -> None:
         raise AssertionError(f"{where}: the tests do not know how to check {program!r}; teach check_command")
 
 
+@pytest.mark.slow
 def test_every_shell_command_names_files_modules_and_options_that_exist():
     commands = shell_commands()
     assert len(commands) > 10
@@ -274,6 +278,7 @@ def test_a_command_with_an_option_that_does_not_exist_fails():
         check_command("page:1", "python demos/no_such_demo.py")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
 def test_the_draw_commands_in_the_docs_write_their_files(tmp_path):
     draws = [(w, c) for w, c in shell_commands() if c.startswith("python -m engine ")]
@@ -289,27 +294,23 @@ def test_the_draw_commands_in_the_docs_write_their_files(tmp_path):
         assert (tmp_path / output).stat().st_size > 0, where
 
 
-# ---------------------------------------------------------------- the layout, drawn from the tree
+# ---------------------------------------------------------------- the layout, generated from the tree
 
 
-def layout(root: Path = ROOT) -> str:
-    """The docs' layout list: each package folder, each file with its docstring's first sentence block."""
-    parts = []
-    for top in ("engine", "nn", "demos", "benchmarks"):
-        folders = sorted({p.parent for p in (root / top).rglob("*.py") if "__pycache__" not in p.parts})
-        for folder in folders:
-            parts.append(f"### `{folder.relative_to(root).as_posix()}/`\n")
-            for path in sorted(folder.glob("*.py")):
-                doc = " ".join((ast.get_docstring(ast.parse(path.read_text())) or "").split("\n\n")[0].split())
-                parts.append(f"- `{path.name}`: {doc}" if doc else f"- `{path.name}`")
-            parts.append("")
-    return "\n".join(parts).rstrip("\n") + "\n"
+def test_the_layout_in_the_docs_is_the_generated_one():
+    assert docs_layout.shown() == docs_layout.layout(), (
+        f"docs/design.md's layout list is out of date; regenerate it: {docs_layout.COMMAND}"
+    )
 
 
-def test_the_layout_in_the_docs_is_the_tree():
-    text = (DOCS / "design.md").read_text()
-    shown = text[text.index("### `engine/`") :]
-    assert shown == layout(), "docs/design.md's layout should end with:\n\n" + layout()
+def test_the_layout_generator_writes_what_the_check_expects(tmp_path, monkeypatch):
+    page = tmp_path / "design.md"
+    page.write_text("# Design\n\nwords kept\n\n" + docs_layout.START + "\n\n- `stale.py`: gone\n")
+    monkeypatch.setattr(docs_layout, "PAGE", page)
+    assert docs_layout.shown(page) != docs_layout.layout()
+    docs_layout.main()
+    assert page.read_text().startswith("# Design\n\nwords kept\n\n")
+    assert docs_layout.shown(page) == docs_layout.layout()
 
 
 # ---------------------------------------------------------------- the demos' results, from the demos

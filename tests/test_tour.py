@@ -17,7 +17,10 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 nbformat = pytest.importorskip("nbformat", reason="the notebook tests need nbformat (pip install -e '.[test]')")
 nbclient = pytest.importorskip("nbclient", reason="the notebook tests need nbclient (pip install -e '.[test]')")
 pytest.importorskip("ipykernel", reason="the notebook tests need ipykernel (pip install -e '.[test]')")
-pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="the tour draws graphs: Graphviz's dot is missing")
+pytestmark = [
+    pytest.mark.slow,  # a notebook kernel and a browser: end to end
+    pytest.mark.skipif(shutil.which("dot") is None, reason="the tour draws graphs: Graphviz's dot is missing"),
+]
 
 
 @pytest.fixture(scope="module")

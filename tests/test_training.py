@@ -59,6 +59,7 @@ def accuracy(model, X, y):
         return sum((model(x).data > 0) == (label > 0) for x, label in zip(X, y, strict=True)) / len(y)
 
 
+@pytest.mark.slow
 def test_two_moons_demo_reaches_full_training_accuracy():
     X, y = moons()
     model = nn.MLP(2, [16, 16, 1], seed=MODEL_SEED)
@@ -80,6 +81,7 @@ def test_training_is_deterministic_to_the_last_bit():
     assert runs[0] == runs[1]
 
 
+@pytest.mark.slow
 def test_same_steps_as_micrograds_own_classes():
     """The same weights trained by micrograd 0.1.0's Value and MLP follow the same losses."""
     pytest.importorskip("micrograd")

@@ -13,11 +13,13 @@ and the command that installs those extras.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 from importlib import metadata
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("chainrule", deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -77,3 +79,20 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG0
             f"{'is' if len(packages) == 1 else 'are'} not installed; "
             f"to run them: pip install -e '.[{','.join(extras)}]'"
         )
+
+
+@pytest.fixture(scope="module")
+def settled_heap():
+    """The test session's objects moved out of the garbage collector's view while a module's tests run.
+
+    A benchmark run in a test calls gc.collect() before each timed piece, as it should; in a test
+    session whose heap holds every test module, PyTorch and hypothesis, each of those walks it
+    all. Frozen (as the demos freeze theirs before training), a collection walks only what the
+    module's tests made; the objects are handed back to the collector after its last test.
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

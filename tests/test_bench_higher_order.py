@@ -7,6 +7,8 @@ from strategies import build_or_reject, examples, expressions_with_inputs
 from benchmarks import higher_order
 from engine import Value
 
+pytestmark = pytest.mark.usefixtures("settled_heap")  # the benchmarks collect garbage often: see conftest
+
 
 @given(case=expressions_with_inputs())
 @examples(100)

@@ -6,6 +6,8 @@ import pytest
 
 from benchmarks import minibatch
 
+pytestmark = pytest.mark.usefixtures("settled_heap")  # the benchmarks collect garbage often: see conftest
+
 try:
     import micrograd  # noqa: F401
 

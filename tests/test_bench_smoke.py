@@ -10,6 +10,8 @@ import pytest
 
 from benchmarks import run
 
+pytestmark = pytest.mark.usefixtures("settled_heap")  # the benchmarks collect garbage often: see conftest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 try:

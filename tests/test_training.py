@@ -4,7 +4,6 @@ The recipe is the demo's: MLP(2, [16, 16, 1]) (relu, relu, linear) on 100 two-mo
 with noise 0.1, hinge loss + 1e-4 * L2, plain SGD with lr = 1.0 - 0.9 * k / 100 for 100 steps.
 """
 
-import gc
 import struct
 
 import pytest
@@ -17,18 +16,9 @@ MODEL_SEED = 0
 STEPS = 100
 
 
-@pytest.fixture(autouse=True)
-def settled_heap():
-    """Move the objects other tests and imports left (torch alone is ~10^5) out of the GC's view.
-
-    Each training step makes ~10^5 short-lived nodes, which trigger full collections; those would
-    rescan that whole old heap every time and make this file several times slower. Nothing here
-    forms reference cycles, so this changes the speed only.
-    """
-    gc.collect()
-    gc.freeze()
-    yield
-    gc.unfreeze()
+# Each training step makes ~10^5 short-lived nodes, which trigger full collections: with the
+# session's heap (torch alone is ~10^5 objects) out of the collector's view, they stay cheap.
+pytestmark = pytest.mark.usefixtures("settled_heap")
 
 
 def moons():

@@ -13,7 +13,6 @@ page.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import resource
@@ -25,7 +24,7 @@ import time
 from pathlib import Path
 
 from benchmarks import run
-from benchmarks.compare import commit
+from benchmarks.compare import commit, old_and_new_parser
 
 HERE = Path(__file__).resolve().parent
 DEMOS = ["moons", "spiral", "circles", "digits"]
@@ -79,13 +78,11 @@ def measure(old: Path, new: Path, demos: list[str], rounds: int, log=print) -> l
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.demo_times", description=__doc__.split("\n\n")[0])
-    parser.add_argument("old", type=Path, help="the older checkout (a folder with demos/ in it)")
-    parser.add_argument("new", type=Path, nargs="?", default=HERE.parent, help="the newer one (default: this one)")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds, each one process per demo and checkout")
+    description = __doc__.split("\n\n")[0]
+    parser = old_and_new_parser(
+        "python -m benchmarks.demo_times", description, "demos/", "one process per demo and checkout"
+    )
     parser.add_argument("--demos", nargs="+", default=DEMOS, choices=DEMOS, help="which demos (default: all four)")
-    parser.add_argument("--json", type=Path, help="also write the table as JSON to this file")
-    parser.add_argument("--old-name", help="what to call the old checkout in the JSON (default: its git commit)")
     args = parser.parse_args(argv)
     for checkout in (args.old, args.new):
         if not all((checkout / "demos" / f"{name}.py").is_file() for name in args.demos):

@@ -8,7 +8,7 @@ import pytest
 
 from benchmarks import compare
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_it_refuses_a_folder_that_is_no_checkout(tmp_path, capsys):

@@ -12,7 +12,7 @@ from benchmarks import run
 
 pytestmark = pytest.mark.usefixtures("settled_heap")  # the benchmarks collect garbage often: see conftest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 try:
     import micrograd  # noqa: F401

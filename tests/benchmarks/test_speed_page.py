@@ -8,7 +8,7 @@ from pathlib import Path
 
 from benchmarks import speed_page
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "speed.md"
 DATA = ROOT / "docs" / "speed.json"
 

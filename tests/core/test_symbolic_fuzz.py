@@ -10,7 +10,7 @@ numbers to the bit (NaN equals NaN), complex results included, or raise the same
 
 A short run is part of the suite. A long hunt, by hand:
 
-    CHAINRULE_FUZZ=long python -m pytest -q tests/test_symbolic_fuzz.py
+    CHAINRULE_FUZZ=long python -m pytest -q tests/core/test_symbolic_fuzz.py
 """
 
 import math

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TRAINED = ["moons", "circles", "spiral", "regression"]
 ANIMATED = ["moons", "circles", "spiral"]  # they write training.gif unless given --no-animation

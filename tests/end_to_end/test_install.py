@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TORCH_CPU = "torch==2.13.0+cpu"  # what CI installs; elsewhere: pip install torch --index-url <PyTorch's CPU index>
 
 pytestmark = pytest.mark.slow

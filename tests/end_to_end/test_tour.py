@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from devtools import Page
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TOUR = ROOT / "demos" / "tour.ipynb"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -3,7 +3,7 @@
 The list at the end of docs/design.md (from "### `engine/`" on) is this file's output, so that it
 cannot drift from the code. After adding, removing or redescribing a module, regenerate it:
 
-    python tests/docs_layout.py
+    python tests/project/docs_layout.py
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import ast
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "design.md"
 START = "### `engine/`"
-COMMAND = "python tests/docs_layout.py"
+COMMAND = "python tests/project/docs_layout.py"
 
 
 def layout(root: Path = ROOT) -> str:

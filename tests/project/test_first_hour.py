@@ -452,7 +452,7 @@ def command(*args: str, cwd=None):
     import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(root)}
     return subprocess.run(
         [sys.executable, "-m", "engine", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
@@ -548,7 +548,7 @@ def run_module(*args: str, cwd=None):
     import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     env = dict(os.environ, PYTHONPATH=str(root), MPLBACKEND="Agg")
     return subprocess.run(
         [sys.executable, *args], capture_output=True, text=True, cwd=cwd or root, env=env, timeout=600
@@ -663,7 +663,7 @@ def tour_cells() -> list[dict]:
     import json
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "demos" / "tour.ipynb"
+    path = Path(__file__).resolve().parents[2] / "demos" / "tour.ipynb"
     return json.loads(path.read_text(encoding="utf-8"))["cells"]
 
 
@@ -685,7 +685,7 @@ def test_the_tour_ends_with_where_to_go_next_and_its_command_works(tmp_path):
     assert "nn.backprop_report" in last and 'report.save("net.svg")' in last
     for page in DOCS:
         assert f"(../docs/{page})" in last, page
-    demos = Path(__file__).resolve().parents[1] / "demos"
+    demos = Path(__file__).resolve().parents[2] / "demos"
     for script in re.findall(r"(\w+\.py)", last):
         assert (demos / script).exists(), script
     (cli,) = re.findall(r"`(python -m engine [^`]+)`", last)

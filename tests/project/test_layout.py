@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("engine", "nn", "demos", "benchmarks")
 MAX_LINES = 500
 WHY_LONG = re.compile(r"\blines\b[^.]*\bbecause\b|\bbecause\b[^.]*\blines\b", re.IGNORECASE | re.DOTALL)

@@ -470,7 +470,7 @@ def test_the_nodes_outside_pieces_are_shown_and_traced_as_straight_line_code():
 
 
 def test_the_docs_give_the_straight_line_limits():
-    text = " ".join((Path(__file__).parent.parent / "docs" / "compile.md").read_text().split())
+    text = " ".join((Path(__file__).resolve().parents[2] / "docs" / "compile.md").read_text().split())
     assert f"runs of groups of at most {straight.SMALL} nodes" in text
     assert f"add up to at least {straight.MIN_RUN} nodes" in text and f"up to {straight.MAX_NODES:,} nodes" in text
 

@@ -14,7 +14,7 @@ arguments' shape, or warn (CompileWarning) that the replay keeps something it ca
 
 A short run is part of the suite. A long hunt, by hand:
 
-    CHAINRULE_FUZZ=long python -m pytest -q tests/test_replay_fuzz.py
+    CHAINRULE_FUZZ=long python -m pytest -q tests/replay/test_replay_fuzz.py
 """
 
 import collections

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from engine import Value, cos, exp, leaky_relu, log, relu, sigmoid, sin, sqrt, tanh, to_dot
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COMMAND = [sys.executable, "-m", "engine"]
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot program is not installed")
 

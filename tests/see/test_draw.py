@@ -305,7 +305,7 @@ def test_cli_draws_the_moons_demo_network_on_one_point(tmp_path):
         "    model = nn.MLP(2, [16, 16, 1], seed=0)\n"
         "    return nn.hinge_loss(model([0.5, -0.3]), 1)\n"
     )
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
         [sys.executable, "-m", "engine", "one_point:loss", "--backward", "-o", str(tmp_path / "net.svg")],
         capture_output=True,

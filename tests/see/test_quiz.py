@@ -17,7 +17,7 @@ import engine
 from engine import Value
 from engine.see.quiz import AnswerError, is_right, passive_steps, questions, read_answer
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 GRAPH = """
 from engine import Value

@@ -2,6 +2,7 @@
 
 import inspect
 import math
+import re
 import struct
 import traceback
 import warnings
@@ -469,10 +470,46 @@ def test_the_nodes_outside_pieces_are_shown_and_traced_as_straight_line_code():
     assert "<chainrule straight-line code" in "".join(traceback.format_exception(caught.value))
 
 
-def test_the_docs_give_the_straight_line_limits():
+def straight_line_limits_in_the_docs() -> tuple[int, int, int]:
+    """(largest group, shortest run, most nodes) written out, as docs/compile.md states them."""
     text = " ".join((Path(__file__).resolve().parents[2] / "docs" / "compile.md").read_text().split())
-    assert f"runs of groups of at most {straight.SMALL} nodes" in text
-    assert f"add up to at least {straight.MIN_RUN} nodes" in text and f"up to {straight.MAX_NODES:,} nodes" in text
+    small = re.search(r"runs of groups of at most (\d+) nodes", text)
+    shortest = re.search(r"add up to at least (\d+) nodes", text)
+    most = re.search(r"up to ([\d,]+) nodes", text)
+    assert small and shortest and most, "docs/compile.md no longer states the straight-line code's limits"
+    return int(small[1]), int(shortest[1]), int(most[1].replace(",", ""))
+
+
+def products_then_a_chain_of_sums(products: int, sums: int):
+    """A compiled fn: `products` products side by side (one group), then one chain adding them and `sums` more."""
+    x = [Value(float(i + 1)) for i in range(products)]
+    y = [Value(float(i + 2)) for i in range(products)]
+    more = [Value(0.5 * i) for i in range(sums)]
+
+    def fn():
+        a = [xi * yi for xi, yi in zip(x, y, strict=True)]
+        total = a[0]
+        for v in a[1:] + more:
+            total = total + v
+        return total
+
+    step = engine.compile(fn)
+    step()
+    step()
+    return step
+
+
+def test_the_straight_line_limits_the_docs_give_are_what_the_plan_does():
+    small, shortest, most = straight_line_limits_in_the_docs()
+    # one product and shortest - 1 sums: `shortest` nodes in groups of one, written out; one node fewer stays steps
+    written_out = [f for f in products_then_a_chain_of_sums(1, shortest - 1).plan.forward_steps if type(f) is not tuple]
+    assert len(written_out) == 1
+    assert not products_then_a_chain_of_sums(1, shortest - 2).plan.straight
+    # a group of `small` products joins the run around it; one product more and the group stays a step
+    assert len(products_then_a_chain_of_sums(small, shortest).plan.forward_steps) == 1
+    steps = products_then_a_chain_of_sums(small + 1, shortest).plan.forward_steps
+    assert [type(f) is tuple for f in steps] == [True, False]
+    assert most == straight.MAX_NODES  # the budget: a run beyond it stays steps (see straighten)
 
 
 # ---------------------------------------------------------------- a relu that is off skips the work below it

@@ -6,14 +6,15 @@ is not a bug). For a long hunt run with more examples:
     HYPOTHESIS_PROFILE=thorough python -m pytest -q tests
 
 The tests that check chainrule against PyTorch or micrograd skip themselves when those are not
-installed. So that such a run does not look complete, it ends with one line counting the skipped
-tests whose reason names a package of an optional extra in pyproject.toml that is not installed,
-and the command that installs those extras.
+installed. So that such a run does not look complete, it ends with one line counting the skips
+whose reason names a package of an optional extra in pyproject.toml that cannot be imported here
+(a module that skips itself whole counts once), and the command that installs those extras.
 """
 
 from __future__ import annotations
 
 import gc
+import importlib.util
 import os
 import re
 from importlib import metadata
@@ -27,6 +28,7 @@ settings.register_profile("thorough", parent=settings.get_profile("chainrule"), 
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "chainrule"))
 
 ROOT = Path(__file__).resolve().parent.parent
+CLOSING_LINE = pytest.StashKey[str]()
 
 
 def optional_extras() -> dict[str, list[str]]:
@@ -41,11 +43,16 @@ def optional_extras() -> dict[str, list[str]]:
 
 
 def missing(distribution: str) -> bool:
+    """True when the distribution is not installed, or its modules cannot be imported here."""
     try:
-        metadata.version(distribution)
+        metadata.distribution(distribution)
     except metadata.PackageNotFoundError:
         return True
-    return False
+    names = [m for m, owners in metadata.packages_distributions().items() if distribution in owners]
+    try:
+        return any(importlib.util.find_spec(m) is None for m in names or [distribution.replace("-", "_")])
+    except (ImportError, ValueError):
+        return True
 
 
 def skipped_for_missing_packages(reasons: list[str]) -> tuple[int, list[str], list[str]]:
@@ -68,17 +75,26 @@ def skipped_for_missing_packages(reasons: list[str]) -> tuple[int, list[str], li
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG001 (pytest's hook signature)
+    """Count the cross-checks skipped for want of an optional package (said last, in pytest_unconfigure)."""
     reasons = []
     for report in terminalreporter.stats.get("skipped", []):
         longrepr = report.longrepr
         reasons.append(longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr))
     hits, packages, extras = skipped_for_missing_packages(reasons)
     if hits:
-        terminalreporter.write_line(
+        config.stash[CLOSING_LINE] = (
             f"{hits} cross-check(s) skipped because {' and '.join(packages)} "
             f"{'is' if len(packages) == 1 else 'are'} not installed; "
             f"to run them: pip install -e '.[{','.join(extras)}]'"
         )
+
+
+def pytest_unconfigure(config):
+    """The closing line, after pytest's own summary and its count of passed and skipped tests."""
+    line = config.stash.get(CLOSING_LINE, None)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if line and reporter is not None:
+        reporter.write_line(line)
 
 
 @pytest.fixture(scope="module")

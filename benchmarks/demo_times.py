@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             "new": commit(args.new),
             "rounds": args.rounds,
             "machine": f"{run.machine_description()}, {os.cpu_count()} cores",
+            "cores": os.cpu_count(),
             "load_average": [round(x, 2) for x in os.getloadavg()],
             "rows": rows,
         }

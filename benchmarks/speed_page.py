@@ -161,6 +161,14 @@ def old_against_new(report: Report, path: str) -> list[str]:
     return lines + [""]
 
 
+def busy(report: Report) -> str:
+    """' (a busy machine, ...)' when the 5-minute load average was at least half the cores, else ''."""
+    averages, cores = report.get("load_average"), report.get("cores")
+    if not averages or not cores or averages[1] < 0.5 * cores:
+        return ""
+    return " (a busy machine, shared with other work: its wall times are longer than a quiet machine's)"
+
+
 def demo_times(report: Report, path: str) -> list[str]:
     """The table of `python -m benchmarks.demo_times --json`: each demo's wall time on two checkouts, in turns."""
     lines = [
@@ -169,8 +177,8 @@ def demo_times(report: Report, path: str) -> list[str]:
         f"From `{path}`, written by `python -m benchmarks.demo_times`: `python demos/NAME.py --quiet` as a",
         "fresh process, pictures and animation included, both checkouts in turns, medians over",
         f"{report['rounds']} rounds. Machine: {report['machine']}; load average at the end of the run",
-        f"{', '.join(f'{x:g}' for x in report.get('load_average') or [])}. The CPU time (user + system) in",
-        "brackets is less sensitive than the wall time to other work on a shared machine.",
+        f"{', '.join(f'{x:g}' for x in report.get('load_average') or [])}{busy(report)}. The CPU time (user + system)",
+        "in brackets is less sensitive than the wall time to other work on a shared machine.",
         "",
         f"| demo | {report['old']} wall (CPU) | {report['new']} wall (CPU) | new / old |",
         "|---|---:|---:|---:|",

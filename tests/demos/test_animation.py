@@ -42,3 +42,14 @@ def test_snapshots_leave_the_model_as_trained(tmp_path):
     animation.write_gif("t", tmp_path, "t", model, shots, [1.0, 0.5, 0.25], [[0.0, 0.0], [1.0, 1.0]], [-1, 1])
     assert [p.data for p in model.parameters()] == before
     assert [s for s, _ in shots.taken] == [1, 2, 3] and shots.taken[0][1] != shots.taken[2][1]
+
+
+@pytest.mark.slow
+def test_no_animation_writes_no_gif_and_the_drawing_is_announced_otherwise(tmp_path, capsys):
+    result = circles.main(["--steps", "3", "--out", str(tmp_path / "still"), "--quiet", "--no-animation"])
+    assert result["animation"] is None and not (tmp_path / "still" / "training.gif").exists()
+    assert "animation of the training" not in capsys.readouterr().out
+    circles.main(["--steps", "3", "--out", str(tmp_path / "moving")])
+    out = capsys.readouterr().out
+    announced = out.index("drawing the animation of the training (3 frames)...")
+    assert announced < out.index(f"animation of the training: {tmp_path / 'moving' / 'training.gif'} (3 frames)")

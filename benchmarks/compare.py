@@ -140,13 +140,20 @@ def compare(old: Path, new: Path, rounds: int, log=print) -> dict[str, tuple[flo
     return table
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.compare", description=__doc__.split("\n\n")[0])
-    parser.add_argument("old", type=Path, help="the older checkout (a folder with engine/ in it)")
+def old_and_new_parser(prog: str, description: str, folder: str, per_round: str) -> argparse.ArgumentParser:
+    """The options of a run that times two checkouts in turns: old [new], --rounds, --json, --old-name."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("old", type=Path, help=f"the older checkout (a folder with {folder} in it)")
     parser.add_argument("new", type=Path, nargs="?", default=HERE.parent, help="the newer one (default: this one)")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds, each one process per checkout (default 5)")
+    parser.add_argument("--rounds", type=int, default=5, help=f"rounds, each {per_round} (default 5)")
     parser.add_argument("--json", type=Path, help="also write the table as JSON to this file")
     parser.add_argument("--old-name", help="what to call the old checkout in the JSON (default: its git commit)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    description = __doc__.split("\n\n")[0]
+    parser = old_and_new_parser("python -m benchmarks.compare", description, "engine/", "one process per checkout")
     args = parser.parse_args(argv)
     for checkout in (args.old, args.new):
         if not (checkout / "engine" / "__init__.py").is_file():

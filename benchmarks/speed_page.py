@@ -162,13 +162,49 @@ def old_against_new(report: Report, path: str) -> list[str]:
     return lines + [""]
 
 
-def render(reports: list[Report], paths: list[str], compared: tuple[Report, str] | None = None) -> str:
-    """The whole page, from the runs and the paths they were read from (and an old-against-new table)."""
+def busy(report: Report) -> str:
+    """' (a busy machine, ...)' when the 5-minute load average was at least half the cores, else ''."""
+    averages, cores = report.get("load_average"), report.get("cores")
+    if not averages or not cores or averages[1] < 0.5 * cores:
+        return ""
+    return " (a busy machine, shared with other work: its wall times are longer than a quiet machine's)"
+
+
+def demo_times(report: Report, path: str) -> list[str]:
+    """The table of `python -m benchmarks.demo_times --json`: each demo's wall time on two checkouts, in turns."""
+    lines = [
+        f"## The demos from the command line: {report['old']} and {report['new']}",
+        "",
+        f"From `{path}`, written by `python -m benchmarks.demo_times`: `python demos/NAME.py --quiet` as a",
+        "fresh process, pictures and animation included, both checkouts in turns, medians over",
+        f"{report['rounds']} rounds. Machine: {report['machine']}; load average at the end of the run",
+        f"{', '.join(f'{x:g}' for x in report.get('load_average') or [])}{busy(report)}. The CPU time (user + system)",
+        "in brackets is less sensitive than the wall time to other work on a shared machine.",
+        "",
+        f"| demo | {report['old']} wall (CPU) | {report['new']} wall (CPU) | new / old |",
+        "|---|---:|---:|---:|",
+    ]
+    for row in report["rows"]:
+        lines.append(
+            f"| {row['demo']} | {row['old']:.2f} s ({row['old_cpu']:.2f} s) | "
+            f"{row['new']:.2f} s ({row['new_cpu']:.2f} s) | {row['ratio']:.2f} |"
+        )
+    return lines + [""]
+
+
+def render(
+    reports: list[Report],
+    paths: list[str],
+    compared: tuple[Report, str] | None = None,
+    demos: tuple[Report, str] | None = None,
+) -> str:
+    """The whole page, from the runs and the paths they were read from (and old-against-new tables)."""
     files = " ".join(paths)
-    extra = f" --compare {compared[1]}" if compared else ""
+    extra = (f" --compare {compared[1]}" if compared else "") + (f" --demos {demos[1]}" if demos else "")
     commands = "\n".join(
         [f"python -m benchmarks.run --json {p}" for p in paths]
         + ([f"python -m benchmarks.compare OLD_CHECKOUT --json {compared[1]}"] if compared else [])
+        + ([f"python -m benchmarks.demo_times OLD_CHECKOUT --json {demos[1]}"] if demos else [])
         + [f"python -m benchmarks.speed_page {files}{extra} > docs/speed.md"]
     )
     lines = INTRO.format(commands=commands).splitlines()
@@ -186,6 +222,8 @@ def render(reports: list[Report], paths: list[str], compared: tuple[Report, str]
         lines += section(report, path)
     if compared:
         lines += old_against_new(*compared)
+    if demos:
+        lines += demo_times(*demos)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -193,16 +231,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.speed_page", description=__doc__.split("\n\n")[0])
     parser.add_argument("json", nargs="+", help="result files written by python -m benchmarks.run --json PATH")
     parser.add_argument("--compare", help="a file written by python -m benchmarks.compare --json PATH")
+    parser.add_argument("--demos", help="a file written by python -m benchmarks.demo_times --json PATH")
     args = parser.parse_args(argv)
-    reports = []
-    for path in [*args.json, *([args.compare] if args.compare else [])]:
+
+    def read(path: str) -> Report:
         try:
             with open(path) as f:
-                reports.append(json.load(f))
+                return json.load(f)
         except (OSError, ValueError) as error:
             parser.error(f"cannot read {path}: {error}")
-    compared = (reports.pop(), args.compare) if args.compare else None
-    sys.stdout.write(render(reports, args.json, compared))
+
+    reports = [read(path) for path in args.json]
+    compared = (read(args.compare), args.compare) if args.compare else None
+    demos = (read(args.demos), args.demos) if args.demos else None
+    sys.stdout.write(render(reports, args.json, compared, demos))
     return 0
 
 

@@ -26,6 +26,7 @@ TRAIN_POINTS, TEST_POINTS, NOISE, FACTOR = 100, 200, 0.1, 0.5
 
 def main(argv: Sequence[str] | None = None) -> dict:
     parser = common.make_parser("circles", __doc__, steps=100, lr=0.05, seed=0, compiled=True)
+    animation.add_option(parser)
     args = common.parse(parser, argv)
     X, y = nn.make_circles(TRAIN_POINTS, noise=NOISE, factor=FACTOR, seed=args.seed, labels="01")
     X_test, y_test = nn.make_circles(TEST_POINTS, noise=NOISE, factor=FACTOR, seed=args.seed + 1000, labels="01")
@@ -53,9 +54,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
             snapshots.take(run.step)
             run.log(loss, nn.accuracy(logits, y))
     summary = common.finish_classifier("circles", "two circles", args, model, run.training, (X, y, X_test, y_test))
-    gif = animation.write_gif("circles", args.out, "two circles", model, snapshots, run.training.losses, X, y)
-    print(f"animation of the training: {gif} ({len(snapshots.taken)} frames)")
-    return {**summary, "animation": gif}
+    drawn = animation.finish("circles", args, "two circles", model, snapshots, run.training.losses, X, y)
+    return {**summary, **drawn}
 
 
 if __name__ == "__main__":

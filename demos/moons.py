@@ -11,6 +11,7 @@ the recorded graph is replayed with each new batch.
     python demos/moons.py                 # 100 steps, pictures in out/moons/
     python demos/moons.py --no-compile    # the same numbers, building the graph of Values every step
     python demos/moons.py --batch 20 --steps 300   # mini-batches of 20 points
+    python demos/moons.py --no-animation  # the pictures without training.gif
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         default=None,
         help=f"points per step, drawn at random, 1 to {TRAIN_POINTS} (default: all {TRAIN_POINTS} every step)",
     )
+    animation.add_option(parser)
     args = common.parse(parser, argv)
     X, y = nn.make_moons(TRAIN_POINTS, noise=NOISE, seed=args.seed)  # labels -1 / +1
     X_test, y_test = nn.make_moons(TEST_POINTS, noise=NOISE, seed=args.seed + 1000)
@@ -95,9 +97,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
             run.log(loss, nn.accuracy(scores, yb))
     summary = common.finish_classifier("moons", "two moons", args, model, run.training, (X, y, X_test, y_test))
     summary["parameters"] = [p.data for p in parameters]
-    gif = animation.write_gif("moons", args.out, "two moons", model, snapshots, run.training.losses, X, y)
-    print(f"animation of the training: {gif} ({len(snapshots.taken)} frames)")
-    return {**summary, "animation": gif}
+    drawn = animation.finish("moons", args, "two moons", model, snapshots, run.training.losses, X, y)
+    return {**summary, **drawn}
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ import numpy
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from nn.metrics import class_margin, outputs, true_class
+from demos.grid import margins, outputs_on
+from nn.metrics import true_class
 
 matplotlib.rcParams["svg.hashsalt"] = "chainrule"  # fixed ids inside the SVG instead of random ones
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]  # class 0, 1, 2, ...
@@ -57,6 +58,19 @@ def _limits(values: list[float]) -> tuple[float, float]:
     return low - margin, high + margin
 
 
+def grid_axes(points: Sequence[Sequence[float]], size: int) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """`size` evenly spaced x0's and x1's spanning the points, with a margin."""
+    (x0, x1), (y0, y1) = _limits([p[0] for p in points]), _limits([p[1] for p in points])
+    i = numpy.arange(size)
+    return x0 + (x1 - x0) * i / (size - 1), y0 + (y1 - y0) * i / (size - 1)
+
+
+def grid_scores(model: Callable, xs: numpy.ndarray, ys: numpy.ndarray) -> list[numpy.ndarray]:
+    """The model's outputs at every (x, y) of the grid, row by row (y outer), one array per output."""
+    X, Y = numpy.meshgrid(xs, ys)
+    return outputs_on(model, [X.ravel(), Y.ravel()])
+
+
 def plot_boundary(
     model: Callable,
     X: Sequence[Sequence[float]],
@@ -67,18 +81,15 @@ def plot_boundary(
 ) -> Figure:
     """The model's predicted class over the plane (evaluated without a graph), with the points on top."""
     points = list(X) + list(X_test)
-    (x0, x1), (y0, y1) = _limits([p[0] for p in points]), _limits([p[1] for p in points])
-    xs = [x0 + (x1 - x0) * i / (GRID - 1) for i in range(GRID)]
-    ys = [y0 + (y1 - y0) * j / (GRID - 1) for j in range(GRID)]
-    grid = outputs(model, [[x, v] for v in ys for x in xs])
-    multiclass = isinstance(grid[0], list)
-    classes = len(grid[0]) if multiclass else 2
+    xs, ys = grid_axes(points, GRID)
+    scores = grid_scores(model, xs, ys)
+    multiclass = len(scores) > 1
+    classes = len(scores) if multiclass else 2
 
     figure = new_figure()
     ax = figure.add_subplot()
     for k in range(classes):  # class k wins where its margin over the best other class is positive
-        margins = [class_margin(o, k) for o in grid]
-        zs = [margins[j * GRID : (j + 1) * GRID] for j in range(GRID)]
+        zs = margins(scores, k).reshape(len(ys), len(xs))
         ax.contourf(xs, ys, zs, levels=[0.0, math.inf], colors=COLOURS[k], alpha=0.25)
         ax.contour(xs, ys, zs, levels=[0.0], colors="black", linewidths=0.8)
     for k in range(classes):
@@ -103,7 +114,7 @@ def plot_boundary(
                 linewidths=0.9,
                 label=f"class {k} (test)",
             )
-    ax.set(xlim=(x0, x1), ylim=(y0, y1), title=title, xlabel="x0", ylabel="x1")
+    ax.set(xlim=(xs[0], xs[-1]), ylim=(ys[0], ys[-1]), title=title, xlabel="x0", ylabel="x1")
     ax.legend(loc="best", fontsize="small", framealpha=0.8)
     return figure
 

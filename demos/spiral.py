@@ -26,6 +26,7 @@ PER_ARM, ARMS, NOISE = 50, 3, 0.1
 
 def main(argv: Sequence[str] | None = None) -> dict:
     parser = common.make_parser("spiral", __doc__, steps=100, lr=0.05, seed=0, compiled=True)
+    animation.add_option(parser)
     args = common.parse(parser, argv)
     X, y = nn.make_spirals(PER_ARM, ARMS, noise=NOISE, seed=args.seed)  # labels 0, 1, 2
     X_test, y_test = nn.make_spirals(PER_ARM, ARMS, noise=NOISE, seed=args.seed + 1000)
@@ -53,9 +54,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
             snapshots.take(run.step)
             run.log(loss, nn.accuracy(scores, y))
     summary = common.finish_classifier("spiral", "three spirals", args, model, run.training, (X, y, X_test, y_test))
-    gif = animation.write_gif("spiral", args.out, "three spirals", model, snapshots, run.training.losses, X, y)
-    print(f"animation of the training: {gif} ({len(snapshots.taken)} frames)")
-    return {**summary, "animation": gif}
+    drawn = animation.finish("spiral", args, "three spirals", model, snapshots, run.training.losses, X, y)
+    return {**summary, **drawn}
 
 
 if __name__ == "__main__":

@@ -330,7 +330,7 @@ def rule_function(op: Operation) -> Callable[..., tuple] | None:
     """The shares of op's rule as a kernel computes them, as a function rule(g, out, *inputs); None if called.
 
     What a kernel's backward loop runs for one node, on its own: for checking the generated code
-    against the rule (tests/test_symbolic_fuzz.py).
+    against the rule (tests/core/test_symbolic_fuzz.py).
     """
     names = _Names()
     read = names.rule(op)

@@ -126,6 +126,14 @@ class Neuron(Module):
     def extra_repr(self) -> str:
         return f"nin={self.nin}, activation={self.activation!r}"
 
+    # pickle and copy.deepcopy: the activation is kept by its name and found again on the way back
+    def __getstate__(self) -> dict[str, Any]:
+        return {name: item for name, item in vars(self).items() if name != "_apply"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        vars(self).update(state)
+        self._apply = ACTIVATIONS[check_activation(self.activation, "Neuron")]
+
 
 class Layer(Module):
     """`nout` neurons reading the same `nin` inputs; calling it always returns a list of `nout` Values."""

@@ -294,7 +294,7 @@ def _binary_method(op: Operation) -> Callable[[Value, Operand], Value]:
     def method(self: Value, other: Operand) -> Value:
         if type(other) is not Value:
             if not isinstance(other, Real):
-                return _refuse(name, other)
+                return _refuse(name, other, self)
             other = _constant(other, name)
         r = forward(self._data, other._data)
         if r - r:

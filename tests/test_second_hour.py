@@ -8,6 +8,7 @@ messages for passing the wrong thing.
 from __future__ import annotations
 
 import copy
+import importlib
 import pickle
 
 import numpy as np
@@ -231,3 +232,32 @@ def test_a_bad_grad_is_explained_in_a_learners_words():
     assert "not recorded" not in message
     assert "'leaf' 'x' (to learn which line made it" in message and "detect_anomaly()" in message
     assert x.grad == "bad"
+
+
+# ---------------------------------------------------------------- demos: arguments before the disk
+
+
+@pytest.mark.parametrize(
+    "demo, argv",
+    [("digits", ["--per-class", "0"]), ("digits", ["--per-class", "21"]), ("digits", ["--per-class", "-1"]),
+     ("layers", ["--batch", "1"]), ("layers", ["--hidden", "3", "0"])],
+)  # fmt: skip
+def test_a_demo_refusing_an_argument_leaves_no_out_folder(tmp_path, demo, argv):
+    main = importlib.import_module(f"demos.{demo}").main
+    out = tmp_path / "new" / "pictures"
+    with pytest.raises(SystemExit) as stopped:
+        main([*argv, "--out", str(out), "--quiet"])
+    assert stopped.value.code == 2
+    assert not (tmp_path / "new").exists()
+
+
+def test_any_error_after_parsing_removes_the_folders_parsing_made_and_keeps_the_others(tmp_path):
+    from demos import common
+
+    (tmp_path / "kept").mkdir()
+    parser = common.make_parser("probe", None)
+    args = common.parse(parser, ["--out", str(tmp_path / "kept" / "a" / "b")])
+    assert args.out.is_dir()
+    with pytest.raises(SystemExit):
+        parser.error("a check of the demo's own")
+    assert (tmp_path / "kept").is_dir() and not (tmp_path / "kept" / "a").exists()

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import copy
 import importlib
+import json
+import math
 import pickle
+import random
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import engine
 import nn
 from engine import Value
 from engine.core.hooks import live_hooks
@@ -261,3 +267,157 @@ def test_any_error_after_parsing_removes_the_folders_parsing_made_and_keeps_the_
     with pytest.raises(SystemExit):
         parser.error("a check of the demo's own")
     assert (tmp_path / "kept").is_dir() and not (tmp_path / "kept" / "a").exists()
+
+
+# ---------------------------------------------------------------- data changed between forward and backward
+
+
+def test_data_changed_between_forward_and_backward_is_refused_and_no_grad_changes():
+    w = Value(3.0, "w")
+    loss = w * w  # d loss / d w = 2w = 6.0 at the w the graph read
+    w.data = 5.0  # the chain rule would read 5.0 and give 10.0
+    with pytest.raises(RuntimeError, match=r"'leaf' 'w'.*changed from 3\.0 to 5\.0.*forward pass again"):
+        loss.backward()
+    assert w.grad == 0.0
+    with pytest.raises(RuntimeError, match="changed from 3.0 to 5.0"):
+        engine.grad(loss, [w])
+
+
+def test_an_optimizer_step_before_backward_is_refused_for_an_mlp():
+    model = nn.MLP(2, [4, 1], seed=0)
+    loss = (model([0.5, -1.0]) - 1.0) ** 2
+    nn.SGD(model.parameters(), lr=0.1).step()  # every parameter changes (their .grad is 0.0: weight decay)
+    model.parameters()[0].data += 0.5
+    with pytest.raises(RuntimeError, match=r"changed from .* after the graph read it"):
+        loss.backward()
+
+
+def test_the_training_loop_and_a_graph_built_after_the_change_are_fine():
+    model = nn.MLP(2, [4, 1], seed=0)
+    optimizer = nn.SGD(model.parameters(), lr=0.1)
+    for _ in range(3):
+        optimizer.zero_grad()
+        loss = (model([0.5, -1.0]) - 1.0) ** 2
+        loss.backward()
+        optimizer.step()
+    w = Value(3.0)
+    w.data = 5.0
+    (w * w).backward()  # the graph read 5.0
+    assert w.grad == 10.0
+
+
+def test_writing_the_same_number_is_no_change():
+    w = Value(3.0)
+    loss = w * w
+    w.data = 3.0
+    loss.backward()
+    assert w.grad == 6.0
+
+
+def test_once_the_changed_values_are_read_again_operations_take_their_quick_path_again():
+    from engine.core.mode import _mode
+
+    w = Value(1.0)
+    w.data = 2.0
+    assert _mode[0] != 1  # operations look for the changed value
+    w * 3.0
+    assert _mode[0] == 1
+
+
+# ---------------------------------------------------------------- docs that match what happens
+
+
+def test_each_start_in_newtons_help_reaches_the_point_its_comment_names():
+    from demos import newton
+
+    examples = re.findall(
+        r"demos/newton\.py(?: --x0 (\S+))?\s+#[^\n]*?the (minimum|maximum) at (-?\d+)", newton.__doc__
+    )
+    assert len(examples) == 3
+    for start, kind, where in examples:
+        x = newton.newton(float(start or 2.0), 20, True)[-1]
+        assert x == float(where), (start, x)
+        assert (newton.d2f(x) > 0) == (kind == "minimum")
+
+
+def test_every_timing_in_the_readme_is_a_figure_of_the_speed_page():
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    results = json.loads((root / "docs" / "speed.json").read_text(encoding="utf-8"))["results"]
+    figures = [r["seconds"] for r in results if r.get("seconds")]
+    timings = re.findall(r"(\d[\d,]*(?:\.\d+)?) (ms|µs|s)\b", readme)
+    assert timings
+    scale = {"s": 1.0, "ms": 1e3, "µs": 1e6}
+    for number, unit in timings:
+        shown = float(number.replace(",", ""))
+        half = 0.5 * 10 ** -len(number.partition(".")[2])  # what rounding to the digits shown allows
+        assert any(abs(seconds * scale[unit] - shown) <= half for seconds in figures), f"{number} {unit}"
+
+
+def test_rendering_a_drawing_leaves_only_the_picture(tmp_path):
+    pytest.importorskip("graphviz")
+    v = Value(2.0, "x") * Value(3.0, "w")
+    v.backward()
+    written = engine.draw(v).render(str(tmp_path / "graph"))
+    assert Path(written).name == "graph.svg"
+    report = nn.backprop_report(nn.MLP(2, [2, 1], seed=0), [0.5, -1.0], nn.mse_loss, 1.0)
+    report.draw().render(str(tmp_path / "layers"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["graph.svg", "layers.svg"]
+
+
+def test_every_shell_command_in_the_docs_runs_the_venvs_python():
+    root = Path(__file__).resolve().parent.parent
+    pages = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    commands = []
+    for page in pages:
+        for block in re.findall(r"```bash\n(.*?)```", page.read_text(encoding="utf-8"), re.S):
+            commands += [(page.name, line) for line in block.splitlines() if line.strip()]
+    assert len(commands) > 10
+    bare = [(name, line) for name, line in commands if re.search(r"(^|&& |; )(python|pip|pytest|jupyter) ", line)]
+    assert not bare, "a command that would run the system's Python, not the venv's: " + repr(bare)
+
+
+# ---------------------------------------------------------------- coming from micrograd
+
+
+def _seeded_script(mlp_class, steps, **options):
+    """The training script a micrograd user writes from memory: seed 1337, MLP(3, [4, 4, 1]), lr 0.05."""
+    random.seed(1337)
+    model = mlp_class(3, [4, 4, 1], **options)
+    xs = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
+    ys = [1.0, -1.0, -1.0, 1.0]
+    start = [p.data for p in model.parameters()]
+    losses = []
+    for _ in range(steps):
+        ypred = [model(x) for x in xs]
+        loss = sum((yout - ygt) ** 2 for ygt, yout in zip(ys, ypred, strict=True))
+        model.zero_grad()
+        loss.backward()
+        for p in model.parameters():
+            p.data += -0.05 * p.grad
+        losses.append(loss.data)
+    return start, losses
+
+
+def test_init_micrograd_starts_a_seeded_micrograd_script_from_micrograds_weights_and_follows_it():
+    micrograd_nn = pytest.importorskip("micrograd.nn")
+    theirs = _seeded_script(micrograd_nn.MLP, 20)
+    ours = _seeded_script(nn.MLP, 20, init="micrograd")
+    assert ours[0] == theirs[0]  # the same weights, bit for bit
+    # then the same losses, but for the last bits: micrograd adds up the gradient shares reaching a
+    # node in the order of a set of its children, so its sums may be rounded in another order
+    assert ours[1] == pytest.approx(theirs[1], rel=1e-13, abs=0.0)
+    assert theirs[1][-1] == pytest.approx(2.7108855776855307, rel=1e-13)  # not stuck at 4.0
+    scaled = _seeded_script(nn.MLP, 1)[0]  # the default: the same draws, each scaled by its bound
+    relu_gain = math.sqrt(2.0)  # bound = gain * sqrt(3 / nin): 12 weights with nin 3, 16 and 4 with nin 4
+    bounds = [relu_gain * math.sqrt(3.0 / 3)] * 12 + [relu_gain * math.sqrt(3.0 / 4)] * 16 + [math.sqrt(3.0 / 4)] * 4
+    biases = {3, 7, 11, 15, 20, 25, 30, 35, 40}
+    weights = [x for i, x in enumerate(theirs[0]) if i not in biases]
+    assert [x for i, x in enumerate(scaled) if i not in biases] == pytest.approx(
+        [w * b for w, b in zip(weights, bounds, strict=True)], rel=1e-15
+    )
+
+
+def test_an_unknown_init_is_refused_naming_the_choices():
+    with pytest.raises(ValueError, match=r"MLP: init must be 'scaled' \(the default\) or 'micrograd'"):
+        nn.MLP(2, [3, 1], init="xavier")

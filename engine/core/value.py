@@ -17,6 +17,9 @@ from numbers import Real
 from typing import Any, ClassVar, Protocol, Union
 
 from . import anomaly
+from .changes import changed as _changed
+from .changes import note as _note_change
+from .changes import read as _read_changed
 from .hooks import add_hook
 from .mode import _blocks, _mode, count_recordings
 from .mode import thread_mode as _thread_mode
@@ -157,7 +160,10 @@ class Value:
 
     @data.setter
     def data(self, x: Number | Real) -> None:
-        self._data = x if type(x) is float else _number(x, "Value.data")
+        old = self._data
+        self._data = new = x if type(x) is float else _number(x, "Value.data")
+        if new != old:  # noted (NaN too), so that a graph that read the old number is refused
+            _note_change(self, old)
 
     @property
     def operation(self) -> OperationLike | None:
@@ -439,6 +445,14 @@ def _make(data: float, parents: tuple, operation: OperationLike) -> Value:
         v.parents = parents
         v._how = operation
         return v
+    if flag == 5:  # as 1, but some Value's data changed since an operation read it: is it one of these?
+        v.parents = parents
+        v._how = operation
+        for p in parents:
+            if p in _changed:
+                _read_changed(parents)
+                break
+        return v
     if flag == 3 and not _watching:  # inside no_grad() as a rule: this context's innermost block decides
         block = _innermost_block()
         if block is not None and block.open and not block.grad:
@@ -457,6 +471,8 @@ def _make(data: float, parents: tuple, operation: OperationLike) -> Value:
     else:
         v.parents = parents
         v._how = _Extra(operation, origin=anomaly.where_created()) if mode == 2 else operation
+        if _changed:
+            _read_changed(parents)
         if _watching:
             tape = recorders.tape
             if tape is not None:

@@ -20,10 +20,10 @@ from functools import lru_cache
 from numbers import Real
 from typing import Any
 
-from .operation import Operation, builtin
+from .operation import Operation, _refuse, builtin
 from .spelling import number
 from .symbolic import Symbol, call
-from .value import Operand, Value, _make, _number, _overflow, _refuse
+from .value import Operand, Value, _make, _number, _overflow
 
 _INF = math.inf
 

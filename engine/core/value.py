@@ -9,10 +9,9 @@ built-in operation is defined, its forward and its derivative side by side.
 
 from __future__ import annotations
 
-import copy
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from numbers import Real
 from typing import Any, ClassVar, Protocol, Union
 
@@ -363,20 +362,6 @@ class Value:
         """Call fn(grad) with the gradient flowing into this node; a non-None return replaces it."""
         return add_hook(self, fn)
 
-    # ---------------------------------------------------------------- copies and pickles
-    # A copy is a node of its own: the same data, grad, parents, operation, label and hooks,
-    # its hooks in a dict of its own (a hook added to one never runs on the other).
-
-    def __copy__(self) -> Value:
-        return _rebuilt(self._data, self.grad, self.parents, self.operation, self.label, self._origin, self._hooks)
-
-    def __deepcopy__(self, memo: dict) -> Value:
-        grad, parents = copy.deepcopy((self.grad, self.parents), memo)
-        return _rebuilt(self._data, grad, parents, self.operation, self.label, self._origin, self._hooks)
-
-    def __reduce__(self) -> tuple:
-        return _rebuilt, (self._data, self.grad, self.parents, self.operation, self.label, self._origin, self._hooks)
-
     # ---------------------------------------------------------------- micrograd's names
     # For code written against micrograd: read-only views, no storage (no extra slot per node).
 
@@ -420,19 +405,6 @@ def _micrograd_leaf(children: Any, rest: tuple) -> Any:
             "engine.operation (see 'Coming from micrograd' in the README). For a leaf: Value(data, label='x')"
         )
     return label
-
-
-def _rebuilt(
-    data: float, grad: Any, parents: tuple, operation: Any, label: str, origin: str | None, hooks: dict | None
-) -> Value:
-    """A node made from the parts of another (a copy, or one read back by pickle), with hooks of its own."""
-    v = _new(Value)
-    v._data, v.grad, v.parents, v._how = data, grad, parents, _LEAF if operation is None else operation
-    if label or origin is not None:
-        v._set_extra(label=label, origin=origin)
-    for fn in (hooks or {}).values():
-        add_hook(v, fn)
-    return v
 
 
 def _make(data: float, parents: tuple, operation: OperationLike) -> Value:
@@ -524,22 +496,3 @@ def _overflow(op: str, *inputs: float) -> None:
     if all(math.isfinite(x) for x in inputs):
         shown = ", ".join(repr(x) for x in inputs)
         raise OverflowError(f"{op}: the result of {op}({shown}) is too large for a float")
-
-
-_REFLECTED = {"+": "__radd__", "-": "__rsub__", "*": "__rmul__", "/": "__rtruediv__", "**": "__rpow__"}
-
-
-def _refuse(op: str, other: Any, value: Value | None = None) -> Any:
-    """`value op other` by other's own reflected operator, if it has one that knows how; else a clear error.
-
-    Python would give `other` that turn after a NotImplemented (a numpy array multiplies each
-    element); taking it here lets every operand that nothing knows (None, a str, a dict, a
-    complex) end in the one message below. A sequence is refused first (Python would repeat it),
-    and so is every operand on the left (`value` None): its own operator has already refused.
-    """
-    mirror = getattr(type(other), _REFLECTED.get(op, ""), None)
-    if value is not None and mirror is not None and not isinstance(other, Sequence):
-        result = mirror(other, value)
-        if result is not NotImplemented:
-            return result
-    raise TypeError(f"{op}: expected a real number or a Value, got {type(other).__name__} {_short(other)}")

@@ -13,9 +13,11 @@ path is back. backward() (and engine.grad, the stepper, the quiz, `apply_chain_r
 graph that holds a Value still noted: that graph read its old number. A backward pass that finds
 none forgets every note.
 
-The boundary: the check is made by the next backward pass after a change. A graph built before
-the change, backpropagated only after a later graph has read the new number, is not seen (its
-note is gone), nor is a write to the slot `_data` (the engine's own).
+The boundary: the check is made by the next backward pass after a change, in any thread. A graph
+built before the change, backpropagated only after a later graph has read the new number or
+after another backward pass (another thread's included) has forgotten the notes, is not seen;
+nor is a write to the slot `_data` (the engine's own). Forgetting at each backward pass keeps a
+changed Value that nothing reads again from holding operations off their quick path for long.
 """
 
 from __future__ import annotations

@@ -202,10 +202,10 @@ def render(
     files = " ".join(paths)
     extra = (f" --compare {compared[1]}" if compared else "") + (f" --demos {demos[1]}" if demos else "")
     commands = "\n".join(
-        [f"python -m benchmarks.run --json {p}" for p in paths]
-        + ([f"python -m benchmarks.compare OLD_CHECKOUT --json {compared[1]}"] if compared else [])
-        + ([f"python -m benchmarks.demo_times OLD_CHECKOUT --json {demos[1]}"] if demos else [])
-        + [f"python -m benchmarks.speed_page {files}{extra} > docs/speed.md"]
+        [f".venv/bin/python -m benchmarks.run --json {p}" for p in paths]
+        + ([f".venv/bin/python -m benchmarks.compare OLD_CHECKOUT --json {compared[1]}"] if compared else [])
+        + ([f".venv/bin/python -m benchmarks.demo_times OLD_CHECKOUT --json {demos[1]}"] if demos else [])
+        + [f".venv/bin/python -m benchmarks.speed_page {files}{extra} > docs/speed.md"]
     )
     lines = INTRO.format(commands=commands).splitlines()
     lines.append("")

@@ -40,9 +40,21 @@ FAILURES = (ArithmeticError, ValueError)  # what the engine raises for a number 
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line on stderr (`--help` still shows the usage), exit status 2."""
+    """An ArgumentParser whose errors are one line on stderr (`--help` still shows the usage), exit status 2.
+
+    An error leaves the disk as it was: the folders `parse` made for --out are removed again
+    (if still empty), so a demo's own check after parsing touches nothing either.
+    """
+
+    made: tuple[Path, ...] = ()  # the folders parse() created for --out, deepest first
 
     def error(self, message: str) -> NoReturn:
+        for folder in self.made:
+            try:
+                folder.rmdir()
+            except OSError:  # no longer empty, or gone: leave it and what holds it
+                break
+        self.made = ()
         self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
 
 
@@ -103,8 +115,11 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) ->
     lr = getattr(args, "lr", 1.0)
     if not (math.isfinite(lr) and lr > 0.0):
         parser.error(f"--lr must be a number > 0, got {lr}")
+    missing = tuple(folder for folder in (args.out, *args.out.parents) if not folder.exists())
     try:
         args.out.mkdir(parents=True, exist_ok=True)
+        if isinstance(parser, OneLineParser):
+            parser.made = missing
         with tempfile.TemporaryFile(dir=args.out):
             pass
     except OSError as error:

@@ -28,6 +28,7 @@ if __package__ in (None, ""):  # run as a script: make `demos`, `engine` and `nn
 import nn
 from demos import common
 from engine.see.drawing import DotNotFound
+from nn.torch_bridge import INSTALL_HINT
 
 LOSSES = {
     "hinge": nn.hinge_loss,
@@ -37,10 +38,7 @@ LOSSES = {
 }
 
 
-TORCH_SKIPPED = (
-    "PyTorch float64: comparison skipped, PyTorch is not installed (its CPU build: "
-    "pip install torch --index-url https://download.pytorch.org/whl/cpu)"
-)
+TORCH_SKIPPED = f"PyTorch float64: comparison skipped, PyTorch is not installed: {INSTALL_HINT}"
 
 
 def targets_for(loss: str, y: list[int]) -> list:

@@ -7,8 +7,9 @@ squaring each time. It stops when f'(x) is exactly 0 or a step no longer changes
 
 The second picture is tanh with its first four derivatives, each one derivative(tanh, n).
 
-    python demos/newton.py                # from x = 2, pictures in out/newton/
-    python demos/newton.py --x0 -0.3     # another start (f has minima at -1 and 1)
+    .venv/bin/python demos/newton.py              # from x = 2: the minimum at 1, pictures in out/newton/
+    .venv/bin/python demos/newton.py --x0 -2      # the minimum at -1
+    .venv/bin/python demos/newton.py --x0 -0.3    # the maximum at 0: Newton's method finds where f' = 0
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from engine.files import write_atomically
-from engine.see.drawing import quoted, render
+from engine.see.drawing import picture_class, quoted, render
 
 from .textbook import LayerData
 
@@ -137,7 +137,7 @@ def draw_layers(report: LayerReport, example: int = 0) -> Any:
             "(or pip install 'chainrule[graph]'); report.to_dot() gives the DOT text without it"
         ) from None
     text = layers_to_dot(report, example)
-    graph = graphviz.Digraph("layers")
+    graph = picture_class(graphviz)("layers", format="svg")  # its render() leaves only the picture
     graph.body.extend(line + "\n" for line in text.splitlines()[1:-1])
     return graph
 

@@ -4,8 +4,10 @@
 
 Weights start uniform in [-bound, bound] with bound = gain * sqrt(3 / nin), so each weighted
 sum has variance gain**2 * mean(x**2) whatever the fan-in (gain sqrt(2) before relu, else 1);
-biases start at 0. Without `seed`, the numbers come from Python's `random` module, so
-`random.seed(1337)` before building a model makes a run reproducible (as in micrograd). With
+biases start at 0. With `init="micrograd"` the bound is 1, as micrograd 0.1.0 draws them: one
+`random.uniform(-1, 1)` per weight, in the same order, so that `random.seed(1337)` before
+building gives micrograd's very weights. Without `seed`, the numbers come from Python's `random`
+module, so `random.seed(1337)` before building a model makes a run reproducible (as in micrograd). With
 `seed` (an int, or a `random.Random` to draw from) the model has its own stream and leaves
 `random` alone. A layer hands its generator to its neurons in turn.
 """
@@ -38,6 +40,18 @@ def _generator(seed: Seed, who: str) -> random.Random | None:
         return random.Random(seed)
     got = f"{type(seed).__name__} {seed!r}"
     raise TypeError(f"{who}: seed must be an int or a random.Random (or None: Python's random module), got {got}")
+
+
+INITS = ("scaled", "micrograd")  # bound = gain * sqrt(3 / nin), or micrograd's bound of 1
+
+
+def _bound(init: str, activation: str, nin: int, who: str) -> float:
+    """The weights' bound: gain * sqrt(3 / nin) for init="scaled", 1 for init="micrograd"."""
+    if init not in INITS:
+        raise ValueError(
+            f"{who}: init must be 'scaled' (the default) or 'micrograd' (uniform in [-1, 1]), got {init!r}"
+        )
+    return 1.0 if init == "micrograd" else GAINS.get(activation, 1.0) * math.sqrt(3.0 / nin)
 
 
 def _size(n: int, what: str, who: str) -> int:
@@ -85,13 +99,21 @@ class Neuron(Module):
     micrograd's `Neuron(nin, nonlin=False)` works too: `nonlin=True` is relu, `nonlin=False` linear.
     """
 
-    def __init__(self, nin: int, activation: str = "relu", *, seed: Seed = None, nonlin: bool | None = None) -> None:
+    def __init__(
+        self,
+        nin: int,
+        activation: str = "relu",
+        *,
+        seed: Seed = None,
+        nonlin: bool | None = None,
+        init: str = "scaled",
+    ) -> None:
         self.nin = _size(nin, "nin", "Neuron")
         activation = _nonlin(activation, nonlin, "Neuron")
         self.activation = check_activation(activation, "Neuron")
         rng = _generator(seed, "Neuron")
         uniform = random.uniform if rng is None else rng.uniform
-        bound = GAINS.get(activation, 1.0) * math.sqrt(3.0 / nin)
+        bound = _bound(init, activation, nin, "Neuron")
         self.w = [Value(uniform(-bound, bound)) for _ in range(nin)]
         self.b = Value(0.0)
         self._apply = ACTIVATIONS[activation]
@@ -126,19 +148,35 @@ class Neuron(Module):
     def extra_repr(self) -> str:
         return f"nin={self.nin}, activation={self.activation!r}"
 
+    # pickle and copy.deepcopy: the activation is kept by its name and found again on the way back
+    def __getstate__(self) -> dict[str, Any]:
+        return {name: item for name, item in vars(self).items() if name != "_apply"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        vars(self).update(state)
+        self._apply = ACTIVATIONS[check_activation(self.activation, "Neuron")]
+
 
 class Layer(Module):
     """`nout` neurons reading the same `nin` inputs; calling it always returns a list of `nout` Values."""
 
     def __init__(
-        self, nin: int, nout: int, activation: str = "relu", *, seed: Seed = None, nonlin: bool | None = None
+        self,
+        nin: int,
+        nout: int,
+        activation: str = "relu",
+        *,
+        seed: Seed = None,
+        nonlin: bool | None = None,
+        init: str = "scaled",
     ) -> None:
         self.nin = _size(nin, "nin", "Layer")
         self.nout = _size(nout, "nout", "Layer")
         activation = _nonlin(activation, nonlin, "Layer")
         self.activation = check_activation(activation, "Layer")
         rng = _generator(seed, "Layer")
-        self.neurons = [Neuron(nin, activation, seed=rng) for _ in range(nout)]
+        _bound(init, activation, nin, "Layer")
+        self.neurons = [Neuron(nin, activation, seed=rng, init=init) for _ in range(nout)]
         self.label_parameters()
 
     @pause_gc()  # the graph it builds has no cycles: see engine.collector
@@ -166,6 +204,7 @@ class MLP(Module):
 
     Hidden layers use `activation`; the last layer uses `output_activation` (linear unless
     asked). Returns a single Value when the last layer has one neuron, else a list.
+    `init="micrograd"`: the weights micrograd 0.1.0 would draw (uniform in [-1, 1]), else scaled.
     """
 
     def __init__(
@@ -176,6 +215,7 @@ class MLP(Module):
         *,
         output_activation: str = "linear",
         seed: Seed = None,
+        init: str = "scaled",
     ) -> None:
         self.nin = _size(nin, "nin", "MLP")
         if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
@@ -184,9 +224,10 @@ class MLP(Module):
         check_activation(activation, "MLP")
         check_activation(output_activation, "MLP")
         rng = _generator(seed, "MLP")
+        _bound(init, activation, nin, "MLP")
         last = len(nouts) - 1
         self.layers = [
-            Layer(sizes[i], sizes[i + 1], activation if i < last else output_activation, seed=rng)
+            Layer(sizes[i], sizes[i + 1], activation if i < last else output_activation, seed=rng, init=init)
             for i in range(len(nouts))
         ]
         self.label_parameters()
@@ -199,7 +240,7 @@ class MLP(Module):
         return out[0] if len(out) == 1 else out
 
     def to_torch(self) -> Any:
-        """The same network as a float64 torch.nn.Sequential (needs PyTorch: pip install 'chainrule[torch]')."""
+        """The same network as a float64 torch.nn.Sequential (needs PyTorch: nn.torch_bridge.INSTALL_HINT)."""
         return to_torch(self)
 
     @classmethod

@@ -1,8 +1,9 @@
 """`Module`: the base of every network piece -- its parameters, their names, and saving them.
 
 A module's parameters are the `Value`s stored in its attributes, found in the order the
-attributes were set: a `Value`, a list of `Value`s, another `Module` or a list of `Module`s.
-Each gets a dotted name from the attribute path, such as `layers.0.neurons.3.w.1`.
+attributes were set, depth first: a `Value`, another `Module`, or any nesting of lists, tuples
+and dicts of them (lists by index, dicts by key in insertion order). Each gets a dotted name
+from the attribute path, such as `layers.0.neurons.3.w.1` or `b.out`.
 """
 
 from __future__ import annotations
@@ -25,34 +26,84 @@ from .state_file import (  # noqa: F401  (the file format's names, as they were 
 )
 
 
+def _walk(owner: Module, name: str, item: Any) -> Iterator[tuple[str, Value | Module]]:
+    """(dotted key, Value or Module) for everything in `item`, through lists, tuples and dicts, in order.
+
+    Without recursion (any depth); an unordered set holding a Value, a key that cannot be part
+    of a dotted name and a container that holds itself raise, naming `owner`'s attribute.
+    """
+    where = f"{type(owner).__name__}.{name}"
+    stack: list[tuple[str, Any, tuple[int, ...]]] = [(name, item, ())]
+    while stack:
+        key, element, inside = stack.pop()
+        if isinstance(element, (Value, Module)):
+            yield key, element
+            continue
+        if isinstance(element, (list, tuple)):
+            children = [(f"{key}.{i}", child) for i, child in enumerate(element)]
+        elif isinstance(element, dict):
+            children = [(f"{key}.{_key(k, where)}", child) for k, child in element.items()]
+        else:
+            if isinstance(element, (set, frozenset)) and any(isinstance(e, (Value, Module)) for e in element):
+                raise TypeError(
+                    f"{where}: a {type(element).__name__} of parameters has no order, so they could not be "
+                    "named, saved and loaded the same way twice; keep them in a list (or a dict)"
+                )
+            continue
+        if id(element) in inside:
+            kind = type(element).__name__
+            raise ValueError(f"{where}: the {kind} at {key!r} holds itself; parameters cannot be found in it")
+        stack.extend((k, child, (*inside, id(element))) for k, child in reversed(children))
+
+
+def _key(k: Any, where: str) -> str:
+    """A dict key as a part of a dotted name: a str without a dot, or an int."""
+    if isinstance(k, bool) or not isinstance(k, (str, int)):
+        raise TypeError(f"{where}: a parameter is kept under the key {k!r}; a key must be a str or an int, to name it")
+    text = str(k)
+    if "." in text or not text:
+        raise ValueError(f"{where}: a parameter is kept under the key {text!r}; a key must be non-empty, without '.'")
+    return text
+
+
+def _check_unique(owner: Module, found: list[tuple[str, Value]]) -> None:
+    """Refuse two parameters under one name (a dict's key 1 and '1'): saving would keep only one."""
+    seen: set[str] = set()
+    for name, _ in found:
+        if name in seen:
+            raise ValueError(f"{type(owner).__name__}: two parameters are named {name!r}; give them different keys")
+        seen.add(name)
+
+
 class Module:
     """A piece of a network: holds parameters (`Value` leaves) and maybe other modules."""
 
     # ---------------------------------------------------------------- walking the attributes
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
-        """(name, module) for every module stored directly in this one, lists flattened as `name.i`."""
+        """(name, module) for every module stored in this one, in lists, tuples and dicts as `name.key`."""
         for name, item in vars(self).items():
-            if isinstance(item, Module):
-                yield name, item
-            elif isinstance(item, (list, tuple)):
-                for i, element in enumerate(item):
-                    if isinstance(element, Module):
-                        yield f"{name}.{i}", element
+            for key, element in _walk(self, name, item):
+                if isinstance(element, Module):
+                    yield key, element
 
     def named_parameters(self, prefix: str = "") -> list[tuple[str, Value]]:
-        """(dotted name, parameter) for every parameter, in a stable order (attribute order, depth first)."""
+        """(dotted name, parameter) for every parameter, in a stable order (attribute order, depth first).
+
+        Values and modules are found in attributes and in any nesting of lists, tuples and dicts
+        (by index, and by key in insertion order): `W.1.0` is `self.W[1][0]`, `b.out` is
+        `self.b["out"]`. A set of Values (no order), a dict key that is not a str or an int, or
+        has a dot, and a container that holds itself are refused, naming the attribute.
+        """
         found: list[tuple[str, Value]] = []
         for name, item in vars(self).items():
-            if isinstance(item, (list, tuple)):
-                entries = [(f"{name}.{i}", element) for i, element in enumerate(item)]
-            else:
-                entries = [(name, item)]
-            for key, element in entries:
+            for key, element in _walk(self, name, item):
                 if isinstance(element, Value):
                     found.append((prefix + key, element))
-                elif isinstance(element, Module):
+                else:
                     found.extend(element.named_parameters(prefix + key + "."))
+        if not prefix:
+            _check_unique(self, found)
         return found
 
     def parameters(self) -> list[Value]:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from numbers import Real
-from typing import Union
+from typing import Any, Union
 
 from engine import Value
+
+from .module import Module
 
 LearningRate = Union[float, Callable[[int], float]]  # noqa: UP007 (a runtime alias that must work on 3.10)
 
@@ -35,12 +37,33 @@ def _check(x: float, low: float, high: float, name: str, who: str, high_open: bo
     return float(x)
 
 
+def _listed(params: Any, who: str) -> list[Any]:
+    """The parameters as a list; what cannot be one is refused, saying what was passed and what to pass."""
+    if isinstance(params, Module):
+        raise TypeError(
+            f"{who}: got the model {type(params).__name__} itself; pass its parameters: {who}(model.parameters(), ...)"
+        )
+    owner = getattr(params, "__self__", None)
+    if callable(params) and isinstance(owner, Module):
+        name = getattr(params, "__name__", "parameters")
+        raise TypeError(
+            f"{who}: got the method {type(owner).__name__}.{name} itself, not what it returns; "
+            f"call it: {who}(m.{name}(), ...) with the parentheses"
+        )
+    if isinstance(params, (str, bytes, Value)) or not isinstance(params, Iterable):
+        raise TypeError(
+            f"{who}: expected the parameters as a list of Values, such as model.parameters(), "
+            f"got {type(params).__name__} {params!r}"
+        )
+    return list(params)
+
+
 class Optimizer:
     """Holds the parameters and the learning rate; `step()` updates, `zero_grad()` clears gradients."""
 
     def __init__(self, params: Iterable[Value], lr: LearningRate) -> None:
         who = type(self).__name__
-        self.params = list(params)
+        self.params = _listed(params, who)
         if not self.params:
             raise ValueError(f"{who}: got an empty list of parameters")
         seen = set()

@@ -7,7 +7,7 @@
 Layer l's Linear has weight[k][j] = layers[l].neurons[k].w[j] and bias[k] = layers[l].neurons[k].b,
 so module(x) computes what model(x) does (as a tensor of shape (..., nout), also for one output).
 Float64 holds every float exactly, so MLP -> torch -> MLP gives back the same bits; float32 or
-float16 weights are widened exactly. PyTorch is optional: `pip install 'chainrule[torch]'`.
+float16 weights are widened exactly. PyTorch is optional: `INSTALL_HINT` says how to install it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from .module import Module
 
 M = TypeVar("M", bound=Module)
 
-INSTALL_HINT = "pip install 'chainrule[torch]' (or pip install torch)"
+# The one install hint: PyTorch's CPU build (the default Linux build pulls about 2.9 GB of CUDA wheels).
+INSTALL_HINT = "pip install torch --index-url https://download.pytorch.org/whl/cpu (PyTorch's CPU build)"
 
 
 def import_torch(who: str) -> Any:

@@ -30,10 +30,17 @@ def is_bad(x: Any) -> bool:
     return not math.isfinite(x)
 
 
+UNKNOWN_LINE = (
+    "(to learn which line made it, build the graph again inside `with engine.detect_anomaly():`, "
+    "where every node remembers its line)"
+)
+
+
 def describe(node: Any) -> str:
+    """The node for a message: its operation, its label, and the line that made it when anomaly mode saw it."""
     name = f" {node.label!r}" if node.label else ""
-    where = node._origin or "a line not recorded (made outside detect_anomaly())"
-    return f"'{node.op or 'leaf'}'{name} created at {where}"
+    where = f"created at {node._origin}" if node._origin else UNKNOWN_LINE
+    return f"'{node.op or 'leaf'}'{name} {where}"
 
 
 def check_sum(where: str, node: Any, i: int, parent: Any, old: Any, share: Any, total: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import anomaly
+from . import anomaly, changes
 from .graph import graph_order
 from .hooks import live_hooks, run_hooks
 from .mode import _mode, enable_grad
@@ -62,6 +62,8 @@ def run_backward(root: Value, grad: Any, create_graph: bool) -> None:
             raise TypeError("backward: a Value seed needs create_graph=True")
         seed = _number(grad, "backward grad")
     order = graph_order([root])
+    if changes.changed:  # some Value's data changed: refuse a graph that read its old number
+        changes.check(order, "backward")
     before = [node.grad for node in order]  # what every .grad gets back if the pass fails
     if create_graph or live_hooks[0] or _mode[0] == 2 or not _reset_for_floats(order, before):
         # Hooks, Value gradients and anomaly checks can raise half-way.
@@ -156,6 +158,8 @@ class ChainRule:
     def begin(self, order: list[Value], seeds: list[tuple[Value, Any]], *, reset: bool) -> None:
         """Start a pass over `order`: with `reset`, set its non-leaf gradients to 0; set hooked
         leaves' gradients aside; then add each seed."""
+        if changes.changed:
+            changes.check(order, self.where)
         if reset:
             for node in order:
                 if node._how.rule is not None:

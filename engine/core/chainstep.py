@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 
+from . import changes
 from .backward import ChainRule
 from .mode import enable_grad, is_anomaly_enabled
 from .value import Value
@@ -23,6 +24,8 @@ def apply_chain_rule(node: Value) -> None:
     """Add each input's share of node.grad to the input's .grad.   input.grad += d node/d input * node.grad."""
     if node._rule is None:
         return
+    if changes.changed:  # an input changed since node read it: its share would be wrong
+        changes.check(node.parents, "apply_chain_rule", forget=False)
     create_graph = type(node.grad) is Value  # gradients with a graph of their own: the shares get one too
     chain = ChainRule("apply_chain_rule", create_graph=create_graph, check=is_anomaly_enabled())
     with enable_grad() if create_graph else nullcontext():

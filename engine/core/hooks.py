@@ -53,15 +53,34 @@ def add_hook(node: Any, fn: Callable[[Any], Any]) -> HookHandle:
 
 
 def run_hooks(node: Any, grad: Any) -> Any:
-    """Pass `grad` through the node's hooks in the order they were added."""
+    """Pass `grad` through the node's hooks in the order they were added.
+
+    A hook's result is checked as an operation's is: a Value, or a real number made a float
+    (numpy's float32 included, which would otherwise make every later gradient a float32); a
+    number too large for a float, or anything else, raises an error naming the hook.
+    """
     for fn in list(node._hooks.values()):
         result = fn(grad)
         if result is not None:
-            if not isinstance(result, Real) and type(result) is not type(node):
-                name = f" {node.label!r}" if node.label else ""
-                raise TypeError(
-                    f"a hook on '{node.op or 'leaf'}'{name} returned {type(result).__name__} {result!r}; "
-                    "a hook returns None or a gradient (a number or a Value)"
-                )
-            grad = result
+            grad = result if type(result) is float or type(result) is type(node) else _gradient(node, fn, result)
     return grad
+
+
+def _gradient(node: Any, fn: Callable[[Any], Any], result: Any) -> float:
+    """A hook's result that is not a float or a Value, as a float; else an error naming the hook and its node."""
+    name = getattr(fn, "__qualname__", None) or type(fn).__name__
+    label = f" {node.label!r}" if node.label else ""
+    where = f"the hook {name} on '{node.op or 'leaf'}'{label}"
+    if not isinstance(result, Real):
+        shown = f"{type(result).__name__} {result!r}"
+        raise TypeError(f"{where} returned {shown}; a hook returns None or a gradient (a number or a Value)")
+    try:
+        return float(result)
+    except OverflowError:
+        shown = f"{type(result).__name__} {_digits(result)}"
+        raise OverflowError(f"{where} returned the {shown}, too large for a float") from None
+
+
+def _digits(x: Any) -> str:
+    """A number for a message: a huge int by its size, not its hundreds of digits."""
+    return repr(x) if not isinstance(x, int) or x.bit_length() < 128 else f"of {x.bit_length()} bits"

@@ -9,7 +9,9 @@ whatever order the blocks end in.
 The hot path stays one comparison: `_mode[0]` is 1 while no `no_grad()` block is open
 anywhere, no `detect_anomaly()` is active and nothing records. Otherwise it is 2 (anomaly mode
 on), 3 (some `no_grad()` block is open), when `_make` asks `thread_mode()` what this context
-does, or 4 (only recordings open: every context records, and `_make` tells the recorder).
+does, or 4 (only recordings open: every context records, and `_make` tells the recorder), or
+5 (none of those, and some Value's data changed since an operation read it: `_make` records as
+under 1 and tells engine.core.changes which Values it read).
 """
 
 from __future__ import annotations
@@ -46,8 +48,9 @@ class _Block:
 # as not there, so nothing outlives the block that switched recording off.
 _blocks: ContextVar[_Block | None] = ContextVar("chainrule_grad_blocks", default=None)
 _lock = threading.Lock()
-# open no_grad blocks; open detect_anomaly blocks; open engine.compile recordings
-_counts = {"no_grad_blocks": 0, "anomaly": 0, "recordings": 0}
+# open no_grad blocks; open detect_anomaly blocks; open engine.compile recordings; 1 while some
+# Value's data changed and no operation has read it since (engine.core.changes)
+_counts = {"no_grad_blocks": 0, "anomaly": 0, "recordings": 0, "changed": 0}
 
 
 def _grad_enabled() -> bool:
@@ -60,7 +63,22 @@ def _grad_enabled() -> bool:
 
 def _apply() -> None:
     """Set the process-wide fast flag from the counts (called with _lock held)."""
-    _mode[0] = 2 if _counts["anomaly"] else 3 if _counts["no_grad_blocks"] else 4 if _counts["recordings"] else 1
+    counts = _counts
+    _mode[0] = (
+        2 if counts["anomaly"] else 3 if counts["no_grad_blocks"] else 4 if counts["recordings"] else
+        5 if counts["changed"] else 1
+    )  # fmt: skip
+
+
+def count_changes(pending: Callable[[], bool]) -> None:
+    """Count whether some Value's data changed since an operation last read it (engine.core.changes).
+
+    While one has, `_make` takes its slow path, so that it can see the operations that read it.
+    `pending()` is asked under the lock, so that two threads noting and reading leave the flag right.
+    """
+    with _lock:
+        _counts["changed"] = 1 if pending() else 0
+        _apply()
 
 
 def count_recordings(change: int, publish: Callable[[int], None]) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from . import symbolic
 from .symbolic import Symbol, call, outside_read, shown_code, trace_forward, trace_rule
-from .value import Number, Operand, Rule, Value, _constant, _make, _number, _overflow, _refuse
+from .value import Number, Operand, Rule, Value, _constant, _make, _number, _overflow, _short
 
 
 class Operation:
@@ -288,13 +288,32 @@ def _unary_method(op: Operation) -> Callable[[Value], Value]:
     return method
 
 
+_REFLECTED = {"+": "__radd__", "-": "__rsub__", "*": "__rmul__", "/": "__rtruediv__", "**": "__rpow__"}
+
+
+def _refuse(op: str, other: Any, value: Value | None = None) -> Any:
+    """`value op other` by other's own reflected operator, if it has one that knows how; else a clear error.
+
+    Python would give `other` that turn after a NotImplemented (a numpy array multiplies each
+    element); taking it here lets every operand that nothing knows (None, a str, a dict, a
+    complex) end in the one message below. A sequence is refused first (Python would repeat it),
+    and so is every operand on the left (`value` None): its own operator has already refused.
+    """
+    mirror = getattr(type(other), _REFLECTED.get(op, ""), None)
+    if value is not None and mirror is not None and not isinstance(other, Sequence):
+        result = mirror(other, value)
+        if result is not NotImplemented:
+            return result
+    raise TypeError(f"{op}: expected a real number or a Value, got {type(other).__name__} {_short(other)}")
+
+
 def _binary_method(op: Operation) -> Callable[[Value, Operand], Value]:
     forward, name = op.forward, op.name
 
     def method(self: Value, other: Operand) -> Value:
         if type(other) is not Value:
             if not isinstance(other, Real):
-                return _refuse(name, other)
+                return _refuse(name, other, self)
             other = _constant(other, name)
         r = forward(self._data, other._data)
         if r - r:

@@ -20,7 +20,7 @@ from functools import lru_cache
 from numbers import Real
 from typing import Any
 
-from .operation import Operation, builtin
+from .operation import Operation, _refuse, builtin
 from .spelling import number
 from .symbolic import Symbol, call
 from .value import Operand, Value, _make, _number, _overflow
@@ -199,7 +199,7 @@ def _pow_method(self: Value, other: Operand) -> Value:
     if type(other) is Value:
         return _make(_power(self._data, other._data, "**"), (self, other), pow_)
     if not isinstance(other, Real):
-        return NotImplemented
+        return _refuse("**", other, self)
     n = _number(other, "**")
     op = power(n)
     return _make(op.forward(self._data), (self,), op)

@@ -12,13 +12,17 @@ from __future__ import annotations
 import math
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from numbers import Real
 from typing import Any, ClassVar, Protocol, Union
 
 from . import anomaly
+from .changes import changed as _changed
+from .changes import note as _note_change
+from .changes import read as _read_changed
 from .conversion import dropped_gradient, float_by_name
 from .hooks import add_hook
+from .micrograd_form import micrograd_leaf
 from .mode import _blocks, _mode, count_recordings
 from .mode import thread_mode as _thread_mode
 
@@ -137,7 +141,7 @@ class Value:
 
     def __init__(self, data: Number | Real, label: str = "", *micrograd: str) -> None:
         if micrograd or type(label) is not str:  # micrograd's Value(data, _children, _op, label)?
-            label = _micrograd_leaf(label, micrograd)
+            label = micrograd_leaf(label, micrograd, Value)
         self._data = _number(data, "Value")
         self.grad: Any = 0.0
         self.parents: tuple[Value, ...] = ()
@@ -158,12 +162,12 @@ class Value:
 
     @data.setter
     def data(self, x: Number | Real) -> None:
+        old = self._data
+        self._data = new = x if type(x) is float else _number(x, "Value.data")
+        if new != old:  # noted (NaN too), so that a graph that read the old number is refused
+            _note_change(self, old)
         if _watching and recorders.tape is not None:  # a write fn makes while recorded: the recording must know
-            old = self._data
-            self._data = x if type(x) is float else _number(x, "Value.data")
-            recorders.tape.touched(self, "_data", old, self._data, sys._getframe(1))
-            return
-        self._data = x if type(x) is float else _number(x, "Value.data")
+            recorders.tape.touched(self, "_data", old, new, sys._getframe(1))
 
     @property
     def operation(self) -> OperationLike | None:
@@ -380,27 +384,18 @@ class Value:
         """micrograd's name for `op`: the operation's name, '' for a leaf."""
         return self.op
 
-    def _backward(self) -> None:
-        """micrograd's name for `apply_chain_rule()`: this node's one chain-rule step."""
-        self.apply_chain_rule()
+    @property
+    def _backward(self) -> Callable[[], None]:
+        """micrograd's name for `apply_chain_rule`: `v._backward()` is this node's one chain-rule step."""
+        return self.apply_chain_rule
 
-
-def _micrograd_leaf(children: Any, rest: tuple) -> Any:
-    """The label of micrograd's `Value(data, _children=(), _op='', label='')`, for a leaf (no children, no op)."""
-    if not isinstance(children, (tuple, set, frozenset)) or any(type(c) is not Value for c in children):
-        return children  # not micrograd's form: the label setter says what is wrong with it
-    if len(rest) > 2:
-        raise TypeError(
-            f"Value: takes (data, label), or micrograd's (data, _children, _op, label); got {len(rest) + 2}"
+    @_backward.setter
+    def _backward(self, fn: Any) -> None:
+        raise AttributeError(
+            "Value: _backward cannot be set by hand: here an operation is defined once, its forward and its "
+            "derivative side by side, with engine.operation, and every result of it knows its chain-rule step "
+            "(see 'Coming from micrograd' in the README)"
         )
-    op, label = (*rest, "", "")[:2]
-    if children or op:
-        raise TypeError(
-            "Value: micrograd's Value(data, _children, _op) makes an operation's result by hand, with a _backward "
-            "set afterwards; here an operation is defined once, forward and derivative side by side, with "
-            "engine.operation (see 'Coming from micrograd' in the README). For a leaf: Value(data, label='x')"
-        )
-    return label
 
 
 def _make(data: float, parents: tuple, operation: OperationLike) -> Value:
@@ -412,6 +407,14 @@ def _make(data: float, parents: tuple, operation: OperationLike) -> Value:
     if flag == 1:
         v.parents = parents
         v._how = operation
+        return v
+    if flag == 5:  # as 1, but some Value's data changed since an operation read it: is it one of these?
+        v.parents = parents
+        v._how = operation
+        for p in parents:
+            if p in _changed:
+                _read_changed(parents)
+                break
         return v
     if flag == 3 and not _watching:  # inside no_grad() as a rule: this context's innermost block decides
         block = _innermost_block()
@@ -431,6 +434,8 @@ def _make(data: float, parents: tuple, operation: OperationLike) -> Value:
     else:
         v.parents = parents
         v._how = _Extra(operation, origin=anomaly.where_created()) if mode == 2 else operation
+        if _changed:
+            _read_changed(parents)
         if _watching:
             tape = recorders.tape
             if tape is not None:
@@ -484,10 +489,3 @@ def _overflow(op: str, *inputs: float) -> None:
     if all(math.isfinite(x) for x in inputs):
         shown = ", ".join(repr(x) for x in inputs)
         raise OverflowError(f"{op}: the result of {op}({shown}) is too large for a float")
-
-
-def _refuse(op: str, other: Any) -> Any:
-    """NotImplemented for a non-number, but a clear error for a sequence (Python would repeat it)."""
-    if isinstance(other, Sequence):
-        raise TypeError(f"{op}: expected a real number or a Value, got {type(other).__name__} {other!r}")
-    return NotImplemented

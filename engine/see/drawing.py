@@ -27,6 +27,7 @@ From the command line (engine/see/command.py):
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import subprocess
@@ -312,9 +313,21 @@ def draw(
         v, rankdir=rankdir, max_nodes=max_nodes, parameters=parameters, step=step, legend=legend, backward=backward
     )
     dot_program()  # fail now, with install hints, rather than when the notebook tries to show it
-    graph = graphviz.Digraph("chainrule", format=format)
+    graph = picture_class(graphviz)("chainrule", format=format)
     graph.body.extend(line + "\n" for line in text.splitlines()[1:-1])
     return graph
+
+
+@functools.cache
+def picture_class(graphviz: Any) -> type:
+    """graphviz.Digraph whose `render("g")` leaves g.svg alone: the DOT source file `g` it also
+    writes is removed (cleanup=True), as `to_dot()` gives that text; `cleanup=False` keeps it."""
+
+    class Picture(graphviz.Digraph):  # type: ignore[name-defined,misc]
+        def render(self, *args: Any, cleanup: bool = True, **kwargs: Any) -> Any:
+            return super().render(*args, cleanup=cleanup, **kwargs)
+
+    return Picture
 
 
 FORMATS = ("svg", "png", "pdf", "dot")

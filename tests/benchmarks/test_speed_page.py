@@ -19,7 +19,7 @@ def report() -> dict:
 
 def regenerate_command() -> list[str]:
     """The page's own command that writes it, as arguments (without the `> docs/speed.md`)."""
-    line = next(x for x in PAGE.read_text().splitlines() if x.startswith("python -m benchmarks.speed_page "))
+    line = next(x for x in PAGE.read_text().splitlines() if x.startswith(".venv/bin/python -m benchmarks.speed_page "))
     assert line.endswith(" > docs/speed.md")
     return line.removesuffix(" > docs/speed.md").split()[1:]
 

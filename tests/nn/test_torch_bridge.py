@@ -5,6 +5,7 @@ The tests that need torch are skipped without it; the missing-torch message is t
 
 import math
 import random
+import re
 import sys
 
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from strategies import examples
 
 import nn
+from nn.torch_bridge import INSTALL_HINT
 
 try:
     import torch
@@ -20,7 +22,7 @@ try:
 except ImportError:  # pragma: no cover - CI installs torch
     torch = None
 
-needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed (pip install 'chainrule[torch]')")
+needs_torch = pytest.mark.skipif(torch is None, reason=f"PyTorch is not installed ({INSTALL_HINT})")
 ACTIVATIONS = ["relu", "tanh", "sigmoid", "linear"]
 LOSSES = ["mse", "hinge", "bce_with_logits", "cross_entropy"]
 CLOSE = dict(rel=1e-12, abs=1e-12)
@@ -203,8 +205,9 @@ def test_unsupported_modules_are_refused_by_name(build, error, message):
 def test_without_torch_the_error_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
     model = nn.MLP(2, [3, 1], seed=0)
-    with pytest.raises(ImportError, match=r"MLP\.to_torch needs PyTorch, which is not installed: "
-                                          r"pip install 'chainrule\[torch\]'"):  # fmt: skip
+    cpu_build = re.escape("pip install torch --index-url https://download.pytorch.org/whl/cpu")
+    with pytest.raises(ImportError, match=r"MLP\.to_torch needs PyTorch, which is not installed: " + cpu_build):
         model.to_torch()
-    with pytest.raises(ImportError, match=r"MLP\.from_torch needs PyTorch.*chainrule\[torch\]"):
+    with pytest.raises(ImportError, match=r"MLP\.from_torch needs PyTorch.*" + cpu_build):
         nn.MLP.from_torch(object())
+    assert "chainrule[torch]" not in INSTALL_HINT  # works only from a clone, and pulls CUDA's wheels

@@ -281,7 +281,7 @@ def test_a_command_with_an_option_that_does_not_exist_fails():
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
 def test_the_draw_commands_in_the_docs_write_their_files(tmp_path):
-    draws = [(w, c) for w, c in shell_commands() if c.startswith("python -m engine ")]
+    draws = [(w, c) for w, c in shell_commands() if c.startswith(".venv/bin/python -m engine ")]
     assert draws
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     for where, command in draws:

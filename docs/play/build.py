@@ -63,7 +63,10 @@ def zip_chainrule(path: Path) -> None:
     files = [p for top in ("engine", "nn") for p in sorted((ROOT / top).rglob("*")) if p.is_file()]
     files = [p for p in files if "__pycache__" not in p.parts and p.suffix != ".pyc"]
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for source, name in [*((p, p.relative_to(ROOT).as_posix()) for p in files), (PLAY / "py" / "playground.py", "playground.py")]:
+        for source, name in [
+            *((p, p.relative_to(ROOT).as_posix()) for p in files),
+            (PLAY / "py" / "playground.py", "playground.py"),
+        ]:
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, source.read_bytes())
@@ -73,7 +76,10 @@ def examples_json() -> str:
     found = {p.stem for p in (PLAY / "examples").glob("*.py")}
     if found != set(EXAMPLES):
         raise SystemExit(f"build: docs/play/examples/ holds {sorted(found)}, the menu lists {sorted(EXAMPLES)}")
-    data = {name: {"title": title, "code": (PLAY / "examples" / f"{name}.py").read_text()} for name, title in EXAMPLES.items()}
+    data = {
+        name: {"title": title, "code": (PLAY / "examples" / f"{name}.py").read_text()}
+        for name, title in EXAMPLES.items()
+    }
     return json.dumps(data).replace("</", "<\\/")  # safe inside <script>
 
 

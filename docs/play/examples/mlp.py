@@ -1,6 +1,8 @@
 # The lecture's MLP: 3 inputs, two hidden layers of 4, tanh everywhere, four examples.
 import random
 
+from playground import show
+
 import nn
 
 random.seed(1337)
@@ -11,7 +13,7 @@ print(mlp)
 print(len(mlp.parameters()), "parameters")
 for k in range(20):
     ypred = [mlp(x) for x in xs]
-    loss = sum((yout - ygt) ** 2 for ygt, yout in zip(ys, ypred))
+    loss = sum((yout - ygt) ** 2 for ygt, yout in zip(ys, ypred, strict=True))
     mlp.zero_grad()
     loss.backward()
     for p in mlp.parameters():
@@ -19,4 +21,4 @@ for k in range(20):
     print(f"step {k + 1:2d}  loss {loss.data:.4f}")
 print("predictions:", [round(y.data, 2) for y in ypred])
 
-mlp(xs[0])  # the graph of one forward pass, drawn
+show(mlp(xs[0]))  # the graph of one forward pass, drawn

@@ -2,6 +2,8 @@
 # + 1e-4 * L2, plain SGD with the learning rate falling from 1.0 to 0.1 over 100 steps.
 # engine.compile records the graph once and replays it on floats: the same numbers, faster.
 # Watch the boundary form on the right.
+from playground import boundary
+
 import engine
 import nn
 

@@ -1,11 +1,14 @@
 # The README's worked example: build an expression, call backward(), read the gradients.
+from playground import show
+
 from engine import Value
 
 a, b, c = Value(2.0, label="a"), Value(-3.0, label="b"), Value(10.0, label="c")
-e = a * b; e.label = "e"
-d = e + c; d.label = "d"
+e = a * b
+d = e + c
 f = Value(-2.0, label="f")
-L = d * f; L.label = "L"
+L = d * f
+e.label, d.label, L.label = "e", "d", "L"
 L.backward()
 print("gradients:", a.grad, b.grad, c.grad, f.grad)
 
@@ -15,4 +18,4 @@ for v in (a, b, c, f):
 for step in L.backward_steps():
     print(step)
 
-L  # a Value on the last line is drawn
+show(L)  # the graph, drawn beside (a Value on the last line is drawn too)

@@ -22,7 +22,6 @@ from pyodide.ffi import JsException, to_js
 
 from engine import Stepper, Value, to_dot
 from engine.see.drawing import DotFailed, use_renderer
-from nn.metrics import outputs
 
 MONOSPACE = "DejaVu Sans Mono"  # the engine's font for numbers: its advance is 0.6 em, as Courier's
 SHOWN_MONOSPACE = "DejaVu Sans Mono,Menlo,Consolas,monospace"
@@ -66,6 +65,8 @@ def show(thing: Any) -> None:
 
 def boundary(model: Any, X: Sequence[Sequence[float]], y: Sequence[int], title: str = "") -> None:
     """Send the page the model's score over a grid covering the points (no graph is built), and the points."""
+    from nn.metrics import outputs  # here: a page that never trains does not wait for nn to load
+
     xs, ys = [p[0] for p in X], [p[1] for p in X]
     pad_x, pad_y = 0.15 * (max(xs) - min(xs)) + 0.1, 0.15 * (max(ys) - min(ys)) + 0.1
     box = [min(xs) - pad_x, max(xs) + pad_x, min(ys) - pad_y, max(ys) + pad_y]
@@ -80,7 +81,7 @@ def boundary(model: Any, X: Sequence[Sequence[float]], y: Sequence[int], title: 
 
 def run(code: str) -> bool:
     """Run the editor's code in a fresh namespace; show or print its last expression. True if it ran."""
-    namespace: dict[str, Any] = {"__name__": "__main__", "show": show, "boundary": boundary}
+    namespace: dict[str, Any] = {"__name__": "__main__"}
     try:
         tree = ast.parse(code, "<editor>")
         last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None

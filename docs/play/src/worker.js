@@ -2,7 +2,6 @@
 // site-packages, and viz.js for the pictures. Runs off the page's thread, so a training loop
 // never freezes the page. Messages in: {kind: "run", code}. Out: see py/playground.py and below.
 import { loadPyodide } from "./pyodide/pyodide.mjs";
-import { instance as vizInstance } from "./viz.js";
 
 const started = performance.now();
 
@@ -11,7 +10,7 @@ async function boot() {
   const mark = (name) => (x) => { marks[name] = performance.now() - started; return x; };
   const [pyodide, viz, archive] = await Promise.all([
     loadPyodide({ indexURL: new URL("./pyodide/", import.meta.url).href }).then(mark("pyodide")),
-    vizInstance().then(mark("viz")),
+    import("./viz.js").then((module) => module.instance()).then(mark("viz")),  // after Pyodide's fetches begin
     fetch(new URL("./chainrule.zip", import.meta.url)).then((r) => r.arrayBuffer()).then(mark("zip")),
   ]);
   self.vizRender = (dot) => {

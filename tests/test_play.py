@@ -7,6 +7,7 @@ page and runs docs/play/test/page.mjs, which drives headless Chromium against it
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -102,5 +103,6 @@ def test_dot_cuts_one_run_into_one_picture_per_graph():
 def test_the_page_in_headless_chromium():
     """Build docs/play/ and run its browser test (docs/play/test/page.mjs): see that file for what it checks."""
     subprocess.run([sys.executable, str(PLAY / "build.py")], check=True, timeout=600)
-    done = subprocess.run(["node", "test/page.mjs"], cwd=PLAY, capture_output=True, text=True, timeout=900)
+    env = dict(os.environ, PYTHON=sys.executable)  # the Python that serves the page
+    done = subprocess.run(["node", "test/page.mjs"], cwd=PLAY, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]

@@ -6,7 +6,7 @@
 const examples = JSON.parse(document.getElementById("examples-data").textContent);
 const $ = (id) => document.getElementById(id);
 const editor = $("editor"), output = $("output"), runButton = $("run"), state = $("state");
-let worker = null, running = false, runs = 0, firstOutput = false;
+let worker = null, running = false, runs = 0, firstOutput = false, greeted = false;
 
 for (const [name, example] of Object.entries(examples)) {
   const option = document.createElement("option");
@@ -53,7 +53,10 @@ const receive = {
     document.body.dataset.python = m.python;
     document.body.dataset.marks = JSON.stringify({ start: performance.now() / 1000 - m.seconds, ...m.marks });
     document.body.dataset.status = "ready";
-    run();
+    setRunning(false);
+    state.textContent = "ready";
+    if (!greeted) run();  // the first example runs by itself once; after a restart the learner runs it
+    greeted = true;
   },
   out(m) { write(m.text); },
   err(m) { write(m.text, "err"); },

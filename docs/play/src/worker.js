@@ -20,6 +20,7 @@ async function boot() {
   };
   pyodide.setStdout({ batched: (text) => postMessage({ kind: "out", text }) });
   pyodide.setStderr({ batched: (text) => postMessage({ kind: "err", text }) });
+  pyodide.setStdin({ error: true });  // input() raises: the page has no prompt to answer it
   // into site-packages, not the working folder: a chdir in the learner's code must not lose `engine`
   const site = pyodide.runPython("import site; site.getsitepackages()[0]");
   pyodide.unpackArchive(new Uint8Array(archive), "zip", { extractDir: site });

@@ -135,7 +135,33 @@ try {
   const again = await runExample("worked", 60);
   assert.match(again, /gradients: 6\.0 -4\.0 -2\.0 4\.0/);
 
-  // ---- 6. offline: nothing went anywhere but the server the page came from
+  // ---- 6. errors read as Python's, from the learner's code down; a run that never ends is stopped
+  async function runCode(code, seconds = 30) {
+    const before = Number(await body("runs"));
+    await page.fill("#editor", code);
+    await page.click("#run");
+    await page.waitForFunction((n) => Number(document.body.dataset.runs) > n, before, { timeout: seconds * 1000 });
+    return outputText();
+  }
+  const syntax = await runCode("1 +");
+  assert.match(syntax, /SyntaxError: invalid syntax/);
+  assert.equal(await body("lastRun"), "error");
+  const raised = await runCode("from engine import Value\nx = Value(0.0)\ny = x.log()");
+  assert.match(raised, /^Traceback \(most recent call last\):\n  File "<editor>", line 3, in <module>/);
+  assert.match(raised, /ValueError: log: log\(0\.0\) is undefined/);
+  assert.doesNotMatch(raised, /playground\.py/);
+  assert.match(await runCode("input()"), /OSError/);
+  await page.fill("#editor", "while True:\n    pass");
+  await page.click("#run");
+  await page.waitForTimeout(1000);
+  assert.equal(await body("running"), "yes");
+  await page.click("#restart");
+  await page.waitForFunction(() => document.body.dataset.status === "ready", null, { timeout: 60_000 });
+  await page.waitForTimeout(500);
+  assert.equal(await body("running"), "no", "after a restart the page waits for the learner");
+  assert.match(await runCode("print(6 * 7)"), /^42\n$/);
+
+  // ---- 7. offline: nothing went anywhere but the server the page came from
   assert.deepEqual(elsewhere, [], `requests left 127.0.0.1: ${elsewhere}`);
   assert.ok(requests.some((u) => u.endsWith("pyodide.asm.wasm")) && requests.some((u) => u.endsWith("chainrule.zip")));
   assert.deepEqual(problems, []);

@@ -1,5 +1,5 @@
-# A chain 100,000 operations deep: chainrule's backward pass walks it without recursion, and the
-# Python this page runs (Pyodide 0.27.7) frees it without running out of stack.
+# A chain 100,000 steps deep (200,000 operations): chainrule's backward pass walks it without
+# recursion, and the Python this page runs (Pyodide 0.27.7) frees it without running out of stack.
 from engine import Value
 
 x = Value(1.0, label="x")

@@ -61,7 +61,7 @@ const receive = {
   out(m) { write(m.text); },
   err(m) { write(m.text, "err"); },
   graph(m) { $("graph").innerHTML = m.svg; document.body.dataset.graphs = Number(document.body.dataset.graphs || 0) + 1; },
-  steps(m) { $("steps").srcdoc = m.html; },
+  steps(m) { $("steps").srcdoc = m.html; $("steps").classList.remove("empty"); },
   boundary(m) { drawBoundary(m); },
   done(m) {
     setRunning(false);
@@ -137,6 +137,7 @@ function drawBoundary({ box, size, scores, points, labels, title }) {
 function clearPanels() {
   $("graph").innerHTML = '<p class="hint">nothing drawn by this run</p>';
   $("steps").srcdoc = "";
+  $("steps").classList.add("empty");
   $("boundary").getContext("2d").clearRect(0, 0, $("boundary").width, $("boundary").height);
   $("boundary-title").textContent = "";
   document.body.dataset.boundaries = 0;

@@ -104,14 +104,18 @@ def build() -> int:
 class Handler(http.server.SimpleHTTPRequestHandler):
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **TYPES}
 
-    def log_message(self, format: str, *args: object) -> None:  # quiet: one line per error only
-        if args and str(args[1] if len(args) > 1 else "").startswith(("4", "5")):
-            super().log_message(format, *args)
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:  # one line per failed request
+        if str(code).isdigit() and int(code) >= 400:
+            super().log_request(code, size)
 
 
 def serve(port: int) -> None:
     handler = functools.partial(Handler, directory=str(DIST))
-    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as error:
+        raise SystemExit(f"build: cannot serve on 127.0.0.1:{port}: {error.strerror}; try another --port") from None
+    with server:
         print(f"serving http://127.0.0.1:{server.server_address[1]}/ (Ctrl+C stops)", flush=True)
         try:
             server.serve_forever()
@@ -119,10 +123,19 @@ def serve(port: int) -> None:
             pass
 
 
+def port_number(text: str) -> int:
+    """--port: an int from 0 (any free port) to 65535."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"must be an int from 0 to 65535, got {text!r}")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--serve", action="store_true", help="after building, serve the page on 127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000, help="the port to serve on (0: any free port); default 8000")
+    parser.add_argument(
+        "--port", type=port_number, default=8000, help="the port to serve on (0: any free port); default 8000"
+    )
     args = parser.parse_args(argv)
     size = build()
     print(f"built {DIST.relative_to(ROOT)}/: {size / 1e6:.1f} MB", flush=True)

@@ -4,7 +4,8 @@ The page's worker (src/worker.js) defines `vizRender(dot)` (Graphviz compiled to
 `postMessage`; this module installs the first as chainrule's renderer (`engine.see.drawing.use_renderer`)
 and sends the page what a run shows:
 
-    show(v)             the graph of a Value, as SVG; a Stepper (`engine.step_through(v)`): the stepping page
+    show(v, **options)  the graph of a Value, as SVG (options as to_dot's, e.g. max_nodes=);
+                        a Stepper (`engine.step_through(v)`): the stepping page
     boundary(model, X, y, title)   the model's decision over the plane, with the points, drawn on the page
     run(code)           runs the editor's code; a Value or Stepper on its last line is shown, anything else printed
 """
@@ -51,14 +52,14 @@ def send(kind: str, **fields: Any) -> None:
     js.postMessage(to_js({"kind": kind, **fields}, dict_converter=js.Object.fromEntries))
 
 
-def show(thing: Any) -> None:
-    """Show a Value's graph, or a Stepper's page, beside the output."""
+def show(thing: Any, **options: Any) -> None:
+    """Show a Value's graph (options as engine.to_dot takes them: max_nodes=, rankdir=, step=), or a Stepper's page."""
     if isinstance(thing, Stepper):
         send("steps", html=thing.page)
     elif isinstance(thing, Value):
         from engine.see.drawing import render
 
-        send("graph", svg=render(to_dot(thing)).decode())
+        send("graph", svg=render(to_dot(thing, **options)).decode())
     else:
         raise TypeError(f"show: expected a Value or engine.step_through(v), got {type(thing).__name__}")
 

@@ -130,6 +130,7 @@ function drawBoundary({ box, size, scores, points, labels, title }) {
     ctx.stroke();
   });
   $("boundary-title").textContent = title;
+  $("boundary-panel").classList.remove("empty");
   document.body.dataset.boundaries = Number(document.body.dataset.boundaries || 0) + 1;
 }
 
@@ -139,7 +140,8 @@ function clearPanels() {
   $("steps").srcdoc = "";
   $("steps").classList.add("empty");
   $("boundary").getContext("2d").clearRect(0, 0, $("boundary").width, $("boundary").height);
-  $("boundary-title").textContent = "";
+  $("boundary-title").textContent = "nothing drawn by this run";
+  $("boundary-panel").classList.add("empty");
   document.body.dataset.boundaries = 0;
 }
 

@@ -309,7 +309,7 @@ def use_renderer(renderer: Renderer | None) -> Renderer:
     global _renderer
     if renderer is not None and not callable(renderer):
         raise TypeError(f"use_renderer: expected a function (dot_texts, fmt) -> list of bytes, got {renderer!r}")
-    previous, _renderer = _renderer, renderer or dot_renderer
+    previous, _renderer = _renderer, dot_renderer if renderer is None else renderer
     return previous
 
 

@@ -6,7 +6,8 @@ as the caption. The SVG frames (rendered by Graphviz's `dot`, or the renderer in
 embedded in the page, so the file opens anywhere, offline. Buttons: previous / next / play;
 keys: left and right arrows, space to play or pause, Home and End. The graph starts fitted to
 the window's width; f switches to full size, scrolled to the step's node. A legend says what
-the red and orange mean. The address can pick a frame (`page.html#step=3`) or start playing (`page.html?autoplay`).
+the red and orange mean. The address can pick a frame (`page.html#step=3`) or start playing
+(`page.html?autoplay`).
 
 Writing the page runs the backward pass, so afterwards every `.grad` is what backward() would
 have left: the pictures start from zero gradients, and leaves keep what they had before on top.

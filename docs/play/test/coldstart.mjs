@@ -1,36 +1,18 @@
 // How long a learner waits: the page's cold start, measured in headless Chromium. Each run launches
 // a fresh browser (nothing cached, no compiled code kept), opens the page served from 127.0.0.1, and
 // reads the seconds from the page's start to the worked example's first line of output, and to
-// Python being ready. Prints every run and the median. Build the page first.
+// Python being ready. Prints every run and the median.
 //
 //   node test/coldstart.mjs [runs]        (from docs/play/; 5 runs unless told)
-import { spawn } from "node:child_process";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { launch, serve } from "./browser.mjs";
 
-const play = join(dirname(fileURLToPath(import.meta.url)), "..");
 const runs = Number(process.argv[2] || 5);
-const server = spawn(process.env.PYTHON || "python3", [join(play, "build.py"), "--serve", "--port", "0"],
-  { stdio: ["ignore", "pipe", "inherit"] });
-const base = await new Promise((resolve, reject) => {
-  let seen = "";
-  server.stdout.on("data", (chunk) => {
-    seen += chunk;
-    const found = /serving (http:\/\/127\.0\.0\.1:\d+\/)/.exec(seen);
-    if (found) resolve(found[1]);
-  });
-  server.on("exit", (code) => reject(new Error(`the server stopped (${code}):\n${seen}`)));
-});
+const { base, server } = await serve();
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const firsts = [], readies = [];
 try {
   for (let i = 0; i < runs; i++) {
-    const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", "--no-first-run"],
-    });
+    const browser = await launch();
     const page = await browser.newPage();
     await page.goto(base);
     await page.waitForFunction(() => document.body.dataset.firstOutput, null, { timeout: 60_000 });

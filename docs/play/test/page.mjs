@@ -1,4 +1,4 @@
-// The page in headless Chromium, served from 127.0.0.1 by `python build.py --serve` (build it first):
+// The page in headless Chromium, served from 127.0.0.1 by `python build.py --serve` (which builds it):
 // the worked example's gradients appear by themselves on a cold start, a graph SVG is drawn, the
 // stepping page goes next / previous and takes a predicted answer, the lecture's MLP and the moons
 // training give the numbers of the docs, a 100,000-deep chain neither crashes nor hangs the page,
@@ -7,12 +7,11 @@
 // load, not the page's): test/coldstart.mjs measures it.
 //
 //   node test/page.mjs        (from docs/play/; CHROMIUM=/path/to/chromium to use another browser)
-import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { launch, serve } from "./browser.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const play = join(here, "..");
@@ -20,23 +19,8 @@ const shots = join(here, "screenshots");
 mkdirSync(shots, { recursive: true });
 
 // ---- the server: the documented command, on a free port of 127.0.0.1
-const python = process.env.PYTHON || "python3";
-const server = spawn(python, [join(play, "build.py"), "--serve", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
-const base = await new Promise((resolve, reject) => {
-  let seen = "";
-  server.stdout.on("data", (chunk) => {
-    seen += chunk;
-    const found = /serving (http:\/\/127\.0\.0\.1:\d+\/)/.exec(seen);
-    if (found) resolve(found[1]);
-  });
-  server.on("exit", (code) => reject(new Error(`the server stopped (${code}) before serving:\n${seen}`)));
-});
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"],
-});
+const { base, server } = await serve();
+const browser = await launch();
 const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
 const requests = [], elsewhere = [];
 await context.route("**/*", (route) => {  // every request of the page and its worker passes here
@@ -96,6 +80,12 @@ try {
   await steps.locator("#prev").click();
   assert.equal(await counter.innerText(), "step 1 of 5");
   await page.screenshot({ path: join(shots, "2-steps.png"), fullPage: true });
+  await steps.locator("#play").click();  // one step every 1.2 s, until paused
+  await steps.locator("#counter", { hasText: "step 2 of 5" }).waitFor({ timeout: 5_000 });
+  await steps.locator("#play").click();
+  assert.equal(await steps.locator("#play").innerText(), "play");
+  await steps.locator("body").press("Home");
+  assert.equal(await counter.innerText(), "step 0 of 5");
   await steps.locator("#prev").click();
   await steps.locator("#predict").check();
   assert.match(await steps.locator("#question").innerText(), /^step 1: n\.grad \+= .* = \?$/);

@@ -103,6 +103,6 @@ def test_dot_cuts_one_run_into_one_picture_per_graph():
 def test_the_page_in_headless_chromium():
     """Build docs/play/ and run its browser test (docs/play/test/page.mjs): see that file for what it checks."""
     subprocess.run([sys.executable, str(PLAY / "build.py")], check=True, timeout=600)
-    env = dict(os.environ, PYTHON=sys.executable)  # the Python that serves the page
+    env = dict(os.environ, PYTHON=sys.executable, CHROMIUM=str(shutil.which("chromium")))  # serves it; drives it
     done = subprocess.run(["node", "test/page.mjs"], cwd=PLAY, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]

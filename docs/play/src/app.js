@@ -41,7 +41,9 @@ function start() {
   document.body.dataset.status = "loading";
   setRunning(false);
   worker = new Worker("worker.js", { type: "module" });
-  worker.onmessage = (event) => receive[event.data.kind](event.data);
+  worker.onmessage = (event) => {  // a message of any other kind (the learner can post one) is ignored
+    if (Object.hasOwn(receive, event.data?.kind)) receive[event.data.kind](event.data);
+  };
   worker.onerror = (event) => receive.fatal({ text: event.message || "the worker stopped" });
 }
 
@@ -66,7 +68,7 @@ const receive = {
   done(m) {
     setRunning(false);
     runs += 1;
-    state.textContent = (m.ok ? "ran" : "stopped with an error") + ` in ${m.seconds.toFixed(2)} s`;
+    state.textContent = (m.ok ? "ran" : "stopped with an error") + ` in ${Number(m.seconds).toFixed(2)} s`;
     document.body.dataset.runs = runs;
     document.body.dataset.lastRun = m.ok ? "ok" : "error";
   },

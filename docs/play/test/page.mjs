@@ -140,6 +140,9 @@ try {
   assert.match(raised, /ValueError: log: log\(0\.0\) is undefined/);
   assert.doesNotMatch(raised, /playground\.py/);
   assert.match(await runCode("input()"), /OSError/);
+  const posted = "import js\nfrom pyodide.ffi import to_js\nfor kind in ('__proto__', 'toString', 'nothing'):\n" +
+    "    js.postMessage(to_js({'kind': kind}, dict_converter=js.Object.fromEntries))\nprint('still here')";
+  assert.match(await runCode(posted), /still here/);  // a stray message neither breaks the page nor ends the run
   await page.fill("#editor", "while True:\n    pass");
   await page.click("#run");
   await page.waitForTimeout(1000);

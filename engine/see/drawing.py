@@ -4,6 +4,11 @@
     draw(v)              a graphviz.Digraph (a Jupyter notebook shows it inline; .render() writes SVG)
     save(v, "g.svg")     an SVG, PNG or PDF file (runs `dot`), or the .dot text, written atomically
 
+Pictures are made by one renderer, Graphviz's `dot` program unless `use_renderer(r)` names
+another: `r(dot_texts, fmt)` turns a list of DOT graphs into a list of pictures (bytes), one
+each. Everything that renders (save, the stepping page, nn's layer pictures) goes through it, so
+a page running chainrule in a browser (docs/play/) draws with Graphviz compiled to WebAssembly.
+
 Every `Value` is one record `name | data | grad`; every operation is one small node
 between its inputs and its result. Node ids follow the topological order, so the same
 graph always gives the same DOT text and the same SVG.
@@ -31,7 +36,7 @@ import functools
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -277,8 +282,19 @@ def dot_program() -> str:
     return found
 
 
-def render(dot_text: str, fmt: str = "svg") -> bytes:
-    """Run `dot` on DOT text and return the picture (svg, png or pdf) as bytes."""
+Renderer = Callable[[Sequence[str], str], list[bytes]]
+"""renderer(dot_texts, fmt) -> one picture (bytes) in fmt (svg, png or pdf) for each DOT graph, in order."""
+
+
+def dot_renderer(dot_texts: Sequence[str], fmt: str) -> list[bytes]:
+    """Graphviz's `dot`: one run over all the graphs for SVG (cut apart at each document), else one run each."""
+    if fmt != "svg":
+        return [_run_dot(text, fmt) for text in dot_texts]
+    svg = _run_dot("".join(dot_texts), fmt)
+    return [b"<?xml" + part for part in svg.split(b"<?xml")[1:]]
+
+
+def _run_dot(dot_text: str, fmt: str) -> bytes:
     try:
         done = subprocess.run([dot_program(), f"-T{fmt}"], input=dot_text.encode(), capture_output=True)
     except FileNotFoundError:
@@ -286,6 +302,31 @@ def render(dot_text: str, fmt: str = "svg") -> bytes:
     if done.returncode != 0:
         raise DotFailed(f"dot -T{fmt} failed: {done.stderr.decode(errors='replace').strip()}")
     return done.stdout
+
+
+_renderer: Renderer = dot_renderer
+
+
+def use_renderer(renderer: Renderer | None) -> Renderer:
+    """Make every picture go through `renderer` (None: back to `dot`); return the renderer it replaces."""
+    global _renderer
+    if renderer is not None and not callable(renderer):
+        raise TypeError(f"use_renderer: expected a function (dot_texts, fmt) -> list of bytes, got {renderer!r}")
+    previous, _renderer = _renderer, dot_renderer if renderer is None else renderer
+    return previous
+
+
+def render_all(dot_texts: Sequence[str], fmt: str = "svg") -> list[bytes]:
+    """One picture (svg, png or pdf, as bytes) of each DOT graph, from the renderer in use."""
+    pictures = list(_renderer(list(dot_texts), fmt))
+    if len(pictures) != len(dot_texts) or not all(isinstance(p, bytes) for p in pictures):
+        raise DotFailed(f"the renderer returned {len(pictures)} pictures for {len(dot_texts)} graphs, or not bytes")
+    return pictures
+
+
+def render(dot_text: str, fmt: str = "svg") -> bytes:
+    """The picture (svg, png or pdf) of one DOT graph, as bytes, from the renderer in use (`dot` by default)."""
+    return render_all([dot_text], fmt)[0]
 
 
 def draw(

@@ -2,11 +2,12 @@
 
 Frame 0 is the graph with every gradient reset and the output seeded; frame k is the graph
 after step k of `v.backward_steps()`, with that step's node in red and its chain-rule lines
-as the caption. The SVG frames (rendered by Graphviz's `dot`) are embedded in the page, so
-the file opens anywhere, offline. Buttons: previous / next / play; keys: left and right
-arrows, space to play or pause, Home and End. The graph starts fitted to the window's width; f
-switches to full size, scrolled to the step's node. A legend says what the red and orange mean.
-The address can pick a frame (`page.html#step=3`) or start playing (`page.html?autoplay`).
+as the caption. The SVG frames (rendered by Graphviz's `dot`, or the renderer in use) are
+embedded in the page, so the file opens anywhere, offline. Buttons: previous / next / play;
+keys: left and right arrows, space to play or pause, Home and End. The graph starts fitted to
+the window's width; f switches to full size, scrolled to the step's node. A legend says what
+the red and orange mean. The address can pick a frame (`page.html#step=3`) or start playing
+(`page.html?autoplay`).
 
 The pictures show one backward pass from zero gradients, computed aside (`engine.see.viewed`):
 writing the page changes no `.grad`.
@@ -23,7 +24,7 @@ from typing import NamedTuple
 from ..core.spelling import number
 from ..core.value import Value
 from ..files import write_atomically
-from .drawing import CURRENT, RECEIVING, check_size, prepare, render, source
+from .drawing import CURRENT, RECEIVING, check_size, prepare, render_all, source
 from .predict_page import CHECKBOX, CONTROLS, SCRIPT, STYLE, questions_json
 from .viewed import viewed_pass
 
@@ -61,12 +62,8 @@ def frames(
 
 
 def render_frames(dot_texts: list[str]) -> list[str]:
-    """SVG text of each DOT graph, from one run of `dot` over them all."""
-    svg = render("".join(dot_texts), "svg").decode()
-    documents = [part[part.index("<svg") :] for part in svg.split("<?xml")[1:]]
-    if len(documents) != len(dot_texts):
-        raise RuntimeError(f"dot returned {len(documents)} pictures for {len(dot_texts)} graphs")
-    return documents
+    """SVG text of each DOT graph, from one call of the renderer (one run of `dot`) over them all."""
+    return [svg[svg.index(b"<svg") :].decode() for svg in render_all(dot_texts, "svg")]
 
 
 def stepper_html(

@@ -267,7 +267,8 @@ def test_in_a_real_terminal_right_wrong_then_stop(tmp_path, stop):
         assert "GRADS [7.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0] RESULT 1 2" in screen
         assert "Traceback" not in screen
         deadline = time.monotonic() + 30
-        while not marker.exists() and time.monotonic() < deadline:
+        # the shell creates the file before it writes the line: wait for the line, not the file
+        while not (marker.exists() and marker.read_text().endswith("\n")) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert marker.read_text().strip() == "EXIT 0"
     finally:

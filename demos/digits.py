@@ -23,7 +23,7 @@ if __package__ in (None, ""):  # run as a script: make `demos`, `engine` and `nn
 
 import engine
 import nn
-from demos import common, digit_pictures, plots
+from demos import common, digit_pictures, grid, plots
 
 TEST_IMAGES, CLASSES, HIDDEN = 360, 10, 32
 
@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
             run.log(loss, nn.accuracy(scores, labels))
     training = run.training
     assert training is not None
-    test_outputs = nn.outputs(model, X_test)
+    test_outputs = grid.outputs_at(model, X_test)  # nn.outputs(model, X_test) to the bit, all images at once
     test_accuracy = nn.accuracy(test_outputs, y_test)
     predicted = [nn.predicted_class(o) for o in test_outputs]
     figures = {

@@ -53,10 +53,23 @@ def outputs_on(model: Callable, columns: Sequence[Sequence[float]]) -> list[Arra
 
     A model with one output gives a list of one array; with several scores, one array per score.
     """
+    return _outputs(model, columns)[0]
+
+
+def outputs_at(model: Callable, X: Sequence[Sequence[float]]) -> list[Any]:
+    """`nn.outputs(model, X)`, computed as `outputs_on` computes: a float per example, or a list of its scores."""
+    arrays, single = _outputs(model, list(zip(*X, strict=True)))
+    if single:
+        return arrays[0].tolist() if arrays else []
+    return [list(scores) for scores in zip(*(a.tolist() for a in arrays), strict=True)]
+
+
+def _outputs(model: Callable, columns: Sequence[Sequence[float]]) -> tuple[list[Array], bool]:
+    """`outputs_on`'s arrays, and whether the model returns one Value (not a list of scores)."""
     arrays_in = [numpy.asarray(c, dtype=numpy.float64) for c in columns]
-    n = len(arrays_in[0])
+    n = len(arrays_in[0]) if arrays_in else 0
     if n == 0:
-        return []
+        return [], True
     points = numpy.stack(arrays_in, axis=1)
     inputs = [Value(float(c[0])) for c in arrays_in]
     tape = Tape("grid")
@@ -65,7 +78,7 @@ def outputs_on(model: Callable, columns: Sequence[Sequence[float]]) -> list[Arra
     single = not isinstance(result, (list, tuple))
     results = [result] if single else list(result)
     if tape.reads or tape.stops or not all(type(r) is Value for r in results):
-        return _pointwise(model, points, single)  # the graph may differ from point to point
+        return _pointwise(model, points, single), single  # the graph may differ from point to point
     values: dict[Value, Any] = dict(zip(inputs, arrays_in, strict=True))
     with numpy.errstate(all="ignore"):
         for node in graph_order(results):
@@ -83,7 +96,7 @@ def outputs_on(model: Callable, columns: Sequence[Sequence[float]]) -> list[Arra
         again = _pointwise(model, points[i : i + 1], single)
         for array, value in zip(arrays, again, strict=True):
             array[i] = value[0]
-    return arrays
+    return arrays, single
 
 
 def _apply(forward: Callable[..., float], operands: list[Any], n: int) -> Any:

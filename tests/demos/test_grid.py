@@ -130,3 +130,20 @@ def test_an_empty_grid_and_a_model_of_constants():
     assert grid.outputs_on(nn.MLP(2, [1]), [[], []]) == []
     (flat,) = grid.outputs_on(lambda p: Value(2.0) * 3.0, [[0.0, 1.0], [0.0, 1.0]])
     assert flat.tolist() == [6.0, 6.0]
+
+
+def test_outputs_at_examples_are_nn_outputs_to_the_bit():
+    """digits evaluates its 360 test images this way: the same floats nn.outputs gives, in its form."""
+    rng = random.Random(5)
+    X = [[rng.uniform(0.0, 16.0) for _ in range(64)] for _ in range(25)]
+    model = nn.MLP(64, [32, 10], seed=2)
+    got = grid.outputs_at(model, X)
+    own = nn.outputs(model, X)
+    assert len(got) == len(own) == 25
+    assert all(type(row) is list and len(row) == 10 for row in got)
+    pairs = [(g, o) for g_row, o_row in zip(got, own, strict=True) for g, o in zip(g_row, o_row, strict=True)]
+    assert len(pairs) == 250 and all(same_bits(g, o) for g, o in pairs)
+    binary = nn.MLP(64, [8, 1], activation="tanh", seed=3)
+    assert [type(o) for o in grid.outputs_at(binary, X)] == [float] * 25
+    assert all(same_bits(g, o) for g, o in zip(grid.outputs_at(binary, X), nn.outputs(binary, X), strict=True))
+    assert grid.outputs_at(model, []) == []

@@ -12,6 +12,8 @@ labels as arguments. It is then scored on the 360 test images.
 
 from __future__ import annotations
 
+import gzip
+import importlib.util
 import random
 import sys
 import time
@@ -30,12 +32,30 @@ TEST_IMAGES, CLASSES, HIDDEN = 360, 10, 32
 
 def load() -> tuple[list[list[float]], list[int]]:
     """The 1,797 digits as 64 pixels in [0, 1] each, and their labels 0-9."""
+    rows = bundled_rows()
+    if rows is None:  # not where this scikit-learn keeps it: ask scikit-learn (a second or so to import)
+        try:
+            from sklearn.datasets import load_digits
+        except ImportError:
+            raise SystemExit("digits: needs scikit-learn for its bundled digits (pip install -e '.[demos]')") from None
+        digits = load_digits()
+        rows = [[*row, target] for row, target in zip(digits.data, digits.target, strict=True)]
+    return [[float(p) / 16.0 for p in row[:64]] for row in rows], [int(row[64]) for row in rows]
+
+
+def bundled_rows() -> list[list[int]] | None:
+    """scikit-learn's digits file read as it is (64 pixels 0-16 and the label a row), without importing
+    scikit-learn; None where the installed scikit-learn keeps no such file."""
+    spec = importlib.util.find_spec("sklearn")  # finds the package without running it
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz"
     try:
-        from sklearn.datasets import load_digits
-    except ImportError:
-        raise SystemExit("digits: needs scikit-learn for its bundled digits (pip install -e '.[demos]')") from None
-    digits = load_digits()
-    return [[float(p) / 16.0 for p in row] for row in digits.data], [int(t) for t in digits.target]
+        with gzip.open(path, "rt", encoding="ascii") as f:
+            rows = [[int(float(x)) for x in line.split(",")] for line in f if line.strip()]
+    except (OSError, ValueError):
+        return None
+    return rows if rows and all(len(row) == 65 for row in rows) else None
 
 
 def split(images: list, labels: list[int], seed: int) -> tuple[list, list[int], list, list[int]]:

@@ -67,3 +67,22 @@ def test_the_demo_step_compiled_equals_uncompiled_bit_for_bit(tmp_path):
     b = digits.main(["--steps", "4", "--out", str(tmp_path / "b"), "--quiet", "--no-compile"])
     assert a["loss"] == b["loss"] and a["test_accuracy"] == b["test_accuracy"]
     assert (tmp_path / "a" / "weights.svg").read_bytes() == (tmp_path / "b" / "weights.svg").read_bytes()
+
+
+def test_the_bundled_file_read_directly_is_scikit_learns_digits():
+    """load() reads scikit-learn's digits file without importing scikit-learn: the same numbers as its loader."""
+    datasets = pytest.importorskip("sklearn.datasets")
+    rows = digits.bundled_rows()
+    assert rows is not None, "the file scikit-learn bundles was not found where load() looks"
+    theirs = datasets.load_digits()
+    assert [row[:64] for row in rows] == theirs.data.astype(int).tolist()
+    assert [row[64] for row in rows] == theirs.target.tolist()
+    images, labels = digits.load()
+    assert images == [[float(p) / 16.0 for p in row] for row in theirs.data] and labels == theirs.target.tolist()
+
+
+def test_without_the_bundled_file_load_asks_scikit_learn(monkeypatch):
+    pytest.importorskip("sklearn.datasets")
+    monkeypatch.setattr(digits, "bundled_rows", lambda: None)
+    images, labels = digits.load()
+    assert len(images) == len(labels) == 1797 and all(len(row) == 64 for row in images)

@@ -21,7 +21,8 @@ from .module import Module
 M = TypeVar("M", bound=Module)
 
 # The one install hint: PyTorch's CPU build (the default Linux build pulls about 2.9 GB of CUDA wheels).
-INSTALL_HINT = "pip install torch --index-url https://download.pytorch.org/whl/cpu (PyTorch's CPU build)"
+INSTALL_COMMAND = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
+INSTALL_HINT = f"{INSTALL_COMMAND} (PyTorch's CPU build)"
 
 
 def import_torch(who: str) -> Any:

@@ -17,11 +17,14 @@ import gc
 import importlib.util
 import os
 import re
+import sys
 from importlib import metadata
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from nn.torch_bridge import INSTALL_COMMAND
 
 settings.register_profile("chainrule", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("thorough", parent=settings.get_profile("chainrule"), max_examples=2000)
@@ -85,8 +88,22 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG0
         config.stash[CLOSING_LINE] = (
             f"{hits} cross-check(s) skipped because {' and '.join(packages)} "
             f"{'is' if len(packages) == 1 else 'are'} not installed; "
-            f"to run them: pip install -e '.[{','.join(extras)}]'"
+            f"to run them: {install_command(packages, extras)}"
         )
+
+
+def install_command(packages: list[str], extras: list[str]) -> str:
+    """The command that installs what the skipped cross-checks need, with this run's Python: the extras,
+    but PyTorch as its CPU build (the extra's plain `torch` pulls gigabytes of CUDA wheels on Linux)."""
+    relative = os.path.relpath(sys.executable)  # .venv/bin/python, as the README writes it, when run from the clone
+    python = sys.executable if relative.startswith("..") else relative
+    commands = []
+    rest = [e for e in extras if e != "torch"]
+    if rest:
+        commands.append(f"{python} -m pip install -e '.[{','.join(rest)}]'")
+    if "torch" in packages:
+        commands.append(f"{python} -m {INSTALL_COMMAND}")
+    return " && ".join(commands)
 
 
 def pytest_unconfigure(config):

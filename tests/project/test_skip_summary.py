@@ -1,6 +1,11 @@
 """The run's closing line about skipped cross-checks: counted from the skips' reasons, with the install command."""
 
+import os
+import sys
+
 import conftest
+
+PYTHON = os.path.relpath(sys.executable) if not os.path.relpath(sys.executable).startswith("..") else sys.executable
 
 
 class Reporter:
@@ -38,7 +43,8 @@ def test_the_line_counts_the_skips_that_name_a_missing_extra_and_says_how_to_ins
     summarise(reporter)
     assert reporter.lines == [
         "3 cross-check(s) skipped because micrograd and torch are not installed; "
-        "to run them: pip install -e '.[bench,torch]'"
+        f"to run them: {PYTHON} -m pip install -e '.[bench]' && "
+        f"{PYTHON} -m pip install torch --index-url https://download.pytorch.org/whl/cpu"
     ]
 
 
@@ -47,7 +53,18 @@ def test_one_missing_package_is_named_alone(monkeypatch):
     reporter = Reporter(REASONS)
     summarise(reporter)
     assert reporter.lines == [
-        "1 cross-check(s) skipped because micrograd is not installed; to run them: pip install -e '.[bench]'"
+        "1 cross-check(s) skipped because micrograd is not installed; "
+        f"to run them: {PYTHON} -m pip install -e '.[bench]'"
+    ]
+
+
+def test_only_torch_missing_gives_its_cpu_build_alone(monkeypatch):
+    monkeypatch.setattr(conftest, "missing", lambda d: d == "torch")
+    reporter = Reporter(REASONS)
+    summarise(reporter)
+    assert reporter.lines == [
+        "2 cross-check(s) skipped because torch is not installed; to run them: "
+        f"{PYTHON} -m pip install torch --index-url https://download.pytorch.org/whl/cpu"
     ]
 
 

@@ -398,16 +398,20 @@ class Value:
         )
 
 
+_set_grad = Value.__dict__["grad"].__set__  # the slot's own setter, whatever stands in for it on the class
+
+
 def _make(data: float, parents: tuple, operation: OperationLike) -> Value:
     """Create the result of an operation; inside no_grad() it is a leaf."""
     v = _new(Value)
     v._data = data
-    v.grad = 0.0
     flag = _mode[0]
     if flag == 1:
+        v.grad = 0.0
         v.parents = parents
         v._how = operation
         return v
+    _set_grad(v, 0.0)  # into the slot itself: a recording may watch `.grad` (replay/leaves.py) for fn's writes
     if flag == 5:  # as 1, but some Value's data changed since an operation read it: is it one of these?
         v.parents = parents
         v._how = operation

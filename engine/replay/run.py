@@ -132,11 +132,15 @@ class Compiled:
         backward), its loss, extra outputs and gradients compared to the bit with the replay just
         made; GraphChanged (gradients as they were) if they differ."""
         if not uncompiled.agrees(self.fn, args, leaves, before, replayed):
+            # the recording is known wrong: no later call may replay it (an unverified call would return
+            # its numbers in silence), so every later call runs uncompiled
+            self._entries.clear()
+            self.uncompiled = f"its replay differed from fn at the verification call number {self.calls}"
             raise GraphChanged(
                 f"compile: {self._name} now computes another loss than the replay of its recording (a verification "
                 f"call, number {self.calls}, ran it uncompiled and compared): data it reads from a place no guard "
-                "watches changed, or its Python control flow depends on the data. Pass data that changes as an "
-                "argument, or compile it again."
+                "watches changed, or its Python control flow depends on the data. Later calls run uncompiled. "
+                "Pass data that changes as an argument, or compile it again."
             )
 
     def _warn_changed(self, read: Any) -> None:

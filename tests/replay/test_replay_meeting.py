@@ -73,3 +73,95 @@ def test_after_a_verification_call_disagrees_no_call_replays_the_wrong_recording
         want = fn(x)
         want.backward()
         assert bits(got) == bits(want.data) and bits(got_grad) == bits(w.grad)
+
+
+# ---------------------------------------------------------------- .data written inside fn
+
+
+def _outcome(call, w):
+    """('ok', loss bits, w.grad bits) or ('raises', the exception's type)."""
+    w.grad = 0.0
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CompileWarning)
+            loss = call()
+    except Exception as e:  # noqa: BLE001  (the type is compared)
+        return "raises", type(e)
+    return "ok", bits(loss if isinstance(loss, float) else loss.data), bits(w.grad)
+
+
+def _by_backward(fn, x):
+    loss = fn(x)
+    loss.backward()
+    return loss
+
+
+def _written_result(w, x):
+    y = w * x
+    y.data = 2.0  # before y * y reads it: the graph computes with 2.0, which w * x does not give
+    return y * y
+
+
+def _written_after_read(w, x):
+    y = w * x
+    z = y * y
+    y.data = 2.0  # after z read it: backward() refuses
+    return z
+
+
+def _constant_written_after_read(w, x):
+    c = Value(3.0)
+    loss = c * x * w
+    c.data = 4.0  # after the product read it: backward() refuses
+    return loss
+
+
+def _constant_written_before_read(w, x):
+    c = Value(3.0)
+    c.data = 4.0
+    return c * x * w
+
+
+def _detached_written(w, x):
+    d = (w * x).detach()
+    d.data = 5.0
+    return d * w
+
+
+def _argument_written_into_constant(w, x):
+    c = Value(0.0)
+    c.data = x  # the number passed, which changes from call to call
+    return c * w
+
+
+def _argument_leaf_written(w, x):
+    v = Value(x)
+    v.data = 3.0
+    return v * w
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _written_result,
+        _written_after_read,
+        _constant_written_after_read,
+        _constant_written_before_read,
+        _detached_written,
+        _argument_written_into_constant,
+        _argument_leaf_written,
+    ],
+)
+@pytest.mark.parametrize("number", [False, True], ids=["Value", "number"])
+def test_a_data_write_to_a_value_fn_made_gives_what_the_uncompiled_call_gives(body, number):
+    w = Value(0.7)
+
+    def fn(x):
+        return body(w, x)
+
+    step = engine.compile(fn, check_every=0)  # no verification call: every call must be right on its own
+    for k in range(4):
+        x = 0.5 + k
+        want = _outcome(lambda x=x: _by_backward(fn, x if number else Value(x)), w)
+        got = _outcome(lambda x=x: step(x if number else Value(x)), w)
+        assert got == want, f"call {k + 1}"

@@ -12,6 +12,7 @@ import warnings
 import pytest
 
 import engine
+import nn
 from engine import CompileWarning, GraphChanged, Value
 
 
@@ -165,3 +166,89 @@ def test_a_data_write_to_a_value_fn_made_gives_what_the_uncompiled_call_gives(bo
         want = _outcome(lambda x=x: _by_backward(fn, x if number else Value(x)), w)
         got = _outcome(lambda x=x: step(x if number else Value(x)), w)
         assert got == want, f"call {k + 1}"
+
+
+# ---------------------------------------------------------------- interactions that hold, pinned
+
+
+class _Rows(nn.Module):
+    """Parameters nested in a list of rows and a dict of biases."""
+
+    def __init__(self):
+        self.rows = [[Value(0.3), Value(-0.2)], [Value(0.0), Value(-0.0)]]
+        self.bias = {"a": Value(0.1), "b": Value(-0.0)}
+
+    def __call__(self, x):
+        h = [
+            sum((w * xi for w, xi in zip(r, x, strict=True)), self.bias[k]).relu()
+            for r, k in zip(self.rows, "ab", strict=True)
+        ]
+        return h[0] * h[1] - h[1] + h[0].tanh()
+
+
+def _grads(params):
+    return [None if p.grad is None else bits(p.grad) for p in params]
+
+
+@pytest.mark.parametrize("made", ["as built", "deep-copied", "pickled"])
+@pytest.mark.parametrize("grads_between", [0.0, -0.0, None, float("nan")], ids=["0", "-0", "None", "nan"])
+def test_a_nested_module_trained_with_zero_grad_inside_fn_matches_the_uncompiled_calls(made, grads_between):
+    def build():
+        net = _Rows()
+        return (
+            copy.deepcopy(net)
+            if made == "deep-copied"
+            else pickle.loads(pickle.dumps(net))
+            if made == "pickled"
+            else net
+        )
+
+    runs = []
+    for compiled in (False, True):
+        net = build()
+        params = net.parameters()
+
+        def fn(x, net=net):
+            net.zero_grad()
+            return net(x)
+
+        call = engine.compile(fn) if compiled else (lambda x, fn=fn: _by_backward(fn, x))
+        seen = []
+        for k in range(6):
+            for p in params:
+                p.grad = grads_between
+            out = call([0.5 * k - 1.0, -0.0 if k % 2 else 1.0])
+            seen.append((bits(out if compiled else out.data), _grads(params)))
+            for p in params:
+                p.data = p.data - 0.25 * (p.grad or 0.0)
+        runs.append(seen)
+    assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize("view", ["explain", "step_through", "quiz", "to_dot"])
+def test_viewing_a_graph_inside_fn_changes_no_gradient_the_replay_uses(view):
+    def look(v):
+        if view == "quiz":
+            engine.quiz(v, answers=iter(["1"] * 50), file=__import__("io").StringIO())
+        else:
+            getattr(engine, view)(v)
+
+    runs = []
+    for compiled in (False, True):
+        w, b = Value(0.6), Value(-0.1)
+
+        def fn(x, w=w, b=b):
+            out = (w * x + b).tanh()
+            look(out)
+            return out * out
+
+        call = engine.compile(fn) if compiled else (lambda x, fn=fn: _by_backward(fn, x))
+        seen = []
+        for k in range(5):
+            w.grad = b.grad = 0.0
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", CompileWarning)
+                out = call(0.5 * k)
+            seen.append((bits(out if compiled else out.data), bits(w.grad), bits(b.grad)))
+        runs.append(seen)
+    assert runs[0] == runs[1]

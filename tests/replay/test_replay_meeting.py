@@ -252,3 +252,64 @@ def test_viewing_a_graph_inside_fn_changes_no_gradient_the_replay_uses(view):
             seen.append((bits(out if compiled else out.data), bits(w.grad), bits(b.grad)))
         runs.append(seen)
     assert runs[0] == runs[1]
+
+
+# ---------------------------------------------------------------- an optimizer's state
+
+
+@pytest.mark.parametrize("make", [nn.SGD, lambda ps, lr: nn.SGD(ps, lr, momentum=0.9), nn.Adam])
+def test_optimizer_zero_grad_inside_fn_is_replayed_and_step_between_calls_records_nothing_again(make):
+    model = nn.MLP(2, [4, 1], seed=0)
+    optimizer = make(model.parameters(), 0.05)
+    reference = nn.MLP(2, [4, 1], seed=0)
+    ref_optimizer = make(reference.parameters(), 0.05)
+
+    def fn(x):
+        optimizer.zero_grad()  # reads the parameters' list, not the state step() keeps
+        return model(x).tanh()
+
+    step = engine.compile(fn)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CompileWarning)  # no "changed since the recording"
+        for k in range(6):
+            x = [0.5 * k - 1.0, 1.0 - 0.25 * k]
+            got = step(x)
+            ref_optimizer.zero_grad()
+            want = reference(x).tanh()
+            want.backward()
+            assert bits(got) == bits(want.data)
+            assert [bits(p.grad) for p in model.parameters()] == [bits(p.grad) for p in reference.parameters()]
+            optimizer.step()
+            ref_optimizer.step()
+
+
+def test_what_fn_reads_of_an_optimizer_is_still_watched():
+    w = Value(0.5)
+    optimizer = nn.SGD([w], 0.1)
+
+    def fn(x):
+        return w * x * optimizer.current_lr()  # a number taken from the optimizer's state
+
+    step = engine.compile(fn)
+    step(1.0)
+    optimizer.lr = 0.2
+    w.grad = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CompileWarning)
+        got = step(1.0)
+    assert got == 0.5 * 1.0 * 0.2 and w.grad == 0.2
+
+
+def test_an_attribute_added_to_a_model_that_fn_walks_by_parameters_is_seen():
+    model = nn.MLP(1, [1], seed=0)
+
+    def fn():
+        return nn.l2_penalty(model.parameters(), 1.0)  # parameters() reads every attribute, by vars()
+
+    step = engine.compile(fn)
+    step()
+    model.extra = Value(3.0)  # a new parameter: the uncompiled call's penalty has it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CompileWarning)
+        got = step()
+    assert bits(got) == bits(fn().data)

@@ -7,6 +7,7 @@ import math
 import pickle
 import statistics
 import struct
+import threading
 import warnings
 
 import pytest
@@ -313,3 +314,38 @@ def test_an_attribute_added_to_a_model_that_fn_walks_by_parameters_is_seen():
         warnings.simplefilter("ignore", CompileWarning)
         got = step()
     assert bits(got) == bits(fn().data)
+
+
+def test_a_recording_while_another_thread_changes_data_views_and_backpropagates():
+    model = nn.MLP(2, [6, 1], seed=0)
+    points = [[0.1 * k, -0.2 * k] for k in range(8)]
+
+    def fn():
+        model.zero_grad()
+        return sum((model(p).tanh() for p in points), Value(0.0))
+
+    want = fn()
+    want.backward()
+    want_grads = [bits(p.grad) for p in model.parameters()]
+    stop = threading.Event()
+    other: list[bool] = []
+
+    def elsewhere():
+        while not stop.is_set():
+            a = Value(1.5)
+            a.data = 2.0  # noted: the graph below reads the new number
+            c = (a * a).tanh()
+            engine.explain(c)
+            c.backward()
+            other.append(a.grad == (1 - math.tanh(4.0) ** 2) * 4.0)
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    try:
+        step = engine.compile(fn)
+        got = [(bits(step()), [bits(p.grad) for p in model.parameters()]) for _ in range(4)]
+    finally:
+        stop.set()
+        thread.join()
+    assert got == [(bits(want.data), want_grads)] * 4
+    assert other and all(other)

@@ -48,17 +48,27 @@ def read(parents: Iterable[Any]) -> None:
         count_changes(_pending)
 
 
+def stale(order: Iterable[Any]) -> tuple[Any, float] | None:
+    """(the first node of `order` changed after the graph read it, the number it had), or None."""
+    if changed:
+        for node in order:
+            old = changed.get(node, node)
+            if old is not node and not _same(old, node._data):
+                return node, old
+    return None
+
+
 def check(order: Iterable[Any], where: str, forget: bool = True) -> None:
     """Raise if a node of `order` changed after the graph read it; else, with `forget`, forget every note."""
-    for node in order:
-        old = changed.get(node, node)
-        if old is not node and not _same(old, node._data):
-            raise RuntimeError(
-                f"{where}: the data of {anomaly.describe(node)} was changed from {old!r} to {node._data!r} after "
-                "the graph read it (an optimizer's step() or `.data = ...` between the forward pass and "
-                "backward()), so its gradients would be those of numbers never computed with. Run the forward "
-                "pass again after the change, or change .data only after backward()"
-            )
+    found = stale(order)
+    if found is not None:
+        node, old = found
+        raise RuntimeError(
+            f"{where}: the data of {anomaly.describe(node)} was changed from {old!r} to {node._data!r} after "
+            "the graph read it (an optimizer's step() or `.data = ...` between the forward pass and "
+            "backward()), so its gradients would be those of numbers never computed with. Run the forward "
+            "pass again after the change, or change .data only after backward()"
+        )
     if forget and changed:
         changed.clear()
         count_changes(_pending)

@@ -167,7 +167,7 @@ class Value:
         if new != old:  # noted (NaN too), so that a graph that read the old number is refused
             _note_change(self, old)
         if _watching and recorders.tape is not None:  # a write fn makes while recorded: the recording must know
-            recorders.tape.touched(self, "_data", old, new, sys._getframe(1))
+            recorders.tape.touched(self, "_data", old, x, sys._getframe(1))  # x: the number as given
 
     @property
     def operation(self) -> OperationLike | None:

@@ -83,17 +83,22 @@ def _same(a: Any, b: Any) -> bool:
     return a is b or (type(a) is float and type(b) is float and a.hex() == b.hex())
 
 
-def writes(events: list[tuple], made: Any) -> tuple[list[tuple[Value, Any]], str]:
+def writes(events: list[tuple], made: Any, constants: Any) -> tuple[list[tuple[Value, Any]], str]:
     """What fn did to Values it did not make (`made` holds the ones it made), from the tape's events.
 
     Returns (the `.grad` writes a replay makes again, in order: (Value, number or None)), and '' --
     or ([], why a replay cannot follow, naming the line). A replay can make a write again when fn
     (or nn) wrote a number or None into `.grad` and read no `.grad` of a Value it did not make; the
-    engine's own writes must leave each `.grad` as they found it (engine.grad does)."""
+    engine's own writes must leave each `.grad` as they found it (engine.grad does). Of the Values
+    fn made, only a constant's `.data` may be written, with a plain number: a replay computes every
+    other node (an operation's result, a detach(), a number passed in) from its sources again."""
     first: dict[tuple[Value, str], Any] = {}
     final: dict[Value, Any] = {}
     for v, what, old, value, where in events:
         if v in made:
+            if what == "_data" and (v not in constants or type(value) not in (float, int)):
+                kind = "a number passed as an argument into " if v in constants else ""
+                return [], f"it writes {kind}the .data of a Value it computed ({where or 'in the engine'})"
             continue
         if where is None:  # the engine's code
             if what != "read":

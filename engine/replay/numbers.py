@@ -15,6 +15,10 @@ and the recording follows it:
   `==`, `hash`, `x ** 2`, `x // 2`) is a read of the stand-in on the tape, guarded as every read
   is: a call where it would read otherwise runs uncompiled.
 
+Only `followed` makes a Number: `type(x)(...)` (statistics.mean converts its result so) gives a
+plain number, `copy.copy(x)` and `copy.deepcopy(x)` give x itself, and a pickled Number is read and
+loads as the plain number.
+
 What Python's C code reads of a float without calling its methods (`math.exp(x)`,
 `struct.pack`) is not seen: the verification calls are the net for it (docs/compile.md).
 """
@@ -92,6 +96,19 @@ class _Followed:
     def __pos__(self) -> Any:
         return self
 
+    # copies: the same number, as copy.copy(1.5) is 1.5; pickled, the plain number, read
+
+    def __copy__(self) -> Any:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        return self
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        self._read()
+        plain = self._plain()
+        return type(plain), (plain,)
+
     # reads: what Python learns of the number, guarded on the tape
 
     def __lt__(self, other: Any) -> Any:
@@ -158,12 +175,20 @@ class FollowedFloat(_Followed, float):
 
     __slots__ = ("node",)
 
+    def __new__(cls, *args: Any) -> Any:
+        # type(x)(...) by code fn runs (statistics.mean, copy, pickle): a plain float, which the
+        # graph sees as a constant; its value came through reads of x, which are on the tape
+        return float(*args)
+
     def _plain(self) -> float:
         return float.__float__(self)
 
 
 class FollowedInt(_Followed, int):
     """An int argument while fn is recorded: its arithmetic is read, not followed (it stays an int)."""
+
+    def __new__(cls, *args: Any) -> Any:
+        return int(*args)  # as FollowedFloat's: only followed() makes a Number
 
     def _plain(self) -> int:
         return int.__int__(self)
@@ -188,6 +213,6 @@ FollowedInt.real = property(lambda self: self)  # type: ignore[assignment,misc]
 
 def followed(x: Any, node: Value) -> Any:
     """x as a Number that knows its stand-in `node`."""
-    n: Any = FollowedInt(x) if isinstance(x, int) else FollowedFloat(x)
+    n: Any = int.__new__(FollowedInt, x) if isinstance(x, int) else float.__new__(FollowedFloat, x)
     n.node = node
     return n

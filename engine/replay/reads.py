@@ -8,8 +8,9 @@ there, outside the engine. While fn runs, `observing` adds every frame fn enters
 the globals its code names, and the contents of its closure cells unless the function was
 defined while fn ran. Of all these it keeps the containers it can walk -- any mapping, sequence
 or set, tuples, the attributes of objects (`__dict__` or `__slots__`) and of classes
-(`Config.X`) -- with the items they held. The guard `outside_changed` (guards.py) then says,
-cheaply, whether any of them now holds something else.
+(`Config.X`) -- with the items they held; of an object of nn's classes, only the attributes
+that the user's or nn's code run while recording names (`finish`). The guard `outside_changed`
+(guards.py) then says, cheaply, whether any of them now holds something else.
 
 What it cannot see: state inside iterators, generators, random generators and C objects
 (arrays), frames of the engine's and `nn`'s own code (they read what the user's code hands
@@ -42,12 +43,18 @@ _OPAQUE = (
     types.CodeType,
 )
 _MISSING = object()
+# names by which code reads an object's attributes without naming them (Module.parameters() walks vars())
+_REFLECTIVE = frozenset({"vars", "__dict__", "getattr", "hasattr", "dir", "attrgetter", "getmembers"})
 
 
 def _ours(module: str | None) -> bool:
     """True for code of the engine, nn, or the standard library (not walked: it reads no user data)."""
     root = (module or "").split(".")[0]
     return root in ("engine", "nn", "builtins", "functools", "itertools", "operator", "math", "random")
+
+
+def _nn(module: str | None) -> bool:
+    return (module or "").split(".")[0] == "nn"
 
 
 _STDLIB = os.path.dirname(os.__file__) + os.sep
@@ -80,6 +87,11 @@ class Reads:
         self._observed: set[tuple[int, int]] = set()  # (code, globals) of the frames observed
         self._named: set[tuple[int, str]] = set()  # (globals, name) taken
         self._inner: set[int] = set()  # the code of functions defined by code that ran during fn
+        # the objects of nn's classes met, with their attributes as first seen: only those that code
+        # run while recording names are kept (`finish`), so the state an optimizer's step() keeps is
+        # not data fn reads when fn calls only its zero_grad()
+        self._ours_found: list[tuple[str, Any, dict[str, Any]]] = []
+        self.names_run: set[str] = set()  # the names that the user's and nn's code run while recording names
         self._functions(fn, "", seen_code)
 
     # ---------------------------------------------------------------- taking the snapshot
@@ -196,12 +208,14 @@ class Reads:
                     self.tops.append((f"{name}.{attr}", partial(getattr, obj, attr, _MISSING), value))
                     items.append(value)
                 stack.append(t)
+            elif _nn(t.__module__):  # an object of nn's: its attributes are kept when the recording ends
+                self._ours_found.append((name, obj, dict(vars(obj))))
+                continue
             else:
                 attrs = vars(obj)
                 items = list(attrs.values())
                 self.containers.append((name, attrs, list(attrs), items))
-                if not _ours(t.__module__):  # the class of a user's object: its attributes and methods
-                    stack.append(t)
+                stack.append(t)  # the class of a user's object: its attributes and methods
             self._budget -= len(items)
             if self._budget < 0:
                 self.complete = False
@@ -215,11 +229,15 @@ class Reads:
         (see docs/compile.md)."""
         code = frame.f_code
         g = frame.f_globals
-        if _ours(g.get("__name__")) or _standard(code.co_filename):
+        module = g.get("__name__")
+        if _ours(module) or _standard(code.co_filename):
+            if _nn(module):  # nn's methods read the attributes of nn's objects
+                self.names_run.update(code.co_names)
             return True
         key = (id(code), id(g))
         if key not in self._observed:
             self._observed.add(key)
+            self.names_run.update(code.co_names)
             self._inner.update(id(c) for c in code.co_consts if isinstance(c, types.CodeType))
             for var in sorted(_code_names(code)):
                 if var in g and (id(g), var) not in self._named:
@@ -232,6 +250,21 @@ class Reads:
                 if obj is not _MISSING and id(obj) not in self._seen:
                     self._top(var, partial(_same_object, obj), obj, self._seen_code)
         return False
+
+    def finish(self) -> None:
+        """Keep, of each object of nn's met, the attributes (as first seen) that the code run while
+        recording names, or all of them where that code reads attributes by reflection (`vars`,
+        `getattr` ...), as Module.parameters() does."""
+        reflective = not self.names_run.isdisjoint(_REFLECTIVE)
+        while self._ours_found:
+            name, obj, attrs = self._ours_found.pop()
+            kept = attrs if reflective else {a: v for a, v in attrs.items() if a in self.names_run}
+            if reflective:
+                self.containers.append((name, vars(obj), list(attrs), list(attrs.values())))
+            for attr, value in kept.items():
+                if not reflective:
+                    self.tops.append((f"{name}.{attr}", partial(_attribute, obj, attr), value))
+                self._walk(value, f"{name}.{attr}", self._seen_code)
 
     def _afford(self, n: int) -> bool:
         """False (and the walk incomplete) when n more items exceed the budget."""
@@ -267,6 +300,7 @@ def observing(reads: Reads) -> Iterator[None]:
         yield
     finally:
         sys.settrace(old)
+        reads.finish()
 
 
 def _attribute(obj: Any, name: str) -> Any:

@@ -99,17 +99,19 @@ def _substitute(obj: Any, stand_ins: dict[int, Value], numbers: Iterator[Any]) -
 
 
 def pin(given: list[Any], proxies: list[Value | None], tape: Tape, loss: Value, outputs: list[Value],
-        order: list[Value]) -> tuple[dict[int, Value], Value, list[Value], list[Value]]:  # fmt: skip
+        order: list[Value], aliases: bool = True
+        ) -> tuple[dict[int, Value], Value, list[Value], list[Value]]:  # fmt: skip
     """Tie the graph to each argument Value that fn also reads from outside (a parameter passed in).
 
     The graph must use that Value itself in both places, as backward() would: its stand-in is
     replaced by it everywhere (parents, the tape, the results) and the argument is pinned. A leaf
-    `Value(x)` of a number argument x is replaced by x's stand-in in the same way.
+    `Value(x)` of a number argument x is replaced by x's stand-in in the same way, with `aliases`
+    (not for a graph that runs uncompiled: fn may have written such a leaf's .data)
     Returns (pinned, loss, outputs, order), the last three as they are after the swap.
     """
     in_graph = set(order) if any(type(x) is Value for x in given) else set()
     pinned = {}
-    swap: dict[Any, Value] = dict(tape.aliases)  # Value(x) of a number argument x: x's stand-in
+    swap: dict[Any, Value] = dict(tape.aliases) if aliases else {}  # Value(x) of a number argument x: x's stand-in
     for i, x in enumerate(given):
         if type(x) is Value and x in in_graph:
             pinned[i] = x

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..collector import pause_gc
+from ..core.changes import stale
 from ..core.graph import topological_order
 from ..core.hooks import live_hooks
 from ..core.mode import is_anomaly_enabled, is_grad_enabled
@@ -132,11 +133,15 @@ class Compiled:
         backward), its loss, extra outputs and gradients compared to the bit with the replay just
         made; GraphChanged (gradients as they were) if they differ."""
         if not uncompiled.agrees(self.fn, args, leaves, before, replayed):
+            # the recording is known wrong: no later call may replay it (an unverified call would return
+            # its numbers in silence), so every later call runs uncompiled
+            self._entries.clear()
+            self.uncompiled = f"its replay differed from fn at the verification call number {self.calls}"
             raise GraphChanged(
                 f"compile: {self._name} now computes another loss than the replay of its recording (a verification "
                 f"call, number {self.calls}, ran it uncompiled and compared): data it reads from a place no guard "
-                "watches changed, or its Python control flow depends on the data. Pass data that changes as an "
-                "argument, or compile it again."
+                "watches changed, or its Python control flow depends on the data. Later calls run uncompiled. "
+                "Pass data that changes as an argument, or compile it again."
             )
 
     def _warn_changed(self, read: Any) -> None:
@@ -177,7 +182,12 @@ class Compiled:
         with observing(self._reads):
             loss, extras, outputs = results(tape.record(self.fn, *leaf_args))
         stood = list(proxies)
-        pinned, loss, outputs, order = pin(given, proxies, tape, loss, outputs, topological_order(loss))
+        writes, refused = leaves.writes(tape.leaf_events, tape.nodes, tape.constants)
+        tape.leaf_events = []
+        # refused: each Value(x) of a number argument x stays the Value fn made (it may have written its .data)
+        pinned, loss, outputs, order = pin(
+            given, proxies, tape, loss, outputs, topological_order(loss), aliases=not refused
+        )
         tape.arguments = proxies
         tape.results = [loss, *outputs]
         self.tape = tape
@@ -192,17 +202,17 @@ class Compiled:
 
         if live_hooks[0] and any(n._hooks for n in order):  # no hook anywhere: no walk
             raise ValueError("compile: the graph has node(s) with gradient hooks, which a replay cannot run")
-        writes, refused = leaves.writes(tape.leaf_events, tape.nodes)
         if pinned:  # a write to the stand-in of an argument that is also read from outside: to the Value itself
             to = {stood[i]: x for i, x in pinned.items()}
             writes = [(to.get(v, v), g) for v, g in writes]
-        tape.leaf_events = []
         if refused:
             self.uncompiled = f"{refused}, which a replay cannot do"
             warnings.warn(
                 f"compile: {self._name} runs uncompiled, since {self.uncompiled}", CompileWarning, stacklevel=3
             )
             return by_backward()
+        if stale(order) is not None:  # fn wrote a constant's .data after an operation read it
+            return by_backward()  # backward() refuses, as it does uncompiled; nothing is kept
         inner = [v for v in order if v._how.rule is not None]  # v._rule, read directly
         made_before = [v for v in inner if v not in tape.nodes]
         if made_before:

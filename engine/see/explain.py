@@ -68,7 +68,7 @@ def backward_table(steps: ViewedPass) -> list[str]:
     if leaves:
         shown = ", ".join(f"{steps.names[n]}.grad = {number(steps.grads.get(n, 0.0))}" for n in leaves)
         lines.append(f"gradients of the inputs and parameters: {shown}")
-        earlier = [n for n in leaves if not (type(n.grad) is float and n.grad == 0.0)]
+        earlier = [n for n in leaves if n.grad is not None and not (type(n.grad) is float and n.grad == 0.0)]
         if earlier:
             shown = ", ".join(f"{steps.names[n]}.grad = {number(n.grad)}" for n in earlier)
             lines.append(f"already there from earlier passes (backward() adds this pass to them): {shown}")

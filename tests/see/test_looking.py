@@ -378,3 +378,6 @@ def test_explain_shows_earlier_gradients_as_already_there():
     assert "gradients of the inputs and parameters: a.grad = -3.0, b.grad = 2.0" in text  # this pass, from zero
     assert "already there from earlier passes (backward() adds this pass to them): a.grad = -3.0, b.grad = 2.0" in text
     assert "already there" not in engine.explain(lecture()[0])  # nothing earlier: no such line
+    fresh, a, _ = lecture()
+    a.grad = None  # no gradient yet: backward() starts it from this pass, nothing is already there
+    assert "already there" not in engine.explain(fresh)

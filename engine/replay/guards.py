@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable
 from itertools import repeat
 from numbers import Real
@@ -23,9 +22,8 @@ from typing import Any
 from ..core.graph import graph_order
 from ..core.value import Value
 from .reads import Reads
+from .same import same
 from .tape import Read, Tape
-
-_pack = struct.Struct("<d").pack
 
 
 class Unsure(Exception):
@@ -110,7 +108,7 @@ class Guards:
                 now = _again(read.how, values[i], other)
             except (ArithmeticError, ValueError, TypeError):
                 raise Changed(read) from None
-            if not _same(now, read.result):
+            if not same(now, read.result):
                 raise Changed(read)
         for leaf, i in self.stops:
             leaf._data = values[i]
@@ -150,38 +148,18 @@ def outside_changed(reads: Reads) -> str | None:
     """
     for name, fetch, obj in reads.tops:
         now = fetch()
-        if now is not obj and not _same(now, obj):
+        if now is not obj and not same(now, obj):
             return name
     for name, container, keys, items in reads.containers:
         if len(container) != len(items):
             return name
         if keys is None:
-            if not all(map(is_, container, items)) and not all(map(_same, container, items)):
+            if not all(map(is_, container, items)) and not all(map(same, container, items)):
                 return name
         elif not (all(map(is_, container, keys)) and all(map(is_, container.values(), items))):
-            if list(container) != keys or not all(map(_same, container.values(), items)):
+            if list(container) != keys or not all(map(same, container.values(), items)):
                 return name
     return None
-
-
-def _same(a: Any, b: Any) -> bool:
-    """a and b are the same for a replay: the same object, or numbers (and strings) equal to the bit.
-
-    What a read gives now against what it gave when recorded (a float, bool, int or str), and an
-    item of outside data against the one snapshotted.
-    """
-    if a is b:
-        return True
-    t = type(a)
-    if t is not type(b):
-        return False
-    if t is float:
-        return _pack(a) == _pack(b)
-    if t in (int, str, bytes, bool):
-        return a == b
-    if t is tuple:
-        return len(a) == len(b) and all(map(_same, a, b))
-    return False
 
 
 # ---------------------------------------------------------------- the arguments

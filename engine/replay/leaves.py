@@ -19,6 +19,7 @@ from typing import Any
 
 from ..core import value as _value
 from ..core.value import Value, recorders
+from .same import same
 
 _ENGINE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _SLOTS = {name: Value.__dict__[name] for name in ("grad",)}
@@ -79,10 +80,6 @@ def watching() -> Iterator[None]:
                     setattr(Value, name, slot)
 
 
-def _same(a: Any, b: Any) -> bool:
-    return a is b or (type(a) is float and type(b) is float and a.hex() == b.hex())
-
-
 def writes(events: list[tuple], made: Any, constants: Any) -> tuple[list[tuple[Value, Any]], str]:
     """What fn did to Values it did not make (`made` holds the ones it made), from the tape's events.
 
@@ -113,7 +110,7 @@ def writes(events: list[tuple], made: Any, constants: Any) -> tuple[list[tuple[V
             return [], f"it writes a {type(value).__name__} into the .grad of a Value ({where})"
         final[v] = ("user", value)
     for (v, what), old in first.items():
-        if final[v] is not None or not _same(v.grad if what == "grad" else v._data, old):
+        if final[v] is not None or not same(v.grad if what == "grad" else v._data, old):
             slot = what.strip("_")
             return [], f"the engine's code it runs (backward()?) changes the .{slot} of a Value it did not make"
     return [(v, how[1]) for v, how in final.items() if how is not None], ""

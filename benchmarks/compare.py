@@ -167,14 +167,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{FIGURES[key]:<58} {a:>10.3f} {b:>10.3f} {ratio:>8.3f}")
     if args.json:
         report = {
-            "old": args.old_name or commit(args.old),
-            "new": commit(args.new),
-            "rounds": args.rounds,
-            "machine": f"{run.machine_description()}, {os.cpu_count()} cores",
+            **report_header(args),
             "rows": [{"figure": FIGURES[k], "old": a, "new": b, "ratio": r} for k, (a, b, r) in table.items()],
         }
         args.json.write_text(json.dumps(report, indent=1) + "\n")
     return 0
+
+
+def report_header(args: argparse.Namespace) -> dict:
+    """What a JSON report of two checkouts says first: their names, the rounds and the machine."""
+    return {
+        "old": args.old_name or commit(args.old),
+        "new": commit(args.new),
+        "rounds": args.rounds,
+        "machine": f"{run.machine_description()}, {os.cpu_count()} cores",
+    }
 
 
 def commit(checkout: Path) -> str:

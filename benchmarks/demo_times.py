@@ -23,8 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import run
-from benchmarks.compare import commit, old_and_new_parser
+from benchmarks.compare import old_and_new_parser, report_header
 
 HERE = Path(__file__).resolve().parent
 DEMOS = ["moons", "spiral", "circles", "digits"]
@@ -100,10 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.json:
         report = {
-            "old": args.old_name or commit(args.old),
-            "new": commit(args.new),
-            "rounds": args.rounds,
-            "machine": f"{run.machine_description()}, {os.cpu_count()} cores",
+            **report_header(args),
             "cores": os.cpu_count(),
             "load_average": [round(x, 2) for x in os.getloadavg()],
             "rows": rows,

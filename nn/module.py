@@ -30,19 +30,20 @@ def _walk(owner: Module, name: str, item: Any) -> Iterator[tuple[str, Value | Mo
     """(dotted key, Value or Module) for everything in `item`, through lists, tuples and dicts, in order.
 
     Without recursion (any depth); an unordered set holding a Value, a key that cannot be part
-    of a dotted name and a container that holds itself raise, naming `owner`'s attribute.
+    of a dotted name (checked only on the way to a Value or Module: a dict of other things may
+    have any keys) and a container that holds itself raise, naming `owner`'s attribute.
     """
     where = f"{type(owner).__name__}.{name}"
-    stack: list[tuple[str, Any, tuple[int, ...]]] = [(name, item, ())]
+    stack: list[tuple[tuple[Any, ...], Any, tuple[int, ...]]] = [((), item, ())]
     while stack:
-        key, element, inside = stack.pop()
+        keys, element, inside = stack.pop()
         if isinstance(element, (Value, Module)):
-            yield key, element
+            yield ".".join([name, *(str(k) if type(k) is int else _key(k, where) for k in keys)]), element
             continue
         if isinstance(element, (list, tuple)):
-            children = [(f"{key}.{i}", child) for i, child in enumerate(element)]
+            children = [((*keys, i), child) for i, child in enumerate(element)]
         elif isinstance(element, dict):
-            children = [(f"{key}.{_key(k, where)}", child) for k, child in element.items()]
+            children = [((*keys, _Key(k)), child) for k, child in element.items()]
         else:
             if isinstance(element, (set, frozenset)) and any(isinstance(e, (Value, Module)) for e in element):
                 raise TypeError(
@@ -52,12 +53,23 @@ def _walk(owner: Module, name: str, item: Any) -> Iterator[tuple[str, Value | Mo
             continue
         if id(element) in inside:
             kind = type(element).__name__
-            raise ValueError(f"{where}: the {kind} at {key!r} holds itself; parameters cannot be found in it")
+            at = ".".join([name, *(str(getattr(k, "key", k)) for k in keys)])
+            raise ValueError(f"{where}: the {kind} at {at!r} holds itself; parameters cannot be found in it")
         stack.extend((k, child, (*inside, id(element))) for k, child in reversed(children))
 
 
-def _key(k: Any, where: str) -> str:
+class _Key:
+    """A dict's key on the way to a parameter, checked (`_key`) only if a parameter is found under it."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: Any) -> None:
+        self.key = key
+
+
+def _key(found: _Key, where: str) -> str:
     """A dict key as a part of a dotted name: a str without a dot, or an int."""
+    k = found.key
     if isinstance(k, bool) or not isinstance(k, (str, int)):
         raise TypeError(f"{where}: a parameter is kept under the key {k!r}; a key must be a str or an int, to name it")
     text = str(k)

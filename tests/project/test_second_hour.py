@@ -93,6 +93,24 @@ def test_parameters_in_a_set_or_under_an_unnamable_key_are_refused_naming_the_at
         DottedKey().parameters()
 
 
+def test_a_dict_of_other_things_may_have_any_keys():
+    """Keys are names only on the way to a parameter: a module's settings or cache keep their own keys."""
+
+    class WithSettings(nn.Module):
+        def __init__(self) -> None:
+            self.layer = nn.Layer(2, 1, seed=0)
+            self.cache = {(1, 2): 3.0, "lr.decay": 0.1, "": [0.5], 7: {None: "x"}}
+            self.named = {"out": {"scale": Value(2.0)}}
+
+    model = WithSettings()
+    assert [name for name, _ in model.named_parameters()] == [
+        "layer.neurons.0.w.0",
+        "layer.neurons.0.w.1",
+        "layer.neurons.0.b",
+        "named.out.scale",
+    ]
+
+
 def test_two_parameters_under_one_name_are_refused():
     class Clash(nn.Module):
         def __init__(self) -> None:

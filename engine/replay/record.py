@@ -52,12 +52,13 @@ class _Entry:
         for proxy, x in zip(self.proxies, given, strict=True):
             if proxy is not None:
                 t = type(x)
+                # into the slot: a stand-in is the replay's own leaf, not a change of data a graph read
                 if t is float:
                     proxy._data, proxy.grad = x, 0.0
                 elif t is Value:
-                    proxy.data, proxy.grad = x.data, x.grad
+                    proxy._data, proxy.grad = x._data, x.grad
                 else:
-                    proxy.data, proxy.grad = _value._number(x, "compile input"), 0.0
+                    proxy._data, proxy.grad = _value._number(x, "compile input"), 0.0
         self.guards.run()
         for v, g in self.writes:
             v.grad = g

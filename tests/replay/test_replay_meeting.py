@@ -349,3 +349,21 @@ def test_a_recording_while_another_thread_changes_data_views_and_backpropagates(
         thread.join()
     assert got == [(bits(want.data), want_grads)] * 4
     assert other and all(other)
+
+
+def test_a_compiled_call_leaves_no_change_noted_on_its_own_stand_ins():
+    """The replay writes its arguments into leaves of its own: not a user's change of .data, so nothing is
+    noted (a note left behind would hold every later operation of the object engine off its quick path)."""
+    from engine.core import changes
+    from engine.core.mode import _mode
+
+    w = Value(0.5)
+
+    def f(xs):
+        return sum((w * x).tanh() for x in xs)
+
+    step = engine.compile(f)
+    for k in range(6):
+        got = step([Value(0.1 * k + 0.1), Value(0.2), 3])
+        assert got == f([Value(0.1 * k + 0.1), Value(0.2), 3]).data
+    assert not changes.changed and _mode[0] == 1

@@ -19,8 +19,9 @@ stage, each a pass over the tape:
 - `run.py`: `compile` and `Compiled`: which of those each call runs.
 """
 
+from .errors import CompileWarning, GraphChanged
 from .guards import structure
-from .run import CHECK_EVERY, MAX_RECORDINGS, Compiled, CompileWarning, GraphChanged, compile
+from .run import CHECK_EVERY, MAX_RECORDINGS, Compiled, compile
 from .tape import Tape
 from .uncompiled import _as_leaves, verifies
 

@@ -21,21 +21,10 @@ from typing import Any
 
 from ..core.graph import graph_order
 from ..core.value import Value
+from .errors import Uncompiled
 from .reads import Reads
 from .same import same
-from .tape import Read, Tape
-
-
-class Unsure(Exception):
-    """A replay of these numbers might differ from backward(): run the function uncompiled."""
-
-
-class Changed(Unsure):
-    """A number Python read while recording would now read differently."""
-
-    def __init__(self, read: Read) -> None:
-        super().__init__(read.how)
-        self.read = read
+from .tape import Tape
 
 
 class Recompute:
@@ -70,11 +59,11 @@ class Recompute:
             for f, ps in self.program:
                 r = values[ps[0]] if f is None else f(*[values[p] for p in ps])
                 if r - r:  # NaN or infinite: let the object engine say whether it raises
-                    raise Unsure("a detached, no_grad() or read value is NaN or infinite")
+                    raise Uncompiled("a detached, no_grad() or read value is NaN or infinite")
                 values[i] = r
                 i += 1
         except (ArithmeticError, ValueError) as e:
-            raise Unsure(f"{e} (while computing a detached, no_grad() or read value)") from e
+            raise Uncompiled(f"{e} (while computing a detached, no_grad() or read value)") from e
         return values
 
 
@@ -98,7 +87,7 @@ class Guards:
         self.signature = self.recompute.signature if self.recompute is not None else 0
 
     def run(self) -> None:
-        """Raise Changed (or Unsure) if a read would now differ; else write the stop-gradient leaves."""
+        """Raise Uncompiled (with the read) if a read would now differ; else write the stop-gradient leaves."""
         if self.recompute is None:
             return
         values = self.recompute.run()
@@ -107,9 +96,9 @@ class Guards:
             try:
                 now = _again(read.how, values[i], other)
             except (ArithmeticError, ValueError, TypeError):
-                raise Changed(read) from None
+                raise Uncompiled(read.how, read=read) from None
             if not same(now, read.result):
-                raise Changed(read)
+                raise Uncompiled(read.how, read=read)
         for leaf, i in self.stops:
             leaf._data = values[i]
 

@@ -24,14 +24,11 @@ from itertools import count
 from typing import Any
 
 from ..core.value import Value
+from .errors import Uncompiled
 from .kernels import batch_code
 from .pieces import Piece, find_pieces
 from .play import _gather, _incoming_gather, replay
 from .straight import straighten
-
-
-class _NoGain(Exception):
-    """The graph has too little repetition for a replay to beat building it again."""
 
 
 class _Batch:
@@ -129,9 +126,10 @@ def _group(nodes: list[Value], piece_of: dict[Value, Piece]) -> tuple[list[Value
     keys = sorted(groups, key=lambda k: k[0])  # stable: first appearance within a depth
     grouped = sum(map(len, groups.values()))
     if len(keys) > 1000 and 4 * len(keys) > grouped:
-        raise _NoGain(
+        raise Uncompiled(
             f"its {grouped:,} nodes outside repeated pieces fall into {len(keys):,} groups by depth and "
-            "operation (a long chain?), and so few nodes per group replay no faster than backward()"
+            "operation (a long chain?), and so few nodes per group replay no faster than backward()",
+            always=True,
         )
     return leaves, groups, keys
 

@@ -17,12 +17,11 @@ from operator import add, attrgetter, itemgetter
 from typing import Any
 
 from ..core.value import Value
-from .guards import Unsure
+from .errors import Uncompiled
 
 _data = attrgetter("_data")
 _grad = attrgetter("grad")
 _MINUS_ZERO = struct.Struct("<d").pack(-0.0)
-_Unsure = Unsure
 NOT_FINITE = "a NaN or an infinity appeared while replaying the recorded graph"
 
 # start + x0 + x1 + ..., added left to right in doubles as backward() adds shares. Up to Python
@@ -54,7 +53,7 @@ def _gather(indices: list[int]) -> Callable[[list], tuple]:
 def replay(plan: Any) -> tuple[float, list[float]]:
     """Forward and backward of `plan` (a `_Plan`) on the leaves' current numbers; the loss and the extra outputs.
 
-    Raises _Unsure, before any gradient is touched, when the numbers leave the ground where
+    Raises Uncompiled, before any gradient is touched, when the numbers leave the ground where
     a replay is known to equal backward(): a NaN or an infinity anywhere (an overflow, which
     the object engine reports, or a non-finite input, which a skipped copy would not
     propagate), an error in an operation, or a -0.0 gradient to add to.
@@ -63,21 +62,21 @@ def replay(plan: Any) -> tuple[float, list[float]]:
     data = list(map(_data, leaves))
     total = sum(data)
     if total - total:  # a NaN or an infinity among the leaves (or a sum that overflowed)
-        raise _Unsure("a leaf of the recorded graph is NaN or infinite")
+        raise Uncompiled("a leaf of the recorded graph is NaN or infinite")
     before = list(map(_grad, leaves))
     if None in before:  # `p.grad = None`: the object engine starts from -0.0 (the new share, to the bit)
-        raise _Unsure("a gradient is None")
+        raise Uncompiled("a gradient is None")
     try:
         grads = array("d", before).tobytes()
     except TypeError:  # a gradient that is a Value (from create_graph): let backward() add to it
-        raise _Unsure("a gradient to add to is a Value") from None
+        raise Uncompiled("a gradient to add to is a Value") from None
     # A -0.0 gradient (or None) makes the sign of every zero share visible, which a replay does
     # not promise: a skipped +0.0 share, or a kernel's 0.0 where a rule gives -0.0 (found by the
     # fuzzer), would change the sign of a zero total.
     at = grads.find(_MINUS_ZERO)
     while at >= 0:
         if at % 8 == 0:
-            raise _Unsure("a gradient to add to is -0.0")
+            raise Uncompiled("a gradient to add to is -0.0")
         at = grads.find(_MINUS_ZERO, at + 1)
     values = [0.0] * plan.size
     values[: len(leaves)] = data
@@ -88,7 +87,7 @@ def replay(plan: Any) -> tuple[float, list[float]]:
             columns = [g(values) for g in b.get_columns]
             out, saved, exposed, check = b.forward(shared, b.count, *columns)
             if check - check:
-                raise _Unsure(NOT_FINITE)
+                raise Uncompiled(NOT_FINITE)
             values[b.start : b.stop] = out
             for s, xs in zip(b.exposed_start, exposed, strict=True):
                 values[s : s + len(xs)] = xs
@@ -104,7 +103,7 @@ def replay(plan: Any) -> tuple[float, list[float]]:
                 if checked:
                     for x in xs:
                         if x - x:  # as sum((x,)) - sum((x,)) below: nonzero or NaN exactly when x is not finite
-                            raise _Unsure(NOT_FINITE)
+                            raise Uncompiled(NOT_FINITE)
                 values[start] = f(*xs)
                 continue
             operands = [g(values) for g in getters]
@@ -112,11 +111,11 @@ def replay(plan: Any) -> tuple[float, list[float]]:
                 for column in operands:
                     total = sum(column)
                     if total - total:
-                        raise _Unsure(NOT_FINITE)
+                        raise Uncompiled(NOT_FINITE)
             values[start:stop] = map(f, *operands)
         loss = values[plan.loss_slot]
         if loss - loss:
-            raise _Unsure(f"the replayed loss is {loss!r}")
+            raise Uncompiled(f"the replayed loss is {loss!r}")
 
         shares = [0.0] * plan.n_edges
         shares[0] = 1.0
@@ -140,9 +139,9 @@ def replay(plan: Any) -> tuple[float, list[float]]:
             )  # fmt: skip
             summed.append(sums)
     except ZeroDivisionError as e:  # the kernel's line stays in the chain of the error raised
-        raise _Unsure("/: division by zero while replaying the recorded graph") from e
+        raise Uncompiled("/: division by zero while replaying the recorded graph") from e
     except (ArithmeticError, ValueError) as e:
-        raise _Unsure(f"{e} (while replaying the recorded graph)") from e
+        raise Uncompiled(f"{e} (while replaying the recorded graph)") from e
     new = []
     for b, sums in zip(plan.batches, summed, strict=True):
         for (i, _, after), total in zip(b.summed_leaves, sums, strict=True):

@@ -25,25 +25,16 @@ from ..core.hooks import live_hooks
 from ..core.mode import is_anomaly_enabled, is_grad_enabled
 from ..core.value import Value
 from . import leaves, record, uncompiled
-from .guards import Changed, Guards, Unsure, difference, outside_changed, structure
-from .plan import _NoGain, _Plan
+from .errors import CompileWarning, GraphChanged, Uncompiled
+from .guards import Guards, difference, outside_changed, structure
+from .plan import _Plan
 from .reads import Reads, observing
 from .record import give_back, pin, stand_ins
 from .tape import Tape, shown_line
 from .uncompiled import finish, results, verifies
 
-_Unsure = Unsure
-
 CHECK_EVERY = 1000  # verification calls: 2, 3, 5, 9 ... up to this, then every this-th
 MAX_RECORDINGS = 16  # recordings kept, one per structure of arguments
-
-
-class GraphChanged(RuntimeError):
-    """The function now builds a different graph from the one recorded."""
-
-
-class CompileWarning(UserWarning):
-    """A replay cannot follow something fn did this call, which therefore runs uncompiled or is recorded again."""
 
 
 class Compiled:
@@ -121,10 +112,9 @@ class Compiled:
                 loss, outs = entry.run(given)
                 if verifying:
                     self._verify(args, leaves, before, [loss, *outs])
-            except Changed as changed:
-                self._warn_changed(changed.read)
-                return self._fallback(args, changed)
-            except _Unsure as why:
+            except Uncompiled as why:
+                if why.read is not None:
+                    self._warn_changed(why.read)
                 return self._fallback(args, why)
             return finish(loss, outs, entry.extras)
 
@@ -159,7 +149,7 @@ class Compiled:
             stacklevel=3,
         )
 
-    def _fallback(self, args: tuple, why: _Unsure) -> Any:
+    def _fallback(self, args: tuple, why: Uncompiled) -> Any:
         """This call, uncompiled: the replay met numbers where it might not equal backward()."""
         try:
             return uncompiled.run(self.fn, args, fill=True)
@@ -233,8 +223,8 @@ class Compiled:
             # a number passed in stands in the graph as a leaf whose gradient no one reads
             unread = frozenset(p for p, x in zip(proxies, given, strict=True) if p is not None and type(x) is not Value)
             plan = _Plan(loss, outputs, order, unread)
-        except _NoGain as reason:
-            self.uncompiled = str(reason)
+        except Uncompiled as reason:
+            self.uncompiled = reason.reason
             return by_backward()
         signature = record.signature(plan, record.kinds(tape, proxies, stop_leaves, guards))
         entry = record._Entry(plan, proxies, pinned, guards, extras, signature, tape, writes)
@@ -244,7 +234,7 @@ class Compiled:
         self.plan = plan
         try:
             result = finish(*plan.run(), extras)  # the graph's own numbers: the same operations on the same data
-        except _Unsure:  # plan.run() touched no gradient
+        except Uncompiled:  # plan.run() touched no gradient
             return by_backward()
         give_back(proxies, given)
         return result

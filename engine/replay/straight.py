@@ -25,7 +25,7 @@ from itertools import count
 from typing import Any
 
 from ..core.value import Value
-from .guards import Unsure
+from .errors import Uncompiled
 from .kernels import _Names, forward_lines, share_code
 from .play import NOT_FINITE
 
@@ -76,7 +76,7 @@ def _code(
 ) -> tuple[Callable[[list], None], Callable[[list, list], None], str]:  # fmt: skip
     """forward(V) and backward(V, S) for the groups `keys` (in order), and their source."""
     names = _Names()
-    names.namespace["U"] = Unsure
+    names.namespace["U"] = Uncompiled
     forward = ["def forward(V):"]
     backward = ["def backward(V, S):"]
     for key in keys:

@@ -25,7 +25,7 @@ from typing import Any
 
 from benchmarks import workloads
 from engine.replay import CHECK_EVERY
-from engine.replay.uncompiled import verifies  # the schedule itself (not part of engine's public API)
+from engine.replay.verify import verifies  # the schedule itself (not part of engine's public API)
 
 
 class Bare:

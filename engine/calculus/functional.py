@@ -21,7 +21,7 @@ from typing import Any
 from ..core.backward import ChainRule
 from ..core.graph import graph_order
 from ..core.mode import enable_grad, is_anomaly_enabled
-from ..core.value import Value, _number
+from ..core.value import Value, to_float
 
 # ---------------------------------------------------------------- grad over a graph
 
@@ -101,7 +101,7 @@ def _seeds(grad_outputs: Any, n: int, create_graph: bool) -> list[Any]:
         if type(s) is Value:
             checked.append(s if create_graph else s.data)
         elif isinstance(s, Real):
-            checked.append(_number(s, f"grad: grad_outputs[{i}]"))
+            checked.append(to_float(s, f"grad: grad_outputs[{i}]"))
         else:
             raise TypeError(f"grad: grad_outputs[{i}] must be a number or a Value, got {type(s).__name__} {s!r}")
     return checked

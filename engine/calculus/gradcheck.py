@@ -12,7 +12,7 @@ from numbers import Real
 from typing import Any
 
 from ..core.mode import enable_grad
-from ..core.value import Value, _number
+from ..core.value import Value, to_float
 from .functional import grad
 
 
@@ -78,7 +78,7 @@ def _points(inputs: Sequence[Any], where: str) -> tuple[list[float], list[str]]:
             points.append(x.data)
             names.append(f"input {j} {x.label!r}" if x.label else f"input {j}")
         elif isinstance(x, Real):
-            points.append(_number(x, f"{where}: input {j}"))
+            points.append(to_float(x, f"{where}: input {j}"))
             names.append(f"input {j}")
         else:
             raise TypeError(f"{where}: input {j} must be a number or a Value, got {type(x).__name__} {x!r}")

@@ -8,7 +8,7 @@ from . import anomaly, changes
 from .graph import graph_order
 from .hooks import live_hooks, run_hooks
 from .mode import _mode, enable_grad
-from .value import NO_GRAD, Value, _number
+from .value import NO_GRAD, Value, to_float
 
 
 def check_recorded(root: Value, where: str) -> None:
@@ -56,11 +56,11 @@ def run_backward(root: Value, grad: Any, create_graph: bool) -> None:
     check_recorded(root, "backward")
     seed: Any
     if create_graph:
-        seed = grad if type(grad) is Value else Value(_number(grad, "backward grad"))
+        seed = grad if type(grad) is Value else Value(to_float(grad, "backward grad"))
     else:
         if type(grad) is Value:
             raise TypeError("backward: a Value seed needs create_graph=True")
-        seed = _number(grad, "backward grad")
+        seed = to_float(grad, "backward grad")
     order = graph_order([root])
     if changes.changed:  # some Value's data changed: refuse a graph that read its old number
         changes.check(order, "backward")

@@ -23,7 +23,7 @@ from typing import Any
 
 from . import symbolic
 from .symbolic import Symbol, call, outside_read, shown_code, trace_forward, trace_rule
-from .value import Number, Operand, Rule, Value, _constant, _make, _number, _overflow, _short
+from .value import Number, Operand, Rule, Value, _constant, _make, _overflow, _short, to_float
 
 
 class Operation:
@@ -85,7 +85,7 @@ class Operation:
                 return self.apply(*inputs)
             if type(x) is Symbol:  # inside another operation's rule, which is being read as a formula
                 return call(self.name, self.forward, *inputs)
-        return self.compute(*[_number(x, self.name) for x in inputs])
+        return self.compute(*[to_float(x, self.name) for x in inputs])
 
     def compute(self, *inputs: float) -> float:
         """The forward on floats, with an error that names the operation and the inputs."""
@@ -95,7 +95,7 @@ class Operation:
 
     def apply(self, *inputs: Operand) -> Value:
         """Record a node: the result of this operation on `inputs` (numbers become constants)."""
-        parents = tuple(x if type(x) is Value else _constant(_number(x, self.name), self.name) for x in inputs)
+        parents = tuple(x if type(x) is Value else _constant(to_float(x, self.name), self.name) for x in inputs)
         return _make(self.compute(*[p._data for p in parents]), parents, self)
 
     # ---------------------------------------------------------------- read off the rule, each time
@@ -250,7 +250,7 @@ def _real(r: Any, name: str, inputs: tuple) -> float:
     if isinstance(r, complex):
         shown = ", ".join(map(repr, inputs))
         raise ValueError(f"{name}: {name}({shown}) has no real value (the forward gave the complex {r!r})")
-    return _number(r, f"{name}'s forward")
+    return to_float(r, f"{name}'s forward")
 
 
 def _not_finite(name: str, inputs: tuple, r: float) -> None:

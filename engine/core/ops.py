@@ -23,7 +23,7 @@ from typing import Any
 from .operation import Operation, _refuse, builtin
 from .spelling import number
 from .symbolic import Symbol, call
-from .value import Operand, Value, _make, _number, _overflow
+from .value import Operand, Value, _make, _overflow, to_float
 
 _INF = math.inf
 
@@ -200,7 +200,7 @@ def _pow_method(self: Value, other: Operand) -> Value:
         return _make(_power(self._data, other._data, "**"), (self, other), pow_)
     if not isinstance(other, Real):
         return _refuse("**", other, self)
-    n = _number(other, "**")
+    n = to_float(other, "**")
     op = power(n)
     return _make(op.forward(self._data), (self,), op)
 
@@ -254,10 +254,10 @@ def _leaky_signed(slope: float, sign: float) -> Operation:
 
 def leaky_relu(x: Operand, slope: float = 0.01) -> Any:
     """a if a > 0 else slope * a.   d/da = 1 if a > 0 else slope.  A Value gives a Value, a number a float."""
-    slope = _number(slope, "leaky_relu slope")
+    slope = to_float(slope, "leaky_relu slope")
     if type(x) is Value:
         return _make(_leaky(x._data, slope), (x,), leaky(slope))
-    return _leaky(_number(x, "leaky_relu"), slope)
+    return _leaky(to_float(x, "leaky_relu"), slope)
 
 
 Value.leaky_relu = leaky_relu

@@ -31,6 +31,8 @@ import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .origin import ours
+
 # How tightly each kind of expression binds, as in Python: parentheses go where a looser one
 # stands inside a tighter one.
 _ATOM, _POWER, _UNARY, _PRODUCT, _SUM = 5, 4, 3, 2, 1
@@ -253,11 +255,6 @@ def shown_code(code: str, env: dict[str, tuple[str, Callable]], arity: int) -> s
 # ---------------------------------------------------------------- what a function reads
 
 
-def _ours(module: str | None) -> bool:
-    """True for the engine's and the standard library's code: it reads nothing that a user changes."""
-    return (module or "").split(".")[0] in ("engine", "nn", "math", "builtins", "operator", "functools")
-
-
 # What counts as code, not data: calling it reads only its arguments. engine.core.operation adds
 # Operation when it is imported (symbolic is below it and does not import it).
 _CODE_LIKE: tuple[type, ...] = (
@@ -293,7 +290,7 @@ def outside_read(fn: Any) -> str | None:
             continue  # C code of its arguments
         if not isinstance(f, types.FunctionType):
             return f"the callable {f!r}"  # a bound method, a partial, an object: state we cannot see
-        if _ours(f.__module__):
+        if ours(f.__module__):
             continue
         if f.__defaults__ or f.__kwdefaults__:
             return f"the default arguments of {f.__qualname__}"

@@ -142,7 +142,7 @@ class Value:
     def __init__(self, data: Number | Real, label: str = "", *micrograd: str) -> None:
         if micrograd or type(label) is not str:  # micrograd's Value(data, _children, _op, label)?
             label = micrograd_leaf(label, micrograd, Value)
-        self._data = _number(data, "Value")
+        self._data = to_float(data, "Value")
         self.grad: Any = 0.0
         self.parents: tuple[Value, ...] = ()
         self._how: OperationLike | _Extra = _LEAF
@@ -163,7 +163,7 @@ class Value:
     @data.setter
     def data(self, x: Number | Real) -> None:
         old = self._data
-        self._data = new = x if type(x) is float else _number(x, "Value.data")
+        self._data = new = x if type(x) is float else to_float(x, "Value.data")
         if new != old:  # noted (NaN too), so that a graph that read the old number is refused
             _note_change(self, old)
         if _watching and recorders.tape is not None:  # a write fn makes while recorded: the recording must know
@@ -447,7 +447,7 @@ def _make(data: float, parents: tuple, operation: OperationLike) -> Value:
     return v
 
 
-def _number(x: Any, where: str) -> float:
+def to_float(x: Any, where: str) -> float:
     """Check that `x` is a real number and return it as a float."""
     if isinstance(x, float):  # a float, or a subclass's number without calling its __float__
         return float.__float__(x)

@@ -19,11 +19,9 @@ stage, each a pass over the tape:
 - `run.py`: `compile` and `Compiled`: which of those each call runs.
 """
 
+from .check import MAX_RECORDINGS
 from .errors import CompileWarning, GraphChanged
-from .guards import structure
-from .run import CHECK_EVERY, MAX_RECORDINGS, Compiled, compile
+from .run import CHECK_EVERY, Compiled, compile
 from .tape import Tape
-from .uncompiled import _as_leaves, verifies
 
 __all__ = ["compile", "Compiled", "CompileWarning", "GraphChanged", "Tape", "CHECK_EVERY", "MAX_RECORDINGS"]
-__all__ += ["structure", "verifies", "_as_leaves"]

@@ -10,20 +10,16 @@ same slot. A write of the private slot `_data` itself is not seen.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..core import value as _value
 from ..core.value import Value, recorders
 from .same import same
 
-_ENGINE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _SLOTS = {name: Value.__dict__[name] for name in ("grad",)}
-_MAKING = {_value._make.__code__, Value.__init__.__code__}  # they write the slots of a Value being made
 _lock = threading.Lock()
 _open = [0]
 
@@ -48,18 +44,14 @@ class _Seen:
 
     def __set__(self, obj: Any, value: Any) -> None:
         tape = recorders.tape
-        if tape is not None and (frame := sys._getframe(1)).f_code not in _MAKING:
+        if tape is not None:
             try:
                 old = self.slot.__get__(obj, Value)
-            except AttributeError:  # a node being made: its slots are not set yet
-                old = None
-            tape.touched(obj, self.name, old, value, frame)
+            except AttributeError:  # a Value being made: its slot is set for the first time, by the engine
+                old = self
+            if old is not self:
+                tape.touched(obj, self.name, old, value, sys._getframe(1))
         self.slot.__set__(obj, value)
-
-
-def by_engine(frame: Any) -> bool:
-    """True if `frame` runs the engine's own code."""
-    return frame.f_code.co_filename.startswith(_ENGINE)
 
 
 @contextmanager

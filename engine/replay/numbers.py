@@ -30,11 +30,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core.value import Value
+from .same import bits
 
-_pack_same = float.hex
 
-
-class _Followed:
+class Followed:
     """What a Number does beside being a number: the reads and operations it tells the tape of."""
 
     node: Value
@@ -49,16 +48,16 @@ class _Followed:
         result = number(self, other)
         if result is NotImplemented or type(result) is not float:
             self._read()
-            if isinstance(other, _Followed):
+            if isinstance(other, Followed):
                 other._read()
             return result
         try:  # a node of the graph, as a Value argument's would be: its gradient goes to the stand-in, unread
-            node = op(self.node, other.node if isinstance(other, _Followed) else other)
+            node = op(self.node, other.node if isinstance(other, Followed) else other)
         except (ArithmeticError, ValueError, TypeError):
             node = None
-        if node is None or type(node) is not Value or _pack_same(node._data) != _pack_same(result):
+        if node is None or type(node) is not Value or bits(node._data) != bits(result):
             self._read()  # the graph cannot compute it: the number itself is guarded instead
-            if isinstance(other, _Followed):
+            if isinstance(other, Followed):
                 other._read()
             return result
         return followed(result, node)
@@ -157,9 +156,9 @@ def _read_then(name: str) -> Callable[..., Any]:
     def method(self: Any, *args: Any) -> Any:
         self._read()
         for a in args:
-            if isinstance(a, _Followed):
+            if isinstance(a, Followed):
                 a._read()
-        return getattr(self._plain(), name)(*[a._plain() if isinstance(a, _Followed) else a for a in args])
+        return getattr(self._plain(), name)(*[a._plain() if isinstance(a, Followed) else a for a in args])
 
     method.__name__ = name
     return method
@@ -170,7 +169,7 @@ _READ = ("__eq__", "__ne__", "__hash__", "__pow__", "__rpow__", "__floordiv__", 
          "is_integer", "hex", "as_integer_ratio", "conjugate", "bit_length", "to_bytes")  # fmt: skip
 
 
-class FollowedFloat(_Followed, float):
+class FollowedFloat(Followed, float):
     """A float argument while fn is recorded (see the module's docstring)."""
 
     __slots__ = ("node",)
@@ -184,7 +183,7 @@ class FollowedFloat(_Followed, float):
         return float.__float__(self)
 
 
-class FollowedInt(_Followed, int):
+class FollowedInt(Followed, int):
     """An int argument while fn is recorded: its arithmetic is read, not followed (it stays an int)."""
 
     def __new__(cls, *args: Any) -> Any:
@@ -197,7 +196,7 @@ class FollowedInt(_Followed, int):
         if type(other) is Value:
             return NotImplemented
         self._read()
-        if isinstance(other, _Followed):
+        if isinstance(other, Followed):
             other._read()
             other = other._plain()
         return op(self._plain(), other)

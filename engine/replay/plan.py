@@ -1,6 +1,6 @@
 """The plan: a recorded graph as groups of slots of floats, ready to replay (`play.py` replays it).
 
-`_Plan` is built by passes over the graph's nodes, each a function with one job:
+`Plan` is built by passes over the graph's nodes, each a function with one job:
 
 1. `_check`: every extra output in the loss's graph;
 2. `_take_pieces`: the repeated pieces (`pieces.py`), each shape's copies to be run by one
@@ -260,7 +260,7 @@ def _steps(groups: dict, keys: list, slot: dict, edge_base: dict, incoming: dict
 # ---------------------------------------------------------------- the plan
 
 
-class _Plan:
+class Plan:
     """The recorded graph as groups of slots of floats, ready to replay."""
 
     def __init__(

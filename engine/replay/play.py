@@ -50,16 +50,18 @@ def _gather(indices: list[int]) -> Callable[[list], tuple]:
     return itemgetter(*indices)
 
 
-def replay(plan: Any) -> tuple[float, list[float]]:
-    """Forward and backward of `plan` (a `_Plan`) on the leaves' current numbers; the loss and the extra outputs.
+def replay(plan: Any, leaves: Any = None, data: Any = None) -> tuple[float, list[float]]:
+    """Forward and backward of `plan` (a `Plan`) on the leaves' current numbers; the loss and the extra outputs.
 
     Raises Uncompiled, before any gradient is touched, when the numbers leave the ground where
     a replay is known to equal backward(): a NaN or an infinity anywhere (an overflow, which
     the object engine reports, or a non-finite input, which a skipped copy would not
     propagate), an error in an operation, or a -0.0 gradient to add to.
     """
-    leaves = plan.leaves
-    data = list(map(_data, leaves))
+    if leaves is None:
+        leaves = plan.leaves
+    if data is None:
+        data = list(map(_data, leaves))
     total = sum(data)
     if total - total:  # a NaN or an infinity among the leaves (or a sum that overflowed)
         raise Uncompiled("a leaf of the recorded graph is NaN or infinite")

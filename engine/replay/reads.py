@@ -20,7 +20,6 @@ for those.
 
 from __future__ import annotations
 
-import os
 import sys
 import types
 from collections import Counter
@@ -29,6 +28,7 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
+from ..core.origin import chainrule, ours, standard_file
 from ..core.value import Value
 
 LIMIT = 200_000  # items walked at most; beyond this a function's reads are not all guarded
@@ -47,22 +47,8 @@ _MISSING = object()
 _REFLECTIVE = frozenset({"vars", "__dict__", "getattr", "hasattr", "dir", "attrgetter", "getmembers"})
 
 
-def _ours(module: str | None) -> bool:
-    """True for code of the engine, nn, or the standard library (not walked: it reads no user data)."""
-    root = (module or "").split(".")[0]
-    return root in ("engine", "nn", "builtins", "functools", "itertools", "operator", "math", "random")
-
-
 def _nn(module: str | None) -> bool:
     return (module or "").split(".")[0] == "nn"
-
-
-_STDLIB = os.path.dirname(os.__file__) + os.sep
-
-
-def _standard(file: str) -> bool:
-    """True for a file of the standard library (contextlib, abc ...): it reads no user data of its own."""
-    return file.startswith(_STDLIB) and "-packages" + os.sep not in file
 
 
 def _code_names(code: types.CodeType) -> set[str]:
@@ -105,7 +91,7 @@ class Reads:
             self._top(name or "partial", partial(_partial_arguments, fn), (fn.args, fn.keywords), seen_code)
             self._functions(fn.func, name, seen_code)
             return
-        if not isinstance(fn, types.FunctionType) or _ours(fn.__module__):
+        if not isinstance(fn, types.FunctionType) or ours(fn.__module__):
             if not isinstance(fn, (types.FunctionType, types.BuiltinFunctionType)) and callable(fn):
                 self._top(name or type(fn).__name__, partial(_same_object, fn), fn, seen_code)  # a callable object
             return
@@ -134,14 +120,14 @@ class Reads:
     ) -> None:
         if isinstance(obj, types.ModuleType):
             # a module: the attributes the code names (`batchdata.X`), as tops of their own
-            if _ours(obj.__name__) or id(obj) in self._seen:
+            if chainrule(obj.__name__) or id(obj) in self._seen:
                 return
             self._seen.add(id(obj))
             for attr in sorted(names):
                 if attr in vars(obj):
                     self._top(f"{name}.{attr}", partial(_attribute, obj, attr), vars(obj)[attr], seen_code, names)
             return
-        if isinstance(obj, type) and _ours(obj.__module__):
+        if isinstance(obj, type) and ours(obj.__module__):
             return
         self.tops.append((name, fetch, obj))
         if isinstance(obj, (types.FunctionType, types.MethodType, partial)):
@@ -171,7 +157,7 @@ class Reads:
                 self._functions(obj, name, seen_code)
                 continue
             elif isinstance(obj, type):  # a class: its attributes (`Config.X`), its methods, its bases
-                if _ours(obj.__module__):
+                if ours(obj.__module__):
                     continue
                 attrs = vars(obj)
                 items = list(attrs.values())
@@ -200,7 +186,7 @@ class Reads:
                 self.containers.append((name, obj, None, items))
             elif not hasattr(obj, "__dict__"):
                 slots = [a for k in t.__mro__ for a in _slot_names(k)]
-                if not slots or _ours(t.__module__):
+                if not slots or ours(t.__module__):
                     continue  # seen by identity in its container only (iterators, generators, arrays)
                 items = []
                 for attr in slots:  # an object with __slots__: each slot, as a top of its own
@@ -230,7 +216,7 @@ class Reads:
         code = frame.f_code
         g = frame.f_globals
         module = g.get("__name__")
-        if _ours(module) or _standard(code.co_filename):
+        if ours(module) or standard_file(code.co_filename):
             if _nn(module):  # nn's methods read the attributes of nn's objects
                 self.names_run.update(code.co_names)
             return True

@@ -1,77 +1,110 @@
-"""The recording's passes: stand-in leaves for the arguments, the tape tied to the Values fn also
-reads from outside, and what a recording keeps (`_Entry`) and what a check compares (`signature`).
+"""The record stage: fn run once on stand-in leaves, with the tape and the observers on, and what it made of it.
 
-`Compiled._record` (run.py) runs them in order: `stand_ins`, fn on the tape (`tape.py`), `pin`,
-then the guards (`guards.py`) and the plan (`plan.py`), kept as an `_Entry`.
+`record` runs fn on a fresh leaf standing for each argument Value (`stand_ins`; a number argument
+comes as a followed number, numbers.py), ties the graph to the argument Values fn also reads
+from outside (`pin`), and then either keeps a `Recording` (guards.py, plan.py) or says why fn runs
+uncompiled; either way this call's result is fn's own numbers.
 """
 
 from __future__ import annotations
 
-import struct
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
-from ..core import value as _value
+from ..core.changes import stale
 from ..core.graph import topological_order
+from ..core.hooks import live_hooks
 from ..core.value import Value
+from . import leaves
+from .arguments import Arguments, outputs, rebuild, returned
+from .errors import Uncompiled
 from .guards import Guards
 from .numbers import followed
-from .plan import _Plan
+from .plan import Plan
+from .reads import Reads, observing
+from .recording import Recording, argument_numbers
 from .tape import Tape
-
-_pack = struct.Struct("<d").pack
-
-
-class _Entry:
-    """One recording: the plan for one structure of arguments, and what it depends on."""
-
-    def __init__(self, plan: _Plan, proxies: list[Value | None], pinned: dict[int, Value], guards: Guards,
-                 extras: Any, signature: tuple, tape: Tape, writes: list[tuple[Value, Any]]) -> None:  # fmt: skip
-        self.plan = plan
-        self.proxies = proxies  # the leaf standing for each argument (None: the argument Value itself)
-        self.pinned = pinned  # argument number -> the Value that must be passed there (fn reads it too)
-        self.guards = guards
-        self.extras = extras
-        self.signature = signature
-        self.tape = tape
-        arguments = set(proxies)
-        self.outside = {leaf for leaf in plan.leaves if leaf not in arguments}
-        # the leaves whose gradients a call gives the user: parameters and other Values from outside
-        self.watched = [leaf for leaf in plan.leaves if leaf not in arguments and leaf not in tape.nodes]
-        self.writes = writes  # (Value, number or None): the .grad writes fn makes, made again before each replay
-        self.watched += [v for v in {v: None for v, _ in writes} if v not in self.outside and v not in arguments]
-
-    def fits(self, given: list[Any]) -> bool:
-        """True if the arguments stand in the same relation to the graph as when recorded."""
-        for i, x in enumerate(given):
-            if self.pinned.get(i, x) is not x or (i not in self.pinned and type(x) is Value and x in self.outside):
-                return False
-        return True
-
-    def run(self, given: list[Any]) -> tuple[float, list[float]]:
-        for proxy, x in zip(self.proxies, given, strict=True):
-            if proxy is not None:
-                t = type(x)
-                # into the slot: a stand-in is the replay's own leaf, not a change of data a graph read
-                if t is float:
-                    proxy._data, proxy.grad = x, 0.0
-                elif t is Value:
-                    proxy._data, proxy.grad = x._data, x.grad
-                else:
-                    proxy._data, proxy.grad = _value._number(x, "compile input"), 0.0
-        self.guards.run()
-        for v, g in self.writes:
-            v.grad = g
-        result = self.plan.run()
-        give_back(self.proxies, given)
-        return result
+from .uncompiled import backward
 
 
-def give_back(proxies: list[Value | None], given: list[Any]) -> None:
-    """The argument Values get the gradients their stand-ins collected."""
-    for proxy, x in zip(proxies, given, strict=True):
-        if proxy is not None and type(x) is Value:
-            x.grad = proxy.grad
+class Recorded(NamedTuple):
+    """What the record stage made of a call."""
+
+    result: Any  # what the call returns
+    tape: Tape  # the recording's account: print(step.tape)
+    recording: Recording | None = None  # kept for later calls; None: nothing to keep
+    uncompiled: str = ""  # why every later call runs uncompiled ('': it need not)
+    warn: bool = False  # whether that reason is one to warn about
+
+
+def record(fn: Callable[..., Any], args: tuple, arguments: Arguments, name: str, reads: Reads) -> Recorded:
+    """fn(*args) recorded (`reads`: the snapshot of what it reads from outside, filled as it runs).
+
+    The caller pauses the cyclic collector (collector.pause_gc) around it and the snapshot."""
+    given = arguments.given
+    proxies, leaf_args = stand_ins(args, given)
+    tape = Tape(name)
+    with observing(reads):
+        loss, extras, values = outputs(tape.record(fn, *leaf_args))
+    writes, refused = leaves.writes(tape.leaf_events, tape.nodes, tape.constants)
+    tape.leaf_events = []
+    stood = list(proxies)
+    # refused: each Value(x) of a number argument x stays the Value fn made (it may have written its .data)
+    pinned, loss, values, order = pin(given, proxies, tape, loss, values, topological_order(loss), not refused)
+    if pinned:  # a write to the stand-in of an argument that is also read from outside: to the Value itself
+        to = {stood[i]: x for i, x in pinned.items()}
+        writes = [(to.get(v, v), g) for v, g in writes]
+    tape.arguments = proxies
+    tape.results = [loss, *values]
+
+    def by_backward(uncompiled: str = "", warn: bool = False, recording: Recording | None = None) -> Recorded:
+        lend(proxies, given)
+        result = returned(*backward(loss, values, fill=True), extras)
+        give_back(proxies, given)
+        return Recorded(result, tape, recording, uncompiled, warn)
+
+    if live_hooks[0] and any(n._hooks for n in order):  # no hook anywhere: no walk
+        raise ValueError("compile: the graph has node(s) with gradient hooks, which a replay cannot run")
+    if refused:
+        return by_backward(f"{refused}, which a replay cannot do", warn=True)
+    if stale(order) is not None:  # fn wrote a constant's .data after an operation read it
+        return by_backward()  # backward() refuses, as it does uncompiled; nothing is kept
+    inner = [v for v in order if v._how.rule is not None]  # v._rule, read directly
+    made_before = [v for v in inner if v not in tape.nodes]
+    if made_before:
+        return by_backward(
+            f"its graph uses {len(made_before)} node(s) made before the call (the first: {made_before[0].op!r}), "
+            "whose numbers a replay would compute again",
+            warn=True,
+        )
+    try:
+        recording = recording_of(tape, proxies, given, pinned, writes, extras, (loss, values, order), len(inner))
+    except Uncompiled as why:
+        return by_backward(why.reason)
+    try:
+        result = returned(*recording.play(given, argument_numbers(given)), extras)
+    except Uncompiled:  # the replay touched no gradient
+        return by_backward(recording=recording)
+    return Recorded(result, tape, recording)
+
+
+def recording_of(tape: Tape, proxies: list[Value | None], given: list[Any], pinned: dict[int, Value],
+         writes: list[tuple[Value, Any]], extras: Any, graph: tuple[Value, list[Value], list[Value]],
+         n_inner: int) -> Recording:  # fmt: skip
+    """The recording to keep: the guards and the plan (Uncompiled if the plan has nothing to gain).
+
+    graph: the loss, the extra outputs' Values, and the loss's graph in topological order."""
+    loss, values, order = graph
+    stop_leaves = [n for n in order if n in tape.stops]
+    # what fn computes and the loss does not use is computed again before each replay: an
+    # error it raises (sqrt(-1.0), an overflow) is raised as fn raises it
+    unused = tape.unused(order, n_inner, len(stop_leaves))
+    inputs = {p: i for i, p in enumerate(proxies) if p is not None}
+    guards = Guards(tape, stop_leaves, unused, inputs)
+    # a number passed in stands in the graph as a leaf whose gradient no one reads
+    unread = frozenset(p for p, x in zip(proxies, given, strict=True) if p is not None and type(x) is not Value)
+    plan = Plan(loss, values, order, unread)
+    return Recording(plan, proxies, pinned, guards, extras, tape, writes)
 
 
 def stand_ins(args: tuple, given: list[Any]) -> tuple[list[Value | None], Any]:
@@ -87,16 +120,24 @@ def stand_ins(args: tuple, given: list[Any]) -> tuple[list[Value | None], Any]:
             proxy = Value(x)
             numbers.append(followed(x, proxy))
         proxies.append(proxy)
-    return proxies, _substitute(list(args), by_id, iter(numbers))
+    taken = iter(numbers)
+    return proxies, rebuild(list(args), lambda x: by_id[id(x)] if type(x) is Value else next(taken))
 
 
-def _substitute(obj: Any, stand_ins: dict[int, Value], numbers: Iterator[Any]) -> Any:
-    """The argument structure with each Value replaced by its stand-in leaf, each number by its Number."""
-    if isinstance(obj, (list, tuple)):
-        return type(obj)([_substitute(item, stand_ins, numbers) for item in obj])
-    if type(obj) is Value:
-        return stand_ins[id(obj)]
-    return next(numbers)
+def lend(proxies: list[Value | None], given: list[Any]) -> None:
+    """The stand-ins of argument Values start from their gradients, for a backward() through the recorded graph."""
+    for proxy, x in zip(proxies, given, strict=True):
+        if proxy is not None and type(x) is Value:
+            proxy.grad = x.grad
+
+
+def give_back(proxies: list[Value | None], given: list[Any]) -> None:
+    """The argument Values get the gradients their stand-ins collected; the stand-ins start again from 0.0."""
+    for proxy, x in zip(proxies, given, strict=True):
+        if proxy is not None:
+            if type(x) is Value:
+                x.grad = proxy.grad
+            proxy.grad = 0.0
 
 
 def pin(given: list[Any], proxies: list[Value | None], tape: Tape, loss: Value, outputs: list[Value],
@@ -107,7 +148,7 @@ def pin(given: list[Any], proxies: list[Value | None], tape: Tape, loss: Value, 
     The graph must use that Value itself in both places, as backward() would: its stand-in is
     replaced by it everywhere (parents, the tape, the results) and the argument is pinned. A leaf
     `Value(x)` of a number argument x is replaced by x's stand-in in the same way, with `aliases`
-    (not for a graph that runs uncompiled: fn may have written such a leaf's .data)
+    (not for a graph that runs uncompiled: fn may have written such a leaf's .data).
     Returns (pinned, loss, outputs, order), the last three as they are after the swap.
     """
     in_graph = set(order) if any(type(x) is Value for x in given) else set()
@@ -143,28 +184,3 @@ def _everything(order: list[Value], stops: dict[Value, tuple]) -> list[Value]:
             stack.extend(n.parents)
             stack.extend(stops[n][1] if n in stops else ())
     return found
-
-
-def kinds(tape: Tape, proxies: list[Value | None], stop_leaves: list[Value], guards: Guards) -> dict[Value, Any]:
-    """What each special leaf is: a constant, argument i, or a stop-gradient (with what computes it)."""
-    found: dict[Value, Any] = {c: "constant" for c in tape.constants}
-    found.update((p, i) for i, p in enumerate(proxies) if p is not None)
-    for n in stop_leaves:
-        found[n] = ("stop", guards.signature)
-    return found
-
-
-def signature(plan: _Plan, kinds: dict[Value, Any]) -> tuple:
-    """What a check compares: operations and wiring, constants, the Values read, arguments, outputs."""
-    leaves = plan.leaves
-    return (
-        ("operations or their wiring", plan.wiring),
-        ("constants", hash(tuple(_pack(n.data) for n in leaves if kinds.get(n) == "constant"))),
-        ("Values read from outside", hash(tuple(id(n) for n in leaves if n not in kinds))),
-        ("arguments", hash(tuple((i, kinds[n]) for i, n in enumerate(leaves) if type(kinds.get(n)) is int))),
-        (
-            "detached or no_grad() values",
-            hash(tuple((i, kinds[n]) for i, n in enumerate(leaves) if type(kinds.get(n)) is tuple)),
-        ),
-        ("extra outputs", tuple(plan.output_slots)),
-    )

@@ -5,7 +5,12 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-_pack = struct.Struct("<d").pack
+_double = struct.Struct("<d").pack
+
+
+def bits(x: Any) -> Any:
+    """What comparing to the bit compares: a float's 8 bytes (so 0.0 and -0.0, and NaNs, differ), else repr(x)."""
+    return _double(x) if type(x) is float else repr(x)
 
 
 def same(a: Any, b: Any) -> bool:
@@ -21,7 +26,7 @@ def same(a: Any, b: Any) -> bool:
     if t is not type(b):
         return False
     if t is float:
-        return _pack(a) == _pack(b)
+        return _double(a) == _double(b)
     if t in (int, str, bytes, bool):
         return a == b
     if t is tuple:

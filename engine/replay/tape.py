@@ -27,19 +27,15 @@ from operator import is_
 from typing import Any
 
 from ..core.operation import Operation
+from ..core.origin import ENGINE_FILES, user_frame
 from ..core.value import Value, watch
 from .leaves import watching
-from .numbers import _Followed
-
-_ENGINE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_OURS = (_ENGINE + os.sep, os.path.join(os.path.dirname(_ENGINE), "nn") + os.sep)
+from .numbers import Followed
 
 
 def user_line() -> tuple[str, int] | None:
     """(file, line) of the innermost frame outside the engine and nn: the user's line."""
-    f: Any = sys._getframe(2)
-    while f is not None and f.f_code.co_filename.startswith(_OURS):
-        f = f.f_back
+    f = user_frame(sys._getframe(2))
     return None if f is None else (f.f_code.co_filename, f.f_lineno)
 
 
@@ -93,7 +89,7 @@ class Tape:
     # ---------------------------------------------------------------- told by engine.core.value
 
     def constant(self, v: Value, number: Any) -> None:
-        if isinstance(number, _Followed):  # Value(x) of a number passed as an argument: its stand-in
+        if isinstance(number, Followed):  # Value(x) of a number passed as an argument: its stand-in
             self.aliases[v] = number.node
             return
         self.constants[v] = user_line()
@@ -113,9 +109,8 @@ class Tape:
         """fn's code read a `.grad`, or wrote a `.grad` or `.data` (leaves.py tells); `where` is the user's
         line, or None for the engine's own code."""
         where = None
-        if not frame.f_code.co_filename.startswith(_ENGINE + os.sep):
-            while frame is not None and frame.f_code.co_filename.startswith(_OURS):
-                frame = frame.f_back
+        if not frame.f_code.co_filename.startswith(ENGINE_FILES):
+            frame = user_frame(frame)
             where = shown_line(None if frame is None else (frame.f_code.co_filename, frame.f_lineno))
         self.leaf_events.append((v, what, old, value, where))
 

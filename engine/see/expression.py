@@ -233,13 +233,13 @@ class _Builder:
                 a, b = args
                 if not isinstance(a, Value) and not isinstance(b, Value):
                     a = Value(a)  # two numbers: the engine's checked arithmetic, then the number again
-                    return _number(_BINARY_FUNCTIONS[type(node.op)](a, b))
+                    return to_float(_BINARY_FUNCTIONS[type(node.op)](a, b))
                 return _BINARY_FUNCTIONS[type(node.op)](a, b)
             name = node.func.id  # type: ignore[attr-defined]
             function = UNARY_FUNCTIONS.get(name, leaky_relu)
             first = args[0]
             if not isinstance(first, Value):
-                return _number(function(Value(first), *args[1:]))
+                return to_float(function(Value(first), *args[1:]))
             return function(*args)
         except (ArithmeticError, ValueError, TypeError) as error:
             raise ExpressionError(f"cannot compute {self.where(node)}: {error}") from None
@@ -256,7 +256,7 @@ def _short(text: str) -> str:
     return text if len(text) <= 60 else f"{text[:30]} ... {text[-20:]}"
 
 
-def _number(v: Value) -> float:
+def to_float(v: Value) -> float:
     return v.data
 
 

@@ -26,7 +26,7 @@ from ..core.graph import topological_order
 from ..core.mode import _mode
 from ..core.spelling import number
 from ..core.symbolic import operand_fill
-from ..core.value import Value, _number
+from ..core.value import Value, to_float
 from .naming import NamedGraph, expression, named_graph
 
 
@@ -99,7 +99,7 @@ class BackwardSteps(Iterator[Step]):
         if type(grad) is Value:
             raise TypeError("backward_steps: the seed gradient must be a number (stepping has no create_graph)")
         self.root = root
-        self.seed = _number(grad, "backward_steps grad")
+        self.seed = to_float(grad, "backward_steps grad")
         self.graph = named_graph(root) if names is None else NamedGraph(root, topological_order(root), names)
         self.order = self.graph.order
         self.names = self.graph.names

@@ -23,7 +23,7 @@ from typing import Any
 from ..core.backward import ChainRule
 from ..core.hooks import _lock, live_hooks
 from ..core.mode import _mode
-from ..core.value import Value, _number
+from ..core.value import Value, to_float
 from .naming import NamedGraph, named_graph
 from .steps import Step, make_step
 
@@ -86,7 +86,7 @@ def viewed_pass(root: Value, grad: float = 1.0, *, who: str = "backward pass") -
         raise TypeError(f"{who}: expected a Value, got {type(root).__name__}")
     if type(grad) is Value:
         raise TypeError(f"{who}: the seed gradient must be a number")
-    seed = _number(grad, f"{who} grad")
+    seed = to_float(grad, f"{who} grad")
     graph = named_graph(root)
     order = graph.order
     grads: dict[Value, Any] = dict.fromkeys(order, 0.0)  # as backward() from zero: 0.0 + -0.0 is 0.0

@@ -34,7 +34,7 @@ import engine.replay.pieces as pieces
 import engine.replay.straight as straight
 import nn
 from engine import CompileWarning, GraphChanged, Value
-from engine.replay import _as_leaves
+from engine.replay.arguments import as_given
 
 LONG = os.environ.get("CHAINRULE_FUZZ") == "long"
 STATS = Counter()  # what the calls did: compared equal, both raised, refused, warned
@@ -164,7 +164,7 @@ def leaves(w: World, args):
 def call_world(w: World, args):
     if w.step is not None:
         return w.step(*args)
-    loss = w.fn(*_as_leaves(list(args)))
+    loss = w.fn(*as_given(args))
     loss.backward()
     return loss.data
 

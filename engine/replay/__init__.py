@@ -5,18 +5,22 @@ A training loop rebuilds the same graph every step with new numbers in it. `comp
 the guards and replay the tape's graph on floats, to the bit what backward() gives. One file per
 stage, each a pass over the tape:
 
+- `run.py`: `compile` and `Compiled`, whose `__call__` only dispatches each call to a stage:
+  `arguments.py` reads the arguments once (and is the one walker of nested lists, for what fn
+  returns too); `check.py` picks the recording to replay; `record.py` records fn (`tape.py`,
+  `reads.py`, `leaves.py`, `numbers.py` observe it); `recording.py` replays a recording on the
+  arguments' numbers; `verify.py` compares a replay with fn run uncompiled; `uncompiled.py` is
+  the one way out, taken when any stage raises `errors.Uncompiled`;
 - `tape.py`: the tape, written through a thread-local recorder while fn runs: every operation,
   constant (with its line), stop-gradient, and every number Python read;
-- `guards.py`: what must hold for a replay to equal fn now (the numbers read, the arguments'
-  structure), and the stop-gradients computed again; `reads.py`: the outside data fn reaches;
+- `guards.py`: what must hold for a replay to equal fn now (the numbers read, the outside data),
+  and the stop-gradients computed again; `reads.py`: the outside data fn reaches;
 - `plan.py`: the graph as groups of slots of floats, with the repeated pieces as kernels, built
   by named passes; `pieces.py`: finding the repeated pieces; `kernels.py`: writing their loops;
   `play.py`: the replay of a plan, forward and backward on floats;
 - `leaves.py`: what fn does to the `.grad` and `.data` of Values, seen while it is recorded;
   `numbers.py`: the numbers passed as arguments, followed while fn is recorded;
-- `record.py`: the recording's passes (stand-in leaves, pinning, what a check compares);
-  `uncompiled.py`: fn run as if not compiled, for a fallback or a verification call;
-- `run.py`: `compile` and `Compiled`: which of those each call runs.
+- `errors.py`: what a compiled function raises and warns, and `Uncompiled`, the one way out.
 """
 
 from .check import MAX_RECORDINGS

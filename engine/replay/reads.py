@@ -148,65 +148,65 @@ class Reads:
             if t is tuple or t is frozenset:
                 items = obj
             elif t is list or t is set:
-                items = list(obj)
-                self.containers.append((name, obj, None, items))
+                items = self._keep(name, obj, None, list(obj))
             elif t is dict:
-                items = list(obj.values())
-                self.containers.append((name, obj, list(obj), items))
-            elif isinstance(obj, (types.FunctionType, types.MethodType)):
-                self._functions(obj, name, seen_code)
-                continue
-            elif isinstance(obj, type):  # a class: its attributes (`Config.X`), its methods, its bases
-                if ours(obj.__module__):
-                    continue
-                attrs = vars(obj)
-                items = list(attrs.values())
-                self.containers.append((name, attrs, list(attrs), items))
-                self.tops.append((f"{name}.__bases__", partial(getattr, obj, "__bases__"), obj.__bases__))
-                stack.extend(obj.__bases__)
-            elif isinstance(obj, (staticmethod, classmethod)):  # the function inside
-                self._functions(obj.__func__, name, seen_code)
-                continue
-            elif isinstance(obj, property):  # the functions that compute it
-                for f in (obj.fget, obj.fset):
-                    if f is not None:
-                        self._functions(f, name, seen_code)
-                continue
-            elif isinstance(obj, _OPAQUE) or (t.__module__ or "").startswith("engine."):
-                continue  # seen by identity in its container only (a compiled step, an operation)
-            elif isinstance(obj, Mapping):  # defaultdict, OrderedDict, any mapping
-                if not self._afford(len(obj)):
-                    return
-                items = list(obj.values())
-                self.containers.append((name, obj, list(obj), items))
-            elif isinstance(obj, Sequence) and not isinstance(obj, (str, bytes, bytearray, range, memoryview)):
-                if not self._afford(len(obj)):
-                    return
-                items = list(obj)
-                self.containers.append((name, obj, None, items))
-            elif not hasattr(obj, "__dict__"):
-                slots = [a for k in t.__mro__ for a in _slot_names(k)]
-                if not slots or ours(t.__module__):
-                    continue  # seen by identity in its container only (iterators, generators, arrays)
-                items = []
-                for attr in slots:  # an object with __slots__: each slot, as a top of its own
-                    value = getattr(obj, attr, _MISSING)
-                    self.tops.append((f"{name}.{attr}", partial(getattr, obj, attr, _MISSING), value))
-                    items.append(value)
-                stack.append(t)
-            elif _nn(t.__module__):  # an object of nn's: its attributes are kept when the recording ends
-                self._ours_found.append((name, obj, dict(vars(obj))))
-                continue
+                items = self._keep(name, obj, list(obj), list(obj.values()))
             else:
-                attrs = vars(obj)
-                items = list(attrs.values())
-                self.containers.append((name, attrs, list(attrs), items))
-                stack.append(t)  # the class of a user's object: its attributes and methods
+                items = self._inside(obj, name, seen_code, stack)
+                if items is None:
+                    continue
             self._budget -= len(items)
             if self._budget < 0:
                 self.complete = False
                 return
             stack.extend(items)
+
+    def _keep(self, name: str, container: Any, keys: list | None, items: list) -> list:
+        """Keep a container with its keys (None for a sequence or a set) and items; the items."""
+        self.containers.append((name, container, keys, items))
+        return items
+
+    def _inside(self, obj: Any, name: str, seen_code: set[int], stack: list) -> Any:
+        """What the walk goes on to below an object other than a plain container: its items, or
+        None (nothing, or nothing now); the functions met are read (`_functions`)."""
+        t = type(obj)
+        if isinstance(obj, (types.FunctionType, types.MethodType)):
+            self._functions(obj, name, seen_code)
+        elif isinstance(obj, type):  # a class: its attributes (`Config.X`), its methods, its bases
+            if ours(obj.__module__):
+                return None
+            self.tops.append((f"{name}.__bases__", partial(getattr, obj, "__bases__"), obj.__bases__))
+            stack.extend(obj.__bases__)
+            return self._keep(name, vars(obj), list(vars(obj)), list(vars(obj).values()))
+        elif isinstance(obj, (staticmethod, classmethod)):  # the function inside
+            self._functions(obj.__func__, name, seen_code)
+        elif isinstance(obj, property):  # the functions that compute it
+            for f in (obj.fget, obj.fset):
+                if f is not None:
+                    self._functions(f, name, seen_code)
+        elif isinstance(obj, _OPAQUE) or (t.__module__ or "").startswith("engine."):
+            return None  # seen by identity in its container only (a compiled step, an operation)
+        elif isinstance(obj, Mapping):  # defaultdict, OrderedDict, any mapping
+            return self._keep(name, obj, list(obj), list(obj.values())) if self._afford(len(obj)) else None
+        elif isinstance(obj, Sequence) and not isinstance(obj, (str, bytes, bytearray, range, memoryview)):
+            return self._keep(name, obj, None, list(obj)) if self._afford(len(obj)) else None
+        elif not hasattr(obj, "__dict__"):
+            slots = [a for k in t.__mro__ for a in _slot_names(k)]
+            if not slots or ours(t.__module__):
+                return None  # seen by identity in its container only (iterators, generators, arrays)
+            items = []
+            for attr in slots:  # an object with __slots__: each slot, as a top of its own
+                value = getattr(obj, attr, _MISSING)
+                self.tops.append((f"{name}.{attr}", partial(getattr, obj, attr, _MISSING), value))
+                items.append(value)
+            stack.append(t)
+            return items
+        elif _nn(t.__module__):  # an object of nn's: its attributes are kept when the recording ends
+            self._ours_found.append((name, obj, dict(vars(obj))))
+        else:
+            stack.append(t)  # the class of a user's object: its attributes and methods
+            return self._keep(name, vars(obj), list(vars(obj)), list(vars(obj).values()))
+        return None
 
     def observe(self, frame: Any) -> bool:
         """Add what a frame fn ran reads from outside: the globals its code names, and the contents of

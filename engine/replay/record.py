@@ -22,7 +22,7 @@ from .guards import Guards
 from .numbers import followed
 from .plan import Plan
 from .reads import Reads, observing
-from .recording import Recording, argument_numbers
+from .recording import Recording, aimed, argument_numbers, write_again
 from .tape import Tape
 from .uncompiled import backward
 
@@ -56,6 +56,8 @@ def record(fn: Callable[..., Any], args: tuple, arguments: Arguments, name: str,
         writes = [(to.get(v, v), g) for v, g in writes]
     tape.arguments = proxies
     tape.results = [loss, *values]
+    writes = aimed(writes, proxies)
+    write_again(writes, given)  # fn's writes into its arguments' stand-ins: into the argument Values
 
     def by_backward(uncompiled: str = "", warn: bool = False, recording: Recording | None = None) -> Recorded:
         lend(proxies, given)
@@ -89,7 +91,7 @@ def record(fn: Callable[..., Any], args: tuple, arguments: Arguments, name: str,
 
 
 def recording_of(tape: Tape, proxies: list[Value | None], given: list[Any], pinned: dict[int, Value],
-         writes: list[tuple[Value, Any]], extras: Any, graph: tuple[Value, list[Value], list[Value]],
+         writes: list[tuple[Value | int, Any]], extras: Any, graph: tuple[Value, list[Value], list[Value]],
          n_inner: int) -> Recording:  # fmt: skip
     """The recording to keep: the guards and the plan (Uncompiled if the plan has nothing to gain).
 

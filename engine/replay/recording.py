@@ -22,19 +22,22 @@ class Recording:
     __slots__ = ("plan", "guards", "extras", "tape", "writes", "pinned", "outside", "watched", "inputs")
 
     def __init__(self, plan: Plan, proxies: list[Value | None], pinned: dict[int, Value], guards: Guards,
-                 extras: Any, tape: Tape, writes: list[tuple[Value, Any]]) -> None:  # fmt: skip
+                 extras: Any, tape: Tape, writes: list[tuple[Value | int, Any]]) -> None:  # fmt: skip
         """proxies: the leaf standing for each argument in `given` (None: the argument Value itself, pinned)."""
         self.plan = plan
         self.guards = guards
         self.extras = extras  # fn's extra outputs as returned: their nesting
         self.tape = tape
-        self.writes = writes  # (Value, number or None): the .grad writes fn makes, made again before each replay
+        # (Value, or the number of an argument Value in `given`; number or None): the .grad writes fn
+        # makes, made again before each replay (`write_again`)
+        self.writes = writes
         self.pinned = pinned  # argument number -> the Value that must be passed there (fn reads it too)
         stood = set(proxies)
         self.outside = {leaf for leaf in plan.leaves if leaf not in stood}
         # the leaves whose gradients a call gives the user: parameters and other Values from outside
         watched = [leaf for leaf in plan.leaves if leaf not in stood and leaf not in tape.nodes]
-        watched += [v for v in {v: None for v, _ in writes} if v not in self.outside and v not in stood]
+        written = {v: None for v, _ in writes if type(v) is not int}  # an argument's: given to the caller
+        watched += [v for v in written if v not in self.outside and v not in stood]
         self.watched = watched
         at = {leaf: i for i, leaf in enumerate(plan.leaves)}
         # (the plan's leaf, the argument): where each argument's number goes in a replay
@@ -51,8 +54,7 @@ class Recording:
         """The guards checked on the arguments' numbers, fn's `.grad` writes made again, then the plan replayed."""
         found = argument_numbers(given)
         self.guards.run(found)
-        for v, g in self.writes:
-            v.grad = g
+        write_again(self.writes, given)
         return self.play(given, found)
 
     def play(self, given: list[Any], numbers: list[float]) -> tuple[float, list[float]]:
@@ -71,3 +73,15 @@ class Recording:
 def argument_numbers(given: list[Any]) -> list[float]:
     """The number of each argument: a Value's, or the number itself as a float."""
     return [x if type(x) is float else x._data if type(x) is Value else to_float(x, "compile input") for x in given]
+
+
+def aimed(writes: list[tuple[Value, Any]], proxies: list[Value | None]) -> list[tuple[Value | int, Any]]:
+    """fn's `.grad` writes, each to a Value, or to argument number i where fn wrote into its stand-in."""
+    argument = {p: i for i, p in enumerate(proxies) if p is not None}
+    return [(argument.get(v, v), g) for v, g in writes]
+
+
+def write_again(writes: list[tuple[Value | int, Any]], given: list[Any]) -> None:
+    """Make fn's `.grad` writes (`aimed`) again, a write to an argument into the Value passed this call."""
+    for v, g in writes:
+        (given[v] if type(v) is int else v).grad = g

@@ -56,8 +56,8 @@ def record(fn: Callable[..., Any], args: tuple, arguments: Arguments, name: str,
         writes = [(to.get(v, v), g) for v, g in writes]
     tape.arguments = proxies
     tape.results = [loss, *values]
-    writes = aimed(writes, proxies)
-    write_again(writes, given)  # fn's writes into its arguments' stand-ins: into the argument Values
+    aimed_writes = aimed(writes, proxies)
+    write_again(aimed_writes, given)  # fn's writes into its arguments' stand-ins: into the argument Values
 
     def by_backward(uncompiled: str = "", warn: bool = False, recording: Recording | None = None) -> Recorded:
         lend(proxies, given)
@@ -80,7 +80,7 @@ def record(fn: Callable[..., Any], args: tuple, arguments: Arguments, name: str,
             warn=True,
         )
     try:
-        recording = recording_of(tape, proxies, given, pinned, writes, extras, (loss, values, order), len(inner))
+        recording = recording_of(tape, proxies, given, pinned, aimed_writes, extras, (loss, values, order), len(inner))
     except Uncompiled as why:
         return by_backward(why.reason)
     try:

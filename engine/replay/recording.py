@@ -36,7 +36,7 @@ class Recording:
         self.outside = {leaf for leaf in plan.leaves if leaf not in stood}
         # the leaves whose gradients a call gives the user: parameters and other Values from outside
         watched = [leaf for leaf in plan.leaves if leaf not in stood and leaf not in tape.nodes]
-        written = {v: None for v, _ in writes if type(v) is not int}  # an argument's: given to the caller
+        written = {v: None for v, _ in writes if isinstance(v, Value)}  # an argument's: given to the caller
         watched += [v for v in written if v not in self.outside and v not in stood]
         self.watched = watched
         at = {leaf: i for i, leaf in enumerate(plan.leaves)}
@@ -84,4 +84,4 @@ def aimed(writes: list[tuple[Value, Any]], proxies: list[Value | None]) -> list[
 def write_again(writes: list[tuple[Value | int, Any]], given: list[Any]) -> None:
     """Make fn's `.grad` writes (`aimed`) again, a write to an argument into the Value passed this call."""
     for v, g in writes:
-        (given[v] if type(v) is int else v).grad = g
+        (given[v] if isinstance(v, int) else v).grad = g

@@ -7,7 +7,10 @@ call uncompiled (`always`: every later call too).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
+
+from .tape import shown_line
 
 
 class GraphChanged(RuntimeError):
@@ -31,3 +34,20 @@ class Uncompiled(Exception):
         self.reason = reason
         self.read = read
         self.always = always
+
+
+def warn_read_changed(warned: set[Any], name: str, read: Any) -> None:
+    """A CompileWarning that a number fn read now reads differently, once per place (`warned` holds
+    the places warned about): this call, and every call where it changes, runs uncompiled."""
+    where = read.where or ("?", 0)
+    if where in warned:
+        return
+    warned.add(where)
+    line = shown_line(read.where) or "a line of the engine's"
+    warnings.warn(
+        f"compile: {name} read the number of a Value while it was recorded ({read.how}, at {line}), "
+        "and would now read another: this call runs uncompiled (slow), as will every call where it changes. "
+        "Keep such choices inside the graph (relu, abs), or pass the number as an argument.",
+        CompileWarning,
+        stacklevel=3,
+    )

@@ -22,12 +22,12 @@ from ..core.mode import is_anomaly_enabled, is_grad_enabled
 from ..core.value import Value
 from . import check, uncompiled
 from .arguments import Arguments, difference, read, returned
-from .errors import CompileWarning, GraphChanged, Uncompiled
+from .errors import CompileWarning, GraphChanged, Uncompiled, warn_read_changed
 from .plan import Plan
 from .reads import Reads
 from .record import record
 from .recording import Recording
-from .tape import Tape, shown_line
+from .tape import Tape
 from .verify import verifies, verify
 
 CHECK_EVERY = 1000  # verification calls: 2, 3, 5, 9 ... up to this, then every this-th
@@ -81,7 +81,7 @@ class Compiled:
                 return self._replay(recording, args, found)
             except Uncompiled as why:
                 if why.read is not None:
-                    self._warn_changed(why.read)
+                    warn_read_changed(self._warned, self._name, why.read)
                 return uncompiled.fall_back(self.fn, args, why)
 
     def _arguments(self, args: tuple) -> Arguments:
@@ -127,21 +127,6 @@ class Compiled:
             self.uncompiled = f"its replay differed from fn at the verification call number {self.calls}"
             raise
         return returned(loss, outs, recording.extras)
-
-    def _warn_changed(self, read: Any) -> None:
-        """Warn once per place that a number fn read now reads differently."""
-        where = read.where or ("?", 0)
-        if where in self._warned:
-            return
-        self._warned.add(where)
-        line = shown_line(read.where) or "a line of the engine's"
-        warnings.warn(
-            f"compile: {self._name} read the number of a Value while it was recorded ({read.how}, at {line}), "
-            "and would now read another: this call runs uncompiled (slow), as will every call where it changes. "
-            "Keep such choices inside the graph (relu, abs), or pass the number as an argument.",
-            CompileWarning,
-            stacklevel=3,
-        )
 
     @property
     def code(self) -> str:

@@ -16,7 +16,7 @@ from ..core.graph import topological_order
 from ..core.value import Value
 from .guards import Guards
 from .numbers import followed
-from .plan import _Plan
+from .plan import Plan
 from .tape import Tape
 
 _pack = struct.Struct("<d").pack
@@ -25,7 +25,7 @@ _pack = struct.Struct("<d").pack
 class _Entry:
     """One recording: the plan for one structure of arguments, and what it depends on."""
 
-    def __init__(self, plan: _Plan, proxies: list[Value | None], pinned: dict[int, Value], guards: Guards,
+    def __init__(self, plan: Plan, proxies: list[Value | None], pinned: dict[int, Value], guards: Guards,
                  extras: Any, signature: tuple, tape: Tape, writes: list[tuple[Value, Any]]) -> None:  # fmt: skip
         self.plan = plan
         self.proxies = proxies  # the leaf standing for each argument (None: the argument Value itself)
@@ -154,7 +154,7 @@ def kinds(tape: Tape, proxies: list[Value | None], stop_leaves: list[Value], gua
     return found
 
 
-def signature(plan: _Plan, kinds: dict[Value, Any]) -> tuple:
+def signature(plan: Plan, kinds: dict[Value, Any]) -> tuple:
     """What a check compares: operations and wiring, constants, the Values read, arguments, outputs."""
     leaves = plan.leaves
     return (

@@ -27,7 +27,7 @@ from ..core.value import Value
 from . import leaves, record, uncompiled
 from .errors import CompileWarning, GraphChanged, Uncompiled
 from .guards import Guards, difference, outside_changed, structure
-from .plan import _Plan
+from .plan import Plan
 from .reads import Reads, observing
 from .record import give_back, pin, stand_ins
 from .tape import Tape, shown_line
@@ -53,7 +53,7 @@ class Compiled:
         self.fn = fn
         self.check_every = check_every
         self.calls = 0
-        self.plan: _Plan | None = None  # the plan used last
+        self.plan: Plan | None = None  # the plan used last
         self._entries: dict[Any, record._Entry] = {}  # argument structure -> its recording
         self._reads: Reads | None = None
         self._shape: Any = None  # the structure of the arguments: fixed by the first call
@@ -222,7 +222,7 @@ class Compiled:
         try:
             # a number passed in stands in the graph as a leaf whose gradient no one reads
             unread = frozenset(p for p, x in zip(proxies, given, strict=True) if p is not None and type(x) is not Value)
-            plan = _Plan(loss, outputs, order, unread)
+            plan = Plan.build(loss, outputs, order, unread)
         except Uncompiled as reason:
             self.uncompiled = reason.reason
             return by_backward()

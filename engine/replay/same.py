@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-_pack = struct.Struct("<d").pack
+pack = struct.Struct("<d").pack  # a float as its 8 bytes
 
 
 def same(a: Any, b: Any) -> bool:
@@ -21,7 +21,7 @@ def same(a: Any, b: Any) -> bool:
     if t is not type(b):
         return False
     if t is float:
-        return _pack(a) == _pack(b)
+        return pack(a) == pack(b)
     if t in (int, str, bytes, bool):
         return a == b
     if t is tuple:

@@ -23,7 +23,9 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from plan_reference import checked_against_the_interpreter
 
+from engine.replay.plan import Plan
 from nn.torch_bridge import INSTALL_COMMAND
 
 settings.register_profile("chainrule", deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -31,6 +33,20 @@ settings.register_profile("thorough", parent=settings.get_profile("chainrule"), 
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "chainrule"))
 
 ROOT = Path(__file__).resolve().parent.parent
+REPLAY_TESTS = ROOT / "tests" / "replay"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "uninterpreted: its replays are not also run by the plan's interpreter")
+
+
+@pytest.fixture(autouse=True)
+def replays_match_the_interpreter(request, monkeypatch):
+    """Every replay in tests/replay is held to the plain interpreter of its plan, to the bit (plan_reference.py)."""
+    if REPLAY_TESTS in request.node.path.parents and request.node.get_closest_marker("uninterpreted") is None:
+        monkeypatch.setattr(Plan, "run", checked_against_the_interpreter(Plan.run))
+
+
 CLOSING_LINE = pytest.StashKey[str]()
 
 

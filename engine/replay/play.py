@@ -12,15 +12,12 @@ from array import array
 from collections.abc import Sequence
 from itertools import chain
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..core.value import Value
 from .errors import Uncompiled
 from .same import pack
-from .steps import BackwardNode, Batch, ForwardNode, StraightRun, sum_in_order
-
-if TYPE_CHECKING:
-    from .plan import Plan
+from .steps import BackwardNode, Batch, ForwardNode, Steps, StraightRun, sum_in_order
 
 _data = attrgetter("_data")
 _grad = attrgetter("grad")
@@ -32,7 +29,7 @@ _State = tuple[list[float], list[tuple[float, ...]], tuple[float, ...], list[tup
 
 
 def replay(
-    plan: Plan, leaves: Sequence[Value] | None = None, data: Sequence[float] | None = None
+    plan: Steps, leaves: Sequence[Value] | None = None, data: Sequence[float] | None = None
 ) -> tuple[float, list[float]]:
     """Forward and backward of `plan` on `data`; the loss and the extra outputs.
 
@@ -108,7 +105,7 @@ def _forward_batch(b: Batch, values: list[float]) -> _State:
     return out, saved, shared, columns
 
 
-def _forward_groups(plan: Plan, values: list[float]) -> None:
+def _forward_groups(plan: Steps, values: list[float]) -> None:
     """The forward steps: each group as one map (checked first where it may absorb a non-finite), or a run."""
     get = values.__getitem__
     for step in plan.forward_steps:
@@ -131,7 +128,7 @@ def _forward_groups(plan: Plan, values: list[float]) -> None:
             values[step.start : step.stop] = map(step.forward, *operands)
 
 
-def _backward_groups(plan: Plan, values: list[float], shares: list[float]) -> None:
+def _backward_groups(plan: Steps, values: list[float], shares: list[float]) -> None:
     """The backward steps: each group's shares from its nodes' gradients, as backward() computes them."""
     get = values.__getitem__
     for step in plan.backward_steps:
@@ -157,7 +154,7 @@ def _backward_batch(b: Batch, state: _State, shares: list[float], before: list[f
     )
 
 
-def _new_gradients(plan: Plan, sums: list[list[float]], shares: list[float], before: list[float]) -> list[Any]:
+def _new_gradients(plan: Steps, sums: list[list[float]], shares: list[float], before: list[float]) -> list[Any]:
     """(leaf, its new gradient) for every leaf whose gradient someone reads."""
     new = []
     for b, totals in zip(plan.batches, sums, strict=True):

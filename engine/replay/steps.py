@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from functools import reduce
 from itertools import repeat
 from operator import add, itemgetter
-from typing import Any
+from typing import Any, Protocol
 
 from ..core.value import OperationLike as Operation
+from ..core.value import Value
 from .kernels import Kernel
 
 Gather = Callable[[Sequence[float]], tuple]
@@ -211,3 +212,28 @@ class Batch:
     @property
     def source(self) -> str:
         return self.kernel.source
+
+
+class Steps(Protocol):
+    """What the replay (`play.py`) and the interpreter (`interpret.py`) read of a plan (`plan.Plan`)."""
+
+    @property
+    def leaves(self) -> tuple[Value, ...]: ...
+    @property
+    def batches(self) -> tuple[Batch, ...]: ...
+    @property
+    def groups(self) -> tuple[Group, ...]: ...
+    @property
+    def forward_steps(self) -> tuple[ForwardStep, ...]: ...
+    @property
+    def backward_steps(self) -> tuple[BackwardStep, ...]: ...
+    @property
+    def leaf_edges(self) -> tuple[LeafEdge, ...]: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def n_edges(self) -> int: ...
+    @property
+    def loss_slot(self) -> int: ...
+    @property
+    def output_slots(self) -> tuple[int, ...]: ...

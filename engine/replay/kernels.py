@@ -1,8 +1,12 @@
 """The Python code that runs all copies of one repeated piece (`pieces.py`) in a loop.
 
-`batch_code` writes, once per shape, a forward function and a backward function that loop over
-all the copies, as a hand-written training step does: straight-line code on local variables,
-the shared parameters' gradients summed in locals.
+`batch_code` writes, once per shape, a `Kernel`: a forward function and a backward function that
+loop over all the copies, as a hand-written training step does: straight-line code on local
+variables, the shared parameters' gradients summed in locals. Their calling convention is typed
+beside them (`KernelForward`, `KernelBackward`):
+
+    forward(SH, count, *columns) -> (OUT, SAVED, exposed, check)
+    backward(G, OUT, SAVED, SH, ACC, S, B, *columns) -> the sums of the summed leaves
 
 The backward loop skips work that adds only zeros, as a hand-written step skips a unit whose
 relu is off: a copy whose gradient is 0.0, and the region below a relu-like rule's exact 0.0

@@ -1,6 +1,7 @@
 """The plan: a recorded graph as groups of slots of floats, ready to replay (`play.py` replays it).
 
-`_Plan` is built by passes over the graph's nodes, each a function with one job:
+`Plan.build` makes a `Plan` by passes over the graph's nodes, each a function with one job that
+returns what it found; the plan and its parts are frozen records (`steps.py`), built whole:
 
 1. `_check`: every extra output in the loss's graph;
 2. `_take_pieces`: the repeated pieces (`pieces.py`), each shape's copies to be run by one
@@ -8,13 +9,17 @@
 3. `_group`: the rest of the graph (the sums and the penalty around the kernels) grouped by
    depth and operation; each group runs as one `map` of the operation's float forward and rule;
 4. `_slots`: a slot of floats for each leaf, each copy's top and each grouped node;
-5. `_edges`: a share slot for each edge, contiguous per batch of copies and per group; each
-   batch notes the leaves whose gradient no one reads (numbers passed in), to write no share to;
+5. `_edges`: a share slot for each edge, contiguous per shape's copies and per group; which
+   leaves each shape's copies share, and whose gradient no one reads (numbers passed in);
 6. `_incoming`: where each node's shares come from, in the order backward() adds them;
 7. `_sum_in_loops`: the shared leaves whose gradient a kernel sums in its locals;
 8. `_expose`: slots of their own for extra outputs inside pieces;
-9. `_steps`: each group's forward and backward step, and the wiring that a check compares;
-   runs of small groups (a chain of sums) then become straight-line code (`straight.py`).
+9. `_batch`: each shape's copies as a `Batch`, with its kernel (generated once per shape);
+10. `_groups`, `_forward_step`, `_backward_step`: each group as a `Group`, and its steps; runs of
+    small groups (a chain of sums) then become straight-line code (`straight.py`);
+11. `_leaf_edges`: the shares each leaf's gradient adds up; and the wiring a check compares.
+
+`interpret.py` runs a plan's groups and batches node by node, the reference for the tests.
 """
 
 from __future__ import annotations

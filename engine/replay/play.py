@@ -17,7 +17,7 @@ from typing import Any
 from ..core.value import Value
 from .errors import Uncompiled
 from .same import pack
-from .steps import BackwardNode, Batch, ForwardNode, Steps, StraightRun, sum_in_order
+from .steps import BackwardGroup, BackwardNode, Batch, ForwardGroup, ForwardNode, Steps, sum_in_order
 
 _data = attrgetter("_data")
 _grad = attrgetter("grad")
@@ -109,16 +109,7 @@ def _forward_groups(plan: Steps, values: list[float]) -> None:
     """The forward steps: each group as one map (checked first where it may absorb a non-finite), or a run."""
     get = values.__getitem__
     for step in plan.forward_steps:
-        if isinstance(step, StraightRun):  # a run of small groups, as straight-line code
-            step.forward(values)
-        elif isinstance(step, ForwardNode):  # one node: as below, its columns of one read by index
-            xs = [*map(get, step.operands)]
-            if step.checked:
-                for x in xs:
-                    if x - x:  # as sum((x,)) - sum((x,)) below: nonzero or NaN exactly when x is not finite
-                        raise Uncompiled(NOT_FINITE)
-            values[step.slot] = step.forward(*xs)
-        else:
+        if type(step) is ForwardGroup:  # the most common step first: a plan may have hundreds
             operands = [g(values) for g in step.getters]
             if step.checked:
                 for column in operands:
@@ -126,23 +117,32 @@ def _forward_groups(plan: Steps, values: list[float]) -> None:
                     if total - total:
                         raise Uncompiled(NOT_FINITE)
             values[step.start : step.stop] = map(step.forward, *operands)
+        elif type(step) is ForwardNode:  # one node: as above, its columns of one read by index
+            xs = [*map(get, step.operands)]
+            if step.checked:
+                for x in xs:
+                    if x - x:  # as sum((x,)) - sum((x,)) above: nonzero or NaN exactly when x is not finite
+                        raise Uncompiled(NOT_FINITE)
+            values[step.slot] = step.forward(*xs)
+        else:  # a run of small groups, as straight-line code
+            step.forward(values)
 
 
 def _backward_groups(plan: Steps, values: list[float], shares: list[float]) -> None:
     """The backward steps: each group's shares from its nodes' gradients, as backward() computes them."""
     get = values.__getitem__
     for step in plan.backward_steps:
-        if isinstance(step, StraightRun):
-            step.backward(values, shares)
-        elif isinstance(step, BackwardNode):  # one node: its gradient and operands by index, as gather_in adds them
-            ins = step.incoming
-            g = 0.0 + shares[ins] if isinstance(ins, int) else _sum(ins(shares), 0.0)
-            shares[step.first : step.last] = step.rule(g, values[step.slot], *map(get, step.operands))
-        else:
+        if type(step) is BackwardGroup:
             operands = [g(values) for g in step.getters]
             gradients = step.gather_in(shares)
             outs = values[step.start : step.stop]
             shares[step.first : step.last] = chain.from_iterable(map(step.rule, gradients, outs, *operands))
+        elif type(step) is BackwardNode:  # one node: its gradient and operands by index, as gather_in adds them
+            ins = step.incoming
+            g = 0.0 + shares[ins] if isinstance(ins, int) else _sum(ins(shares), 0.0)
+            shares[step.first : step.last] = step.rule(g, values[step.slot], *map(get, step.operands))
+        else:
+            step.backward(values, shares)
 
 
 def _backward_batch(b: Batch, state: _State, shares: list[float], before: list[float]) -> list[float]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import reduce
 from itertools import repeat
 from operator import add, itemgetter
-from typing import Any, Protocol
+from typing import Any, Protocol, final
 
 from ..core.value import OperationLike as Operation
 from ..core.value import Value
@@ -75,6 +75,7 @@ class Group:
     incoming: tuple[tuple[int, ...], ...]
 
 
+@final
 @dataclass(frozen=True, slots=True)
 class ForwardGroup:
     """A group's forward step: values[start:stop] = map(forward, *operand columns).
@@ -89,6 +90,7 @@ class ForwardGroup:
     checked: bool
 
 
+@final
 @dataclass(frozen=True, slots=True)
 class ForwardNode:
     """The forward step of a group of one node (a link of a chain of sums, say): its operands read by index."""
@@ -99,6 +101,7 @@ class ForwardNode:
     checked: bool
 
 
+@final
 @dataclass(frozen=True, slots=True)
 class BackwardGroup:
     """A group's backward step: shares[first:last] = each node's rule(g, out, *operands), nodes in order.
@@ -115,6 +118,7 @@ class BackwardGroup:
     last: int
 
 
+@final
 @dataclass(frozen=True, slots=True)
 class BackwardNode:
     """The backward step of a group of one node: incoming is the index of its one share, or a gather of them."""
@@ -127,6 +131,7 @@ class BackwardNode:
     last: int
 
 
+@final
 @dataclass(frozen=True, slots=True)
 class StraightRun:
     """A run of small groups as straight-line code (`straight.py`): forward(V) and backward(V, S)."""
@@ -155,6 +160,7 @@ class SummedLeaf:
     after: Gather | None
 
 
+@final
 @dataclass(frozen=True, slots=True)
 class LeafEdge:
     """A leaf's new gradient: before + its shares (`shares`, in order; `get`: the one index, or a gather)."""

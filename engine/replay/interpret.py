@@ -29,8 +29,11 @@ def interpret(plan: Steps, leaves: Sequence[Value] | None = None, data: Sequence
     """Forward and backward of `plan` on `data` (as `Plan.run` takes them); no gradient is written."""
     if leaves is None:
         leaves = plan.leaves
+    numbers = [leaf._data for leaf in leaves] if data is None else list(data)
+    if not len(numbers) == len(leaves) == len(plan.leaves):
+        raise ValueError(f"interpret: {len(numbers)} numbers and {len(leaves)} leaves for a plan of {len(plan.leaves)}")
     values = [0.0] * plan.size
-    values[: len(leaves)] = [leaf._data for leaf in leaves] if data is None else data
+    values[: len(numbers)] = numbers
     inner = [[_forward_copy(b, c, values) for c in range(b.count)] for b in plan.batches]
     for group in plan.groups:
         _forward_group(group, values)

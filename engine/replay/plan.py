@@ -137,6 +137,20 @@ class _Copies(NamedTuple):
         return self.first_edge + len(self.pieces) * self.n_edges
 
 
+class _Summed(NamedTuple):
+    """A batch's shared leaves whose gradient its loop sums: by number in the piece, and as SummedLeaf."""
+
+    numbers: tuple[int, ...]
+    leaves: tuple[SummedLeaf, ...]
+
+
+class _Exposed(NamedTuple):
+    """A batch's inner nodes that are extra outputs, and the first of each one's slots."""
+
+    nodes: tuple[int, ...]
+    starts: tuple[int, ...]
+
+
 def _copies(pieces: list[Piece], first_edge: int, unread: frozenset[Value]) -> _Copies:
     by_leaf = list(zip(*[p.leaves for p in pieces], strict=True))  # leaf k of every copy (== is `is` for Values)
     shared = tuple(k for k, leaves in enumerate(by_leaf) if leaves.count(leaves[0]) == len(leaves))
@@ -217,7 +231,7 @@ def _sum_in_loops(batches: list[_Copies], incoming: dict[Value, list[int]], leav
             summed_anywhere.add(leaf)
             before, after = ks[: mine[0]], ks[mine[-1] + 1 :]
             summed_leaves.append(SummedLeaf(leaf_index[leaf], tuple(ks), gather_some(before), gather_some(after)))
-        found.append((tuple(summed), tuple(summed_leaves)))
+        found.append(_Summed(tuple(summed), tuple(summed_leaves)))
     return found
 
 
@@ -234,12 +248,8 @@ def _expose(batches: list[_Copies], outputs: list[Value], slot: dict) -> list[_E
             starts.append(len(slot))
             for p in b.pieces:
                 slot[p.inner[j]] = len(slot)
-        found.append((tuple(exposed), tuple(starts)))
+        found.append(_Exposed(tuple(exposed), tuple(starts)))
     return found
-
-
-_Summed = tuple[tuple[int, ...], tuple[SummedLeaf, ...]]  # a batch's summed leaves: by number, and typed
-_Exposed = tuple[tuple[int, ...], tuple[int, ...]]  # a batch's exposed inner nodes and their first slots
 
 
 def _batch(
@@ -248,9 +258,9 @@ def _batch(
 ) -> Batch:  # fmt: skip
     """The typed batch of one shape's copies, its kernel generated (once per shape and roles of leaves)."""
     model, pieces = b.pieces[0], b.pieces
-    key = (model.signature, b.shared, summed[0], exposed[0], b.dropped)
+    key = (model.signature, b.shared, summed.numbers, exposed.nodes, b.dropped)
     if key not in kernels:
-        kernels[key] = batch_code(model, b.shared, summed[0], exposed[0], b.dropped)
+        kernels[key] = batch_code(model, b.shared, summed.numbers, exposed.nodes, b.dropped)
     leaf_slots = tuple(tuple(slot[leaf] for leaf in p.leaves) for p in pieces)
     varying = [k for k in range(len(model.leaves)) if k not in b.shared]
     shared_slots = tuple(leaf_slots[0][k] for k in b.shared)
@@ -261,8 +271,8 @@ def _batch(
         count=len(pieces), start=start, stop=start + len(pieces), first_edge=b.first_edge, n_edges=b.n_edges,
         refs=tuple(model.refs), operations=tuple(n.operation for n in model.inner if n.operation is not None),
         leaf_slots=leaf_slots, edge_args=tuple(model.edge_args()), incoming=tops_incoming,
-        shared=b.shared, dropped=b.dropped, summed=summed[0], summed_leaves=summed[1],
-        exposed=exposed[0], exposed_start=exposed[1], kernel=kernels[key],
+        shared=b.shared, dropped=b.dropped, summed=summed.numbers, summed_leaves=summed.leaves,
+        exposed=exposed.nodes, exposed_start=exposed.starts, kernel=kernels[key],
         get_shared=gather(shared_slots), get_columns=tuple(map(gather, column_slots)),
         bases=tuple(b.first_edge + i * b.n_edges for i in reversed(range(len(pieces)))),  # backward order
         gather_in=incoming_gather(tops_incoming),

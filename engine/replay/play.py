@@ -12,7 +12,7 @@ from array import array
 from collections.abc import Sequence
 from itertools import chain
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..core.value import Value
 from .errors import Uncompiled
@@ -24,8 +24,15 @@ _grad = attrgetter("grad")
 _MINUS_ZERO = pack(-0.0)
 NOT_FINITE = "a NaN or an infinity appeared while replaying the recorded graph"
 _sum = sum_in_order
-# what a batch's forward leaves for its backward: (OUT, SAVED, SH, columns)
-_State = tuple[list[float], list[tuple[float, ...]], tuple[float, ...], list[tuple[float, ...]]]
+
+
+class _Forwarded(NamedTuple):
+    """What a batch's forward leaves for its backward: its tops, saved values, shared leaves and columns."""
+
+    out: list[float]
+    saved: list[tuple[float, ...]]
+    shared: tuple[float, ...]
+    columns: list[tuple[float, ...]]
 
 
 def replay(
@@ -92,7 +99,7 @@ def gradients_before(leaves: Sequence[Value], data: list[float]) -> list[float]:
     return before
 
 
-def _forward_batch(b: Batch, values: list[float]) -> _State:
+def _forward_batch(b: Batch, values: list[float]) -> _Forwarded:
     """A batch's kernel forward: its tops and exposed nodes into their slots; what its backward needs."""
     shared = b.get_shared(values)
     columns = [g(values) for g in b.get_columns]
@@ -102,7 +109,7 @@ def _forward_batch(b: Batch, values: list[float]) -> _State:
     values[b.start : b.stop] = out
     for s, xs in zip(b.exposed_start, exposed, strict=True):
         values[s : s + len(xs)] = xs
-    return out, saved, shared, columns
+    return _Forwarded(out, saved, shared, columns)
 
 
 def _forward_groups(plan: Steps, values: list[float]) -> None:
@@ -145,13 +152,12 @@ def _backward_groups(plan: Steps, values: list[float], shares: list[float]) -> N
             step.backward(values, shares)
 
 
-def _backward_batch(b: Batch, state: _State, shares: list[float], before: list[float]) -> list[float]:
+def _backward_batch(b: Batch, state: _Forwarded, shares: list[float], before: list[float]) -> list[float]:
     """A batch's kernel backward, copies in backward order: the sums of its summed leaves."""
-    out, saved, shared, columns = state
     acc = [before[s.leaf] if s.before is None else _sum(s.before(shares), before[s.leaf]) for s in b.summed_leaves]
-    return b.kernel.backward(
-        b.gather_in(shares)[::-1], out[::-1], saved[::-1], shared, acc, shares, b.bases, *[c[::-1] for c in columns]
-    )
+    G = b.gather_in(shares)[::-1]
+    columns = [c[::-1] for c in state.columns]
+    return b.kernel.backward(G, state.out[::-1], state.saved[::-1], state.shared, acc, shares, b.bases, *columns)
 
 
 def _new_gradients(plan: Steps, sums: list[list[float]], shares: list[float], before: list[float]) -> list[Any]:

@@ -331,7 +331,7 @@ def _leaf_edges(
 # ---------------------------------------------------------------- the plan
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)  # a plan is itself: compared and shown as one
 class Plan:
     """The recorded graph as groups of slots of floats, ready to replay; `Plan.build` makes one.
 
@@ -369,6 +369,14 @@ class Plan:
     @property
     def n_groups(self) -> int:
         return len(self.groups) + len(self.batches)
+
+    def __repr__(self) -> str:
+        copies = sum(b.count for b in self.batches)
+        return (
+            f"Plan({self.n_nodes} nodes: {copies} copies of repeated pieces in {self.n_kernels} kernel(s), "
+            f"{len(self.groups)} groups ({len(self.straight_runs)} run(s) of straight-line code), "
+            f"{len(self.leaves)} leaves)"
+        )
 
     def run(
         self, leaves: Sequence[Value] | None = None, data: Sequence[float] | None = None

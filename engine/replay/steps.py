@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import reduce
 from itertools import repeat
 from operator import add, itemgetter
@@ -138,8 +138,8 @@ class StraightRun:
 
     forward: Callable[[list[float]], None]
     backward: Callable[[list[float], list[float]], None]
-    source: str
-    groups: tuple[Group, ...]
+    source: str = field(repr=False)  # print(step.code) shows it
+    groups: tuple[Group, ...] = field(repr=False)
 
 
 ForwardStep = ForwardGroup | ForwardNode | StraightRun
@@ -170,7 +170,7 @@ class LeafEdge:
     get: int | Gather
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)  # a batch is itself: compared and shown as one
 class Batch:
     """All copies of one repeated piece, run by one kernel (`kernels.py`), tops in slots start..stop-1.
 
@@ -206,6 +206,11 @@ class Batch:
     bases: tuple[int, ...]
     gather_in: Callable[[list[float]], list[float]]
     layout: int  # what a check compares
+
+    def __repr__(self) -> str:
+        return (
+            f"Batch({self.count} copies of a {len(self.refs)}-node piece, tops in slots {self.start}..{self.stop - 1})"
+        )
 
     @property
     def forward(self) -> Callable[..., tuple]:

@@ -1,4 +1,5 @@
-"""Shared test settings: hypothesis profiles, and one closing line about the cross-checks a run skipped.
+"""Shared test settings: hypothesis profiles, every replay checked against the plan's interpreter, and one
+closing line about the cross-checks a run skipped.
 
 The default profile keeps the suite quick on a small CI machine (no deadline: timing jitter there
 is not a bug). For a long hunt run with more examples:
@@ -33,7 +34,6 @@ settings.register_profile("thorough", parent=settings.get_profile("chainrule"), 
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "chainrule"))
 
 ROOT = Path(__file__).resolve().parent.parent
-REPLAY_TESTS = ROOT / "tests" / "replay"
 
 
 def pytest_configure(config):
@@ -42,8 +42,8 @@ def pytest_configure(config):
 
 @pytest.fixture(autouse=True)
 def replays_match_the_interpreter(request, monkeypatch):
-    """Every replay in tests/replay is held to the plain interpreter of its plan, to the bit (plan_reference.py)."""
-    if REPLAY_TESTS in request.node.path.parents and request.node.get_closest_marker("uninterpreted") is None:
+    """Every replay the tests make is held to the plain interpreter of its plan, to the bit (plan_reference.py)."""
+    if request.node.get_closest_marker("uninterpreted") is None:
         monkeypatch.setattr(Plan, "run", checked_against_the_interpreter(Plan.run))
 
 

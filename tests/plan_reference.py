@@ -1,10 +1,10 @@
-"""The plain interpreter (`engine.replay.interpret`) as the reference of every replay in tests/replay.
+"""The plain interpreter (`engine.replay.interpret`) as the reference of every replay in the tests.
 
 `checked_against_the_interpreter(run)` wraps `Plan.run`: each replay is interpreted first, on the
 same leaves and numbers, and whatever the replay returns (the loss, the extra outputs) and writes
 (every leaf's gradient, and no other) must be the interpreter's numbers to the bit. A replay that
 raises (Uncompiled, before touching any gradient) is not compared. tests/conftest.py puts the
-wrapper on every test in tests/replay (the fuzzers' programs included), but for those marked
+wrapper on every test (the replay fuzzers' programs included), but for those marked
 `uninterpreted` (a test that counts the calls of an operation, which the interpreter makes too).
 """
 

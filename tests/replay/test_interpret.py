@@ -1,6 +1,6 @@
 """The plain interpreter of a plan: backward()'s numbers itself, and the reference that catches a changed line.
 
-tests/conftest.py holds every replay of these tests to the interpreter (plan_reference.py);
+tests/conftest.py holds every replay the tests make to the interpreter (plan_reference.py);
 here the interpreter is held to backward(), and a replay with one generated line changed is shown
 to be caught.
 """

@@ -45,13 +45,10 @@ def replay(
     before any gradient is touched, when the numbers leave the ground where a replay is known to
     equal backward(): a NaN or an infinity anywhere (an overflow, which the object engine
     reports, or a non-finite input, which a skipped copy would not propagate), an error in an
-    operation, or a -0.0 gradient to add to.
+    operation, or a -0.0 gradient to add to. A wrong count of numbers or leaves, a leaf given
+    twice, or data that is not numbers raise ValueError or TypeError.
     """
-    if leaves is None:
-        leaves = plan.leaves
-    data = list(map(_data, leaves)) if data is None else list(data)
-    if not len(data) == len(leaves) == len(plan.leaves):
-        raise ValueError(f"replay: {len(data)} numbers and {len(leaves)} leaves for a plan of {len(plan.leaves)}")
+    leaves, data = _arguments(plan, leaves, data)
     before = gradients_before(leaves, data)
     values = [0.0] * plan.size
     values[: len(data)] = data
@@ -74,6 +71,28 @@ def replay(
     for i, g in new:
         leaves[i].grad = g
     return loss, [values[s] for s in plan.output_slots]
+
+
+def _arguments(
+    plan: Steps, leaves: Sequence[Value] | None, data: Sequence[float] | None
+) -> tuple[Sequence[Value], list[float]]:
+    """The leaves to add gradients to and their numbers, as floats, checked against the plan."""
+    if leaves is None:
+        leaves = plan.leaves
+    elif len({*map(id, leaves)}) != len(leaves):  # two shares of one Value would each be written, the last kept
+        raise ValueError("replay: a Value is given twice among the leaves")
+    if data is None:
+        numbers = list(map(_data, leaves))
+    else:
+        try:
+            numbers = array("d", data).tolist()  # ints as float() makes them; no strings, no None
+        except TypeError:
+            raise TypeError(
+                f"replay: the leaves' numbers must be floats, not {[type(x).__name__ for x in data]}"
+            ) from None
+    if not len(numbers) == len(leaves) == len(plan.leaves):
+        raise ValueError(f"replay: {len(numbers)} numbers and {len(leaves)} leaves for a plan of {len(plan.leaves)}")
+    return leaves, numbers
 
 
 def gradients_before(leaves: Sequence[Value], data: list[float]) -> list[float]:

@@ -67,3 +67,26 @@ def test_run_refuses_numbers_it_cannot_replay_before_touching_a_gradient():
     others[0].grad = -0.0
     with pytest.raises(Uncompiled, match="-0.0"):
         plan.run(others, [leaf.data for leaf in plan.leaves])
+
+
+def test_run_refuses_a_leaf_given_twice_and_numbers_that_are_not_numbers():
+    w = [Value(0.5), Value(-0.25), Value(0.75)]
+    xs = [Value(float(i % 3 - 1)) for i in range(12)]
+    step = engine.compile(lambda: neuron_on(xs, w), check_every=0)
+    step()
+    plan = step.plan
+    others = [Value(0.0) for _ in plan.leaves]
+    numbers = [leaf.data for leaf in plan.leaves]
+    twice = [*others[:-1], others[0]]
+    with pytest.raises(ValueError, match="twice"):
+        plan.run(twice, numbers)
+    with pytest.raises(TypeError, match="floats"):
+        plan.run(others, [*numbers[:-1], "1.0"])
+    assert [v.grad for v in others] == [0.0] * len(others)
+    # whole numbers as ints: the same replay as their floats
+    loss, _ = plan.run(others, numbers)
+    as_ints = [int(x) if x == int(x) else x for x in numbers]
+    assert any(type(x) is int for x in as_ints)
+    again = [Value(0.0) for _ in plan.leaves]
+    assert bits([plan.run(again, as_ints)[0]]) == bits([loss])
+    assert bits([v.grad for v in again]) == bits([v.grad for v in others])

@@ -1,4 +1,5 @@
-"""Shared test settings: hypothesis profiles, and one closing line about the cross-checks a run skipped.
+"""Shared test settings: hypothesis profiles, every replay checked against the plan's interpreter, and one
+closing line about the cross-checks a run skipped.
 
 The default profile keeps the suite quick on a small CI machine (no deadline: timing jitter there
 is not a bug). For a long hunt run with more examples:
@@ -23,7 +24,9 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from plan_reference import checked_against_the_interpreter
 
+from engine.replay.plan import Plan
 from nn.torch_bridge import INSTALL_COMMAND
 
 settings.register_profile("chainrule", deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -31,6 +34,19 @@ settings.register_profile("thorough", parent=settings.get_profile("chainrule"), 
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "chainrule"))
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "uninterpreted: its replays are not also run by the plan's interpreter")
+
+
+@pytest.fixture(autouse=True)
+def replays_match_the_interpreter(request, monkeypatch):
+    """Every replay the tests make is held to the plain interpreter of its plan, to the bit (plan_reference.py)."""
+    if request.node.get_closest_marker("uninterpreted") is None:
+        monkeypatch.setattr(Plan, "run", checked_against_the_interpreter(Plan.run))
+
+
 CLOSING_LINE = pytest.StashKey[str]()
 
 

@@ -16,8 +16,10 @@ stage, each a pass over the tape:
 - `guards.py`: what must hold for a replay to equal fn now (the numbers read, the outside data),
   and the stop-gradients computed again; `reads.py`: the outside data fn reaches;
 - `plan.py`: the graph as groups of slots of floats, with the repeated pieces as kernels, built
-  by named passes; `pieces.py`: finding the repeated pieces; `kernels.py`: writing their loops;
-  `play.py`: the replay of a plan, forward and backward on floats;
+  by named passes into the typed records of `steps.py`; `pieces.py`: finding the repeated
+  pieces; `kernels.py`: writing their loops; `straight.py`: small groups as straight-line code;
+  `play.py`: the replay of a plan, forward and backward on floats; `interpret.py`: the same
+  plan run node by node, the reference the tests hold every replay to;
 - `leaves.py`: what fn does to the `.grad` and `.data` of Values, seen while it is recorded;
   `numbers.py`: the numbers passed as arguments, followed while fn is recorded;
 - `errors.py`: what a compiled function raises and warns, and `Uncompiled`, the one way out.

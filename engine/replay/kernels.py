@@ -1,8 +1,12 @@
 """The Python code that runs all copies of one repeated piece (`pieces.py`) in a loop.
 
-`batch_code` writes, once per shape, a forward function and a backward function that loop over
-all the copies, as a hand-written training step does: straight-line code on local variables,
-the shared parameters' gradients summed in locals.
+`batch_code` writes, once per shape, a `Kernel`: a forward function and a backward function that
+loop over all the copies, as a hand-written training step does: straight-line code on local
+variables, the shared parameters' gradients summed in locals. Their calling convention is typed
+beside them (`KernelForward`, `KernelBackward`):
+
+    forward(SH, count, *columns) -> (OUT, SAVED, exposed, check)
+    backward(G, OUT, SAVED, SH, ACC, S, B, *columns) -> the sums of the summed leaves
 
 The backward loop skips work that adds only zeros, as a hand-written step skips a unit whose
 relu is off: a copy whose gradient is 0.0, and the region below a relu-like rule's exact 0.0
@@ -22,8 +26,9 @@ import builtins
 import linecache
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from itertools import count
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from ..core.symbolic import operand_fill
 from ..core.value import OperationLike as Operation
@@ -37,10 +42,48 @@ MAX_SKIP_DEPTH = 8  # regions nested deeper are not skipped on their own (Python
 MAX_NESTING = 24  # operations nested in a fused forward expression (Python's parser allows 200 parentheses)
 
 
+class KernelForward(Protocol):
+    """forward(SH, count, *columns) -> (OUT, SAVED, exposed, check), copies in graph order.
+
+    SH: the shared leaves' values; columns: one per other leaf, a value per copy (`count` copies).
+    OUT: each copy's top; SAVED: each copy's tuple of the inner values backward reads; exposed: a
+    list of values per exposed inner node; check: the sum of the inner operands of the rules that
+    can absorb a NaN or an infinity (not `propagates_non_finite`), finite if they all are (or an
+    overflow: a false alarm).
+    """
+
+    def __call__(
+        self, SH: tuple[float, ...], count: int, /, *columns: Sequence[float]
+    ) -> tuple[list[float], list[tuple[float, ...]], list[list[float]], float]: ...
+
+
+class KernelBackward(Protocol):
+    """backward(G, OUT, SAVED, SH, ACC, S, B, *columns) -> the sums of the summed leaves, in order.
+
+    Walks the copies in backward() order: the caller gives G (each top's gradient), OUT, SAVED,
+    B (each copy's first share slot) and the columns reversed. ACC: each summed leaf's sum so far;
+    S: the share slots, where every other leaf's share goes, at the copy's B + its edge number.
+    """
+
+    def __call__(
+        self, G: Sequence[float], OUT: Sequence[float], SAVED: Sequence[tuple[float, ...]], SH: tuple[float, ...],
+        ACC: Sequence[float], S: list[float], B: Sequence[int], /, *columns: Sequence[float],
+    ) -> list[float]: ...  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Kernel:
+    """One shape's generated loops over all its copies, and their source (see `batch_code`)."""
+
+    forward: KernelForward
+    backward: KernelBackward
+    source: str
+
+
 def batch_code(
-    piece: Piece, shared: list[int], summed: list[int], exposed: list[int], dropped: Sequence[int] = ()
-) -> tuple[Callable, Callable, str]:
-    """Generate `forward(SH, count, *columns)` and `backward(...)` for every copy shaped like `piece`, and their source.
+    piece: Piece, shared: Sequence[int], summed: Sequence[int], exposed: Sequence[int], dropped: Sequence[int] = ()
+) -> Kernel:
+    """The `Kernel` of every copy shaped like `piece`: its forward and backward loops (see the Protocols).
 
     shared: the leaves (by argument number) that are the same Value in every copy; their values
     come in the tuple SH. The other leaves come as one column per argument, a value per copy.
@@ -48,145 +91,206 @@ def batch_code(
     shares for every other leaf go to the list S, at the copy's base + its edge number.
     exposed: inner nodes whose values the forward pass also returns (extra outputs of `fn`).
     dropped: leaves whose gradient no one reads (numbers passed in): no share is written to them.
-
-    forward -> (outputs, saved values (the inner ones backward reads), exposed columns, check), copies in graph order;
-    check is the sum of the inner operands of the rules that can absorb a NaN or an infinity
-    (not `propagates_non_finite`): it is finite if they all are (or may overflow: a false alarm).
-    backward(G, OUT, SAVED, SH, ACC, S, B, *columns) walks the copies in backward() order (the
-    caller reverses the lists) and returns the sums of `summed`, in order.
     """
-    names = _Names()
-    n_args = len(piece.leaves)
-    is_shared = set(shared)
-    varying = [k for k in range(n_args) if k not in is_shared]
-    args = [f"a{k}" for k in range(n_args)]
-    nodes = [f"n{j}" for j in range(len(piece.inner))]
+    names = Names()
     ops = [n.operation for n in piece.inner if n.operation is not None]  # inner nodes: never leaves
-    zero_safe = all(op.zero_safe for op in ops)
-
-    def operand(k: int) -> str:
-        return nodes[k] if k >= 0 else args[~k]
-
-    def unpack(names_: list[str], source: str) -> list[str]:
-        return [f"    {', '.join(names_)}, = {source}"] if names_ else []
-
-    checked = sorted({k for j, op in enumerate(ops) if not op.propagates_non_finite for k in piece.refs[j] if k >= 0})
-    check = [f"        C = C + {' + '.join(nodes[k] for k in checked)}"] if checked else []
-    # backward: inner nodes in reverse; a node's gradient is the sum of its shares in arrival order
-    sums = {k: f"w{k}" for k in summed}
-    unread = set(dropped)
-    grad_of: dict[int, str] = {len(ops) - 1: "g"}
-    lines: list[str] = []
-    n_edges = 0
-    last_user = [0] * len(ops)
-    n_users = [0] * len(ops)
-    for j, refs in enumerate(piece.refs):
-        for k in refs:
-            if k >= 0:
-                last_user[k] = j
-                n_users[k] += 1
-    gated: set[int] = set()  # nodes whose one share is a rule's exact 0.0 on one branch (a relu's)
-    skipped_top = -1  # the top's operand, when a zero gradient there skips the whole copy
-    blocks: list[tuple[int, list[str]]] = []  # skippable regions open: (lowest node, gradients first set inside)
-
-    def emit(code: str) -> None:
-        pad = "    " * len(blocks)
-        lines.extend(pad + line for line in code.split("\n"))
-
-    def close() -> None:  # a region ends: when skipped, what it would first set is a zero
-        zeroed = blocks.pop()[1]
-        if zeroed:
-            emit("        else:\n" + "\n".join(f"            {z} = 0.0" for z in zeroed))
-
-    for j in reversed(range(len(ops))):
-        while blocks and blocks[-1][0] > j:
-            close()
-        if zero_safe and j in gated and j != skipped_top and len(blocks) < MAX_SKIP_DEPTH:
-            lo = j
-            while lo > 0 and last_user[lo - 1] <= j:  # the nodes whose gradient comes only through j
-                lo -= 1
-            if j - lo >= MIN_SKIPPED:
-                emit(f"        if {grad_of[j]}:")  # 0.0 (or -0.0): every share below is a zero, which changes no sum
-                blocks.append((lo, []))
-        op, operands = ops[j], piece.refs[j]
-        ops_ = [operand(k) for k in operands]
-        called: list[str] = []
-        shares = share_code(names, op, grad_of[j], nodes[j], ops_, f"s{j}_", "        ", called)
-        for line in called:
-            emit(line)
-        for k, share in zip(operands, shares, strict=True):
-            if k < 0 and ~k in unread:
-                pass  # its edge number stays taken: the others' shares keep their places
-            elif k < 0 and ~k in sums:
-                emit(f"        {sums[~k]} = {sums[~k]} + {share}")
-            elif k < 0:
-                emit(f"        S[b + {n_edges}] = {share}")
-            elif k in grad_of:  # a further share: the sum goes to k's own variable (an alias is left as it is)
-                emit(f"        g{k} = {grad_of[k]} + {share}")
-                grad_of[k] = f"g{k}"
-            elif _GRADIENT.fullmatch(share) and all(k >= lo for lo, _ in blocks):
-                grad_of[k] = share  # an add passes its gradient on as it is: k's is the same variable
-            else:
-                grad_of[k] = f"g{k}"
-                emit(f"        g{k} = {share}")
-                for lo, zeroed in blocks:
-                    if k < lo:  # first set inside a region that may be skipped, used after it
-                        zeroed.append(grad_of[k])
-                if n_users[k] == 1 and share.startswith("(0.0 if "):
-                    gated.add(k)
-            n_edges += k < 0
-        if zero_safe and j == len(ops) - 1 and len(operands) == 1 and operands[0] >= 0:
-            # the top passed nothing on (a relu that is off, as in a hinge loss): all shares are zero
-            emit(f"        if {grad_of[operands[0]]} == 0.0:\n            continue")
-            skipped_top = operands[0]
-    while blocks:
-        close()
-
+    body = _BackwardLines(names, ops, piece.refs, summed, dropped).write()
     # the values the backward loop reads (a rule's operands or output; an add's are not read)
-    kept = sorted({int(j) for j in _NODE.findall("\n".join(lines))} - {len(ops) - 1})
-    named = {*kept, *checked, *exposed, len(ops) - 1}
-    body = fused_forward(names, ops, piece.refs, args, named, "        ")
-    saved = ", ".join(nodes[j] for j in kept) + "," if kept else ""
-    columns = [f"V{k}" for k in varying]
+    kept = sorted({int(j) for j in _NODE.findall("\n".join(body))} - {len(ops) - 1})
+    shape = _Shape(piece.refs, len(piece.leaves), shared, kept)
+    forward = _forward_source(names, ops, shape, exposed)
+    backward = _backward_source(shape, summed, body, all(op.zero_safe for op in ops))
+    source = "\n".join(forward + [""] + backward) + "\n"
+    # A name of its own, and the lines in linecache: a traceback inside the kernel shows its
+    # lines, and inspect.getsource() finds them.
+    where = f"<chainrule kernel {next(_kernel_ids)}: a loop over copies of a {len(ops)}-node piece>"
+    namespace = compile_code(source, where, names.namespace)
+    return Kernel(namespace["forward"], namespace["backward"], source)
+
+
+def compile_code(source: str, where: str, namespace: dict[str, Any]) -> dict[str, Any]:
+    """Run generated `source` in `namespace` (returned), its lines in linecache under the name `where`."""
+    linecache.cache[where] = (len(source), None, source.splitlines(True), where)
+    exec(builtins.compile(source, where, "exec"), namespace)  # noqa: S102 (our own generated code)
+    return namespace
+
+
+class _Shape(NamedTuple):
+    """The names a kernel's two loops share: the piece's wiring, its leaves, the inner values saved."""
+
+    refs: list[tuple[int, ...]]
+    n_leaves: int
+    shared: Sequence[int]
+    kept: list[int]  # the inner nodes (top aside) whose values backward reads
+
+    @property
+    def args(self) -> list[str]:
+        return [f"a{k}" for k in range(self.n_leaves)]
+
+    @property
+    def varying(self) -> list[int]:
+        return [k for k in range(self.n_leaves) if k not in set(self.shared)]
+
+    @property
+    def columns(self) -> list[str]:
+        return [f"V{k}" for k in self.varying]
+
+    @property
+    def saved(self) -> str:
+        return ", ".join(f"n{j}" for j in self.kept) + "," if self.kept else ""
+
+
+def _unpack(names: list[str], source: str) -> list[str]:
+    return [f"    {', '.join(names)}, = {source}"] if names else []
+
+
+def _forward_source(names: Names, ops: list[Operation], shape: _Shape, exposed: Sequence[int]) -> list[str]:
+    """The lines of `forward(SH, count, *columns)`."""
+    args, columns, top = shape.args, shape.columns, f"n{len(ops) - 1}"
+    checked = sorted({k for j, op in enumerate(ops) if not op.propagates_non_finite for k in shape.refs[j] if k >= 0})
+    check = [f"        C = C + {' + '.join(f'n{k}' for k in checked)}"] if checked else []
+    named = {*shape.kept, *checked, *exposed, len(ops) - 1}
+    body = fused_forward(names, ops, shape.refs, args, named, "        ")
     loop_over = f"zip({', '.join(columns)})" if columns else "range(count)"
-    loop_vars = ", ".join(args[k] for k in varying) + "," if columns else "_"
-    forward = [
+    loop_vars = ", ".join(args[k] for k in shape.varying) + "," if columns else "_"
+    return [
         f"def forward(SH, count, {', '.join(columns)}):",
-        *unpack([args[k] for k in shared], "SH"),
+        *_unpack([args[k] for k in shape.shared], "SH"),
         "    OUT, SAVED = [], []",
         "    C = 0.0",
         *[f"    X{i} = []" for i in range(len(exposed))],
         f"    for {loop_vars} in {loop_over}:",
         *body,
         *check,
-        f"        SAVED.append(({saved}))",
-        f"        OUT.append({nodes[-1]})",
-        *[f"        X{i}.append({nodes[j]})" for i, j in enumerate(exposed)],
+        f"        SAVED.append(({shape.saved}))",
+        f"        OUT.append({top})",
+        *[f"        X{i}.append(n{j})" for i, j in enumerate(exposed)],
         f"    return OUT, SAVED, [{', '.join(f'X{i}' for i in range(len(exposed)))}], C",
     ]
 
-    backward = [
+
+def _backward_source(shape: _Shape, summed: Sequence[int], body: list[str], zero_safe: bool) -> list[str]:
+    """The lines of `backward(G, OUT, SAVED, SH, ACC, S, B, *columns)` around the loop's `body`."""
+    args, columns, top = shape.args, shape.columns, f"n{len(shape.refs) - 1}"
+    return [
         f"def backward(G, OUT, SAVED, SH, ACC, S, B, {', '.join(columns)}):",
-        *unpack([args[k] for k in shared], "SH"),
-        *unpack([sums[k] for k in summed], "ACC"),
-        f"    for g, {nodes[-1]}, {f'({saved})' if kept else '_'}, b, {', '.join(args[k] for k in varying)} in "
-        f"zip(G, OUT, SAVED, B, {', '.join(columns)}):",
+        *_unpack([args[k] for k in shape.shared], "SH"),
+        *_unpack([f"w{k}" for k in summed], "ACC"),
+        f"    for g, {top}, {f'({shape.saved})' if shape.kept else '_'}, b, "
+        f"{', '.join(args[k] for k in shape.varying)} in zip(G, OUT, SAVED, B, {', '.join(columns)}):",
         # every share would be +-0.0, which changes no sum: skip the copy
         *(["        if g == 0.0:\n            continue"] if zero_safe else []),
-        *lines,
-        f"    return [{', '.join(sums[k] for k in summed)}]",
+        *body,
+        f"    return [{', '.join(f'w{k}' for k in summed)}]",
     ]
-    source = "\n".join(forward + [""] + backward) + "\n"
-    # A name of its own, and the lines in linecache: a traceback inside the kernel shows its
-    # lines, and inspect.getsource() finds them.
-    where = f"<chainrule kernel {next(_kernel_ids)}: a loop over copies of a {len(ops)}-node piece>"
-    linecache.cache[where] = (len(source), None, source.splitlines(True), where)
-    exec(builtins.compile(source, where, "exec"), names.namespace)  # noqa: S102 (our own generated code)
-    return names.namespace["forward"], names.namespace["backward"], source
+
+
+class _BackwardLines:
+    """The body of a kernel's backward loop: the inner nodes in reverse, each rule's shares as
+    backward() adds them, a node's gradient the sum of its shares in arrival order.
+
+    Regions below a relu-like rule's exact 0.0 are skipped (`if g<j>:`; `blocks` holds those open:
+    (lowest node, gradients first set inside)), and the whole copy when its top passed nothing on.
+    """
+
+    def __init__(
+        self, names: Names, ops: list[Operation], refs: list[tuple[int, ...]], summed: Sequence[int],
+        dropped: Sequence[int],
+    ) -> None:  # fmt: skip
+        self.names, self.ops, self.refs = names, ops, refs
+        self.sums = {k: f"w{k}" for k in summed}
+        self.unread = set(dropped)
+        self.zero_safe = all(op.zero_safe for op in ops)
+        self.grad_of: dict[int, str] = {len(ops) - 1: "g"}
+        self.lines: list[str] = []
+        self.blocks: list[tuple[int, list[str]]] = []
+        self.gated: set[int] = set()  # nodes whose one share is a rule's exact 0.0 on one branch (a relu's)
+        self.skipped_top = -1  # the top's operand, when a zero gradient there skips the whole copy
+        self.n_edges = 0
+        self.last_user, self.n_users = [0] * len(ops), [0] * len(ops)
+        for j, r in enumerate(refs):
+            for k in r:
+                if k >= 0:
+                    self.last_user[k] = j
+                    self.n_users[k] += 1
+
+    def write(self) -> list[str]:
+        for j in reversed(range(len(self.ops))):
+            while self.blocks and self.blocks[-1][0] > j:
+                self._close()
+            self._open(j)
+            self._node(j)
+        while self.blocks:
+            self._close()
+        return self.lines
+
+    def _emit(self, code: str) -> None:
+        pad = "    " * len(self.blocks)
+        self.lines.extend(pad + line for line in code.split("\n"))
+
+    def _close(self) -> None:
+        """A region ends: when skipped, what it would first set is a zero."""
+        zeroed = self.blocks.pop()[1]
+        if zeroed:
+            self._emit("        else:\n" + "\n".join(f"            {z} = 0.0" for z in zeroed))
+
+    def _open(self, j: int) -> None:
+        """A region below node j, when its gradient can be a relu's exact 0.0 and the region is worth a test."""
+        if not (self.zero_safe and j in self.gated and j != self.skipped_top and len(self.blocks) < MAX_SKIP_DEPTH):
+            return
+        lo = j
+        while lo > 0 and self.last_user[lo - 1] <= j:  # the nodes whose gradient comes only through j
+            lo -= 1
+        if j - lo >= MIN_SKIPPED:
+            self._emit(f"        if {self.grad_of[j]}:")  # 0.0 (or -0.0): every share below is a zero
+            self.blocks.append((lo, []))
+
+    def _node(self, j: int) -> None:
+        """Node j's rule: its shares, each to its operand."""
+        operands = self.refs[j]
+        called: list[str] = []
+        texts = [f"n{k}" if k >= 0 else f"a{~k}" for k in operands]
+        shares = share_code(self.names, self.ops[j], self.grad_of[j], f"n{j}", texts, f"s{j}_", "        ", called)
+        for line in called:
+            self._emit(line)
+        for k, share in zip(operands, shares, strict=True):
+            if k < 0:
+                self._to_leaf(~k, share)
+            else:
+                self._to_node(k, share)
+        if self.zero_safe and j == len(self.ops) - 1 and len(operands) == 1 and operands[0] >= 0:
+            # the top passed nothing on (a relu that is off, as in a hinge loss): all shares are zero
+            self._emit(f"        if {self.grad_of[operands[0]]} == 0.0:\n            continue")
+            self.skipped_top = operands[0]
+
+    def _to_leaf(self, k: int, share: str) -> None:
+        if k in self.unread:
+            pass  # its edge number stays taken: the others' shares keep their places
+        elif k in self.sums:
+            self._emit(f"        {self.sums[k]} = {self.sums[k]} + {share}")
+        else:
+            self._emit(f"        S[b + {self.n_edges}] = {share}")
+        self.n_edges += 1
+
+    def _to_node(self, k: int, share: str) -> None:
+        grad_of = self.grad_of
+        if k in grad_of:  # a further share: the sum goes to k's own variable (an alias is left as it is)
+            self._emit(f"        g{k} = {grad_of[k]} + {share}")
+            grad_of[k] = f"g{k}"
+        elif _GRADIENT.fullmatch(share) and all(k >= lo for lo, _ in self.blocks):
+            grad_of[k] = share  # an add passes its gradient on as it is: k's is the same variable
+        else:
+            grad_of[k] = f"g{k}"
+            self._emit(f"        g{k} = {share}")
+            for lo, zeroed in self.blocks:
+                if k < lo:  # first set inside a region that may be skipped, used after it
+                    zeroed.append(grad_of[k])
+            if self.n_users[k] == 1 and share.startswith("(0.0 if "):
+                self.gated.add(k)
 
 
 def fused_forward(
-    names: _Names, ops: list[Operation], refs: list[tuple[int, ...]], args: list[str], named: set[int], indent: str
+    names: Names, ops: list[Operation], refs: list[tuple[int, ...]], args: list[str], named: set[int], indent: str
 ) -> list[str]:
     """A piece's forward lines, where a value read only once, by the next expression, is written into it.
 
@@ -252,12 +356,12 @@ def _binds_without_parentheses(inner: tuple[str, dict], outer: tuple[str, dict],
     return outer[0] in _MULTIPLICATIVE and i == 0 and inner[0] in _MULTIPLICATIVE
 
 
-def _operand_reads(names: _Names, read: tuple[str, dict], arity: int) -> list[int]:
+def _operand_reads(names: Names, read: tuple[str, dict], arity: int) -> list[int]:
     code = names.fill(read, operand_fill([f"@{i}@" for i in range(arity)]))
     return [code.count(f"@{i}@") for i in range(arity)]
 
 
-def forward_lines(names: _Names, op: Operation, target: str, operands: list[str], indent: str) -> list[str]:
+def forward_lines(names: Names, op: Operation, target: str, operands: list[str], indent: str) -> list[str]:
     """The lines that compute `target` = op(operands): the forward's own code when it can be read, else a call."""
     read = names.forward(op)
     if read is None:
@@ -270,7 +374,7 @@ def forward_lines(names: _Names, op: Operation, target: str, operands: list[str]
 
 
 def share_code(
-    names: _Names, op: Operation, g: str, out: str, operands: list[str], temp: str, indent: str, lines: list[str]
+    names: Names, op: Operation, g: str, out: str, operands: list[str], temp: str, indent: str, lines: list[str]
 ) -> list[str]:
     """The code of each share op's rule passes to its operands (g: the gradient, out: the node's value).
 
@@ -285,7 +389,7 @@ def share_code(
     return shares
 
 
-class _Names:
+class Names:
     """The names a kernel gives the functions it calls, and each operation's code, read once per kernel.
 
     Every function is bound to a name of the kernel's own making: `F<n>` for a forward,
@@ -332,12 +436,11 @@ def rule_function(op: Operation) -> Callable[..., tuple] | None:
     What a kernel's backward loop runs for one node, on its own: for checking the generated code
     against the rule (tests/core/test_symbolic_fuzz.py).
     """
-    names = _Names()
+    names = Names()
     read = names.rule(op)
     if read is None:
         return None
     inputs = [f"i{k}" for k in range(op.arity)]
     shares = [names.fill((c, read[1]), operand_fill(inputs), g="g", o="o") for c in read[0]]
     source = f"def share(g, o, {', '.join(inputs)}):\n    return ({', '.join(shares)},)\n"
-    exec(builtins.compile(source, f"<chainrule rule of {op.name}>", "exec"), names.namespace)  # noqa: S102
-    return names.namespace["share"]
+    return compile_code(source, f"<chainrule rule of {op.name}>", names.namespace)["share"]

@@ -138,17 +138,8 @@ class Compiled:
             return f"# {name} runs uncompiled, since {self.uncompiled}\n"
         if self.plan is None:
             return f"# {name} is not recorded yet: call it once\n"
-        kernels: list[str] = []
-        seen: set[str] = set()
-        for b in self.plan.batches:
-            if b.source not in seen:
-                seen.add(b.source)
-                kernels.append(f"# kernel {len(kernels) + 1}: {b.count} copies\n{b.source}")
-        for source in self.plan.straight:
-            kernels.append(f"# a run of small groups outside repeated pieces, line by line\n{source}")
-        if not kernels:
-            return f"# {name}: no repeated pieces, so no kernel; its groups run as maps of each operation\n"
-        return "\n\n".join(kernels)
+        none = f"# {name}: no repeated pieces, so no kernel; its groups run as maps of each operation\n"
+        return self.plan.code or none
 
     def __repr__(self) -> str:
         name = getattr(self.fn, "__name__", "fn")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-_double = struct.Struct("<d").pack
+pack = struct.Struct("<d").pack  # a float as its 8 bytes
 
 
 def bits(x: Any) -> Any:
     """What comparing to the bit compares: a float's 8 bytes (so 0.0 and -0.0, and NaNs, differ), else repr(x)."""
-    return _double(x) if type(x) is float else repr(x)
+    return pack(x) if type(x) is float else repr(x)
 
 
 def same(a: Any, b: Any) -> bool:
@@ -26,7 +26,7 @@ def same(a: Any, b: Any) -> bool:
     if t is not type(b):
         return False
     if t is float:
-        return _double(a) == _double(b)
+        return pack(a) == pack(b)
     if t in (int, str, bytes, bool):
         return a == b
     if t is tuple:

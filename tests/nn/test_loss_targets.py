@@ -293,4 +293,4 @@ def test_numbers_passed_as_arguments_get_no_gradient_work():
     backward = kernel.source[kernel.source.index("def backward") :]
     assert "S[b + " not in backward  # every other leaf is a parameter, summed in the loop
     stand_ins = {id(v) for v in step.tape.arguments if v is not None}
-    assert not [i for i, _ in plan.leaf_edges if id(plan.leaves[i]) in stand_ins]
+    assert not [e.leaf for e in plan.leaf_edges if id(plan.leaves[e.leaf]) in stand_ins]

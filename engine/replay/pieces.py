@@ -8,7 +8,7 @@ inner nodes: a *piece*. `find_pieces` finds them; `kernels.py` writes each shape
 from __future__ import annotations
 
 from collections import Counter
-from itertools import accumulate, chain, pairwise, repeat
+from itertools import accumulate, chain, compress, pairwise, repeat
 from operator import attrgetter, is_not
 
 from ..core.graph import graph_order
@@ -163,37 +163,23 @@ class _Below:
     bounds do not tell whether the size lies between the limits.
     """
 
-    __slots__ = ("index", "private", "size", "least", "most", "low", "inner_before")
+    __slots__ = ("order", "index", "inner", "private", "size", "least", "most", "low")
 
     def __init__(self, order: list[Value], uses: Counter) -> None:
+        self.order = order
         self.index = index = {node: x for x, node in enumerate(order)}
+        self.inner = inner = [node._how.rule is not None for node in order]
+        up, summed = _post_dominators(order, index, inner, uses)
         n = len(order)
-        inner = [node._how.rule is not None for node in order]
-        self.inner_before = list(accumulate(inner, initial=0))
-        up, mark = _post_dominators(order, index, inner, uses)
         self.private = private = [False] * n
-        self.size = size = [0] * (n + 1)
-        self.least = least = [0] * n
-        self.most = most = [0] * n
-        self.low = low = list(range(n))
-        summed = [0] * (n + 1)
-        cap = MAX_NODES + 1
-        for x, node in enumerate(order):
-            if not inner[x]:
-                continue
-            s = summed[x] + mark[x]
-            private[x] = s == 0
-            size[x] += 1
+        self.size = size = [1] * (n + 1)
+        for x in compress(range(n), inner):  # inputs first: a node's sub-tree is summed when it is met
+            s = summed[x]
+            private[x] = not s
             q = up[x]
             summed[q] += s
             size[q] += size[x]
-            operands = [index[p] for p in node.parents if p._how.rule is not None]
-            if not operands:
-                least[x] = most[x] = 1
-                continue
-            most[x] = min(cap, 1 + sum(most[p] for p in operands))
-            low[x] = min(low[x], *[low[p] for p in operands])
-            least[x] = max(size[x], min(cap, 1 + _least_of(operands, least, low)))
+        self.least: list[int] = []  # the bounds, made when first needed
 
     def is_private(self, node: Value) -> bool:
         return self.private[self.index[node]]
@@ -204,11 +190,30 @@ class _Below:
         x = self.index[node]
         if self.private[x]:
             return self.size[x]
-        least = self.least[x]
-        most = min(self.most[x], self.inner_before[x + 1] - self.inner_before[self.low[x]])
+        if not self.least:
+            self._bound(limit + 1)
+        least, most = self.least[x], self.most[x]
         if most < fewest or least > limit or fewest <= least <= most <= limit:
             return least if most >= fewest else most
         return len(_sub_graph(node, limit))  # the bounds straddle a limit: count them
+
+    def _bound(self, cap: int) -> None:
+        """Bounds on every inner node's count, capped at `cap`: see the class's docstring."""
+        order, index, inner, size = self.order, self.index, self.inner, self.size
+        n = len(order)
+        self.least = least = [0] * n
+        self.most = most = [0] * n
+        self.low = low = list(range(n))
+        inner_before = list(accumulate(inner, initial=0))
+        for x in compress(range(n), inner):
+            operands = [index[p] for p in order[x].parents if p._how.rule is not None]
+            if not operands:
+                least[x] = most[x] = 1
+                continue
+            low[x] = min(x, *[low[p] for p in operands])
+            span = inner_before[x + 1] - inner_before[low[x]]
+            most[x] = min(cap, span, 1 + sum(most[p] for p in operands))
+            least[x] = max(size[x], min(cap, 1 + _least_of(operands, least, low)))
 
 
 def _least_of(operands: list[int], least: list[int], low: list[int]) -> int:

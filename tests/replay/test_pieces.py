@@ -152,6 +152,7 @@ def test_what_the_two_passes_say_of_each_sub_graph_is_what_a_walk_finds(loss):
     order = topological_order(loss)
     uses = Counter(chain.from_iterable(n.parents for n in order))
     below = pieces._Below(order, uses)
+    below._bound(len(order) + 1)  # uncapped
     for x, node in enumerate(order):
         if node.operation is None:
             continue
@@ -163,7 +164,7 @@ def test_what_the_two_passes_say_of_each_sub_graph_is_what_a_walk_finds(loss):
             assert below.size[x] == len(inner)
         assert below.least[x] <= len(inner) <= below.most[x]
         for fewest, most in [(2, 5), (8, 30), (3, len(inner)), (len(inner), 5000), (len(inner) + 1, 5000)]:
-            found = below.count(node, fewest, most)
+            found = pieces._Below(order, uses).count(node, fewest, most)
             assert (fewest <= found <= most) == (fewest <= len(inner) <= most)
 
 

@@ -12,6 +12,7 @@ from itertools import accumulate, chain, compress, pairwise, repeat
 from operator import attrgetter, is_not
 
 from ..core.graph import graph_order
+from ..core.operation import Operation
 from ..core.value import Value
 
 _parents = attrgetter("parents")
@@ -130,15 +131,18 @@ def _tree_hashes(order: list[Value]) -> dict[Value, int]:
     for node in order:
         parents = node.parents
         n = len(parents)
+        if not n:
+            key[node] = -1
+            continue
+        how = node._how  # node.operation without the property's call, unless a label or hook is kept beside it
+        operation = how if type(how) is Operation else node.operation
         if n == 2:
             a, b = parents
-            key[node] = shape_id((node.operation, key[a], key[b]), len(shape_ids))
+            key[node] = shape_id((operation, key[a], key[b]), len(shape_ids))
         elif n == 1:
-            key[node] = shape_id((node.operation, key[parents[0]]), len(shape_ids))
-        elif n:  # three or more inputs: every one is part of the shape
-            key[node] = shape_id((node.operation, *[key[p] for p in parents]), len(shape_ids))
-        else:
-            key[node] = -1
+            key[node] = shape_id((operation, key[parents[0]]), len(shape_ids))
+        else:  # three or more inputs: every one is part of the shape
+            key[node] = shape_id((operation, *[key[p] for p in parents]), len(shape_ids))
     return key
 
 

@@ -3,6 +3,15 @@
 A network applied to 100 examples makes 100 copies of one sub-graph. Each copy reads only
 leaves (the shared parameters, its own inputs and constants) and nothing outside it uses its
 inner nodes: a *piece*. `find_pieces` finds them; `kernels.py` writes each shape's loops.
+
+Cost: near-linear in the graph's nodes and edges, whatever its shape. A tree hash of every
+node, its uses and, in two passes (`_Below`), whether each node's sub-graph is private and how
+large it is are O(nodes + edges), plus O(log nodes) for each further user of a node used more
+than once. The walks that remain: one for the first copy of each shape taken (its nodes are then
+taken, so these walks list each node at most once), a comparison at C speed for each further
+copy, and, for a sub-graph that is not private and whose size bounds lie across MIN_NODES or
+MAX_NODES (a shape shared inside in ways the bounds cannot see), a walk of at most MAX_NODES + 1
+nodes, at most twice per shape, as before.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ _rule = attrgetter("_how.rule")  # Value._rule without the property's call
 
 MIN_NODES = 8  # smaller repeated pieces stay with the rest of the graph
 MAX_NODES = 5000  # larger ones would cost more to compile than they save
+WALKS = 1  # walks from candidate tops may list this many times the graph's nodes before `_Below` takes over
 
 
 class Piece:
@@ -205,19 +215,27 @@ class _Below:
         """Bounds on every inner node's count, capped at `cap`: see the class's docstring."""
         order, index, inner, size = self.order, self.index, self.inner, self.size
         n = len(order)
-        self.least = least = [0] * n
-        self.most = most = [0] * n
+        self.least = least = [1] * n
+        self.most = most = [1] * n
         self.low = low = list(range(n))
         inner_before = list(accumulate(inner, initial=0))
         for x in compress(range(n), inner):
             operands = [index[p] for p in order[x].parents if p._how.rule is not None]
-            if not operands:
-                least[x] = most[x] = 1
+            if len(operands) == 2:  # most nodes: written out
+                a, b = operands
+                la, lb = low[a], low[b]
+                first = low[x] = la if la < lb else lb
+                together = most[a] + most[b]
+                apart = a < lb or b < la  # spans apart: their sub-graphs share nothing
+                fewest = least[a] + least[b] if apart else max(least[a], least[b])
+            elif operands:
+                first = low[x] = min([low[p] for p in operands])
+                together = sum([most[p] for p in operands])
+                fewest = _least_of(operands, least, low)
+            else:
                 continue
-            low[x] = min(x, *[low[p] for p in operands])
-            span = inner_before[x + 1] - inner_before[low[x]]
-            most[x] = min(cap, span, 1 + sum(most[p] for p in operands))
-            least[x] = max(size[x], min(cap, 1 + _least_of(operands, least, low)))
+            most[x] = min(cap, inner_before[x + 1] - inner_before[first], 1 + together)
+            least[x] = max(size[x], min(cap, 1 + fewest))
 
 
 def _least_of(operands: list[int], least: list[int], low: list[int]) -> int:
@@ -281,18 +299,49 @@ def _common(a: int, b: int, up: list[int], depth: list[int], jump: list[int]) ->
     return a
 
 
+class _FirstCopies:
+    """Whether the sub-graph below a node is a new shape's first copy: by a walk from the node (the
+    plain way, cheap where pieces are small) while all walks have listed fewer than WALKS times the
+    graph's nodes, then by `_Below` (where walks from every candidate top would cost depth x size)."""
+
+    __slots__ = ("order", "uses", "below", "walked")
+
+    def __init__(self, order: list[Value], uses: Counter) -> None:
+        self.order, self.uses = order, uses
+        self.below: _Below | None = None
+        self.walked = 0
+
+    def of(self, node: Value, key: int) -> Piece | int:
+        """The sub-graph below `node` as a piece, or a miss: 2 if its size lies outside the limits
+        (the shape is tried no more), 1 if something outside uses its inner nodes."""
+        fewest = max(MIN_NODES, 2)  # a kernel saves at least one value
+        if self.below is None and self.walked < WALKS * len(self.order):
+            inner = _sub_graph(node, MAX_NODES)
+            self.walked += len(inner)
+            if not fewest <= len(inner) <= MAX_NODES:
+                return 2
+            piece = Piece(inner, key)
+            return piece if piece.is_private(self.uses) else 1
+        if self.below is None:
+            self.below = _Below(self.order, self.uses)
+        if not fewest <= self.below.count(node, fewest, MAX_NODES) <= MAX_NODES:
+            return 2
+        if not self.below.is_private(node):
+            return 1
+        return Piece(_sub_graph(node, MAX_NODES), key)
+
+
 def find_pieces(order: list[Value]) -> list[Piece]:
     """Repeated private sub-graphs over leaves, in topological order of their roots.
 
-    The first copy of each shape is found by a walk from its top, once `_Below` has said that
-    its sub-graph is private and of a size between the limits. A private piece's inner nodes
-    stand together in `order` (a depth-first order), so each further copy is read straight off
-    the order and checked to have the same signature.
+    The first copy of each shape is found by a walk from its top (`_FirstCopies`). A private
+    piece's inner nodes stand together in `order` (a depth-first order), so each further copy is
+    read straight off the order and checked to have the same signature.
     """
     key = _tree_hashes(order)
     count = Counter(key.values())
     uses = Counter(chain.from_iterable(map(_parents, order)))
-    below: _Below | None = None  # made when first needed
+    first_copies = _FirstCopies(order, uses)
 
     inner_order = [n for n in order if n._how.rule is not None]  # n._rule, without the property's call
     pieces: list[Piece] = []
@@ -312,16 +361,11 @@ def find_pieces(order: list[Value]) -> list[Piece]:
                 piece = candidate
                 break
         if piece is None:  # a new shape (the same tree can share nodes differently)
-            if below is None:
-                below = _Below(order, uses)
-            fewest = max(MIN_NODES, 2)  # a kernel saves at least one value
-            if not fewest <= below.count(node, fewest, MAX_NODES) <= MAX_NODES:
-                failed[k] = 2
+            found = first_copies.of(node, k)
+            if not isinstance(found, Piece):
+                failed[k] = min(2, failed.get(k, 0) + found)
                 continue
-            if not below.is_private(node):
-                failed[k] = failed.get(k, 0) + 1
-                continue
-            piece = Piece(_sub_graph(node, MAX_NODES), k)
+            piece = found
             models.setdefault(k, []).append((piece, _Shape(piece)))
         pieces.append(piece)
         i -= len(piece.inner) - 1  # its inner nodes are taken

@@ -64,13 +64,13 @@ def described(found):
     return [(id(p.root), [id(n) for n in p.inner], [id(n) for n in p.leaves], p.signature) for p in found]
 
 
-def with_limits(fewest, most, fn, *args):
-    saved = pieces.MIN_NODES, pieces.MAX_NODES
-    pieces.MIN_NODES, pieces.MAX_NODES = fewest, most
+def with_limits(fewest, most, walks, fn, *args):
+    saved = pieces.MIN_NODES, pieces.MAX_NODES, pieces.WALKS
+    pieces.MIN_NODES, pieces.MAX_NODES, pieces.WALKS = fewest, most, walks
     try:
         return fn(*args)
     finally:
-        pieces.MIN_NODES, pieces.MAX_NODES = saved
+        pieces.MIN_NODES, pieces.MAX_NODES, pieces.WALKS = saved
 
 
 # ---------------------------------------------------------------- graphs of the shapes that matter
@@ -138,12 +138,16 @@ def graphs(draw):
 
 
 @settings(max_examples=300, deadline=None)
-@given(graphs(), st.sampled_from([(2, 0), (2, 5), (2, 30), (8, 5000), (2, 5000), (3, 12)]))
-def test_the_same_pieces_as_the_plain_search(loss, limits):
+@given(
+    graphs(),
+    st.sampled_from([(2, 0), (2, 5), (2, 30), (8, 5000), (2, 5000), (3, 12)]),
+    st.sampled_from([0, 0.1, 1]),  # no walks (every first copy by `_Below`), a few, the default
+)
+def test_the_same_pieces_as_the_plain_search(loss, limits, walks):
     order = topological_order(loss)
     fewest, most = limits
     expected = described(reference_pieces(order, fewest, most))
-    assert described(with_limits(fewest, most, pieces.find_pieces, order)) == expected
+    assert described(with_limits(fewest, most, walks, pieces.find_pieces, order)) == expected
 
 
 @settings(max_examples=200, deadline=None)
@@ -200,7 +204,8 @@ def mlp_batch(copies):
 )
 def test_the_nodes_walked_grow_with_the_graph_not_its_depth(loss, monkeypatch):
     """The plain search walked up to MAX_NODES nodes from each of thousands of tops (a 1,500-deep
-    chain: about 10 million); now each node is walked about once, by the walk that takes its piece."""
+    chain: about 10 million); now the walks list at most the graph's nodes (WALKS), and then those
+    of the pieces taken."""
     order = topological_order(loss)
     walked = []
 
@@ -211,5 +216,5 @@ def test_the_nodes_walked_grow_with_the_graph_not_its_depth(loss, monkeypatch):
 
     monkeypatch.setattr(pieces, "graph_order", counted)
     found = pieces.find_pieces(order)
-    assert sum(walked) <= len(order)
+    assert sum(walked) <= 2 * len(order) + pieces.MAX_NODES
     assert described(found) == described(reference_pieces(order, pieces.MIN_NODES, pieces.MAX_NODES))

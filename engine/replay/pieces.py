@@ -5,13 +5,15 @@ leaves (the shared parameters, its own inputs and constants) and nothing outside
 inner nodes: a *piece*. `find_pieces` finds them; `kernels.py` writes each shape's loops.
 
 Cost: near-linear in the graph's nodes and edges, whatever its shape. A tree hash of every
-node, its uses and, in two passes (`_Below`), whether each node's sub-graph is private and how
-large it is are O(nodes + edges), plus O(log nodes) for each further user of a node used more
-than once. The walks that remain: one for the first copy of each shape taken (its nodes are then
-taken, so these walks list each node at most once), a comparison at C speed for each further
-copy, and, for a sub-graph that is not private and whose size bounds lie across MIN_NODES or
-MAX_NODES (a shape shared inside in ways the bounds cannot see), a walk of at most MAX_NODES + 1
-nodes, at most twice per shape, as before.
+node and its uses are O(nodes + edges). The first copy of a shape is found, as by the plain
+search, by a walk from a candidate top while all such walks have listed fewer than WALKS times
+the graph's nodes (mini-batches of small pieces never get further); then two passes (`_Below`,
+O(nodes + edges), plus O(log nodes) for each further user of a node used more than once) say
+whether each node's sub-graph is private and bound its size, and a walk is made only for a
+first copy taken (its nodes are then taken: these walks list each node at most once). Further
+copies are compared at C speed. Left: a sub-graph that is not private and whose size bounds lie
+across MIN_NODES or MAX_NODES (shared inside in ways the bounds cannot see) is still walked, at
+most MAX_NODES + 1 nodes and at most twice per shape, as the plain search did.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ _rule = attrgetter("_how.rule")  # Value._rule without the property's call
 
 MIN_NODES = 8  # smaller repeated pieces stay with the rest of the graph
 MAX_NODES = 5000  # larger ones would cost more to compile than they save
-WALKS = 1  # walks from candidate tops may list this many times the graph's nodes before `_Below` takes over
+WALKS = 0.1  # walks from candidate tops may list this many times the graph's nodes before `_Below` takes over
 
 
 class Piece:

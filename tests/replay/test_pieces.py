@@ -209,8 +209,8 @@ def mlp_batch(copies):
 )
 def test_the_nodes_walked_grow_with_the_graph_not_its_depth(loss, monkeypatch):
     """The plain search walked up to MAX_NODES nodes from each of thousands of tops (a 1,500-deep
-    chain: about 10 million); now the walks list at most the graph's nodes (WALKS), and then those
-    of the pieces taken."""
+    chain: about 10 million); now the walks from candidate tops list about WALKS times the graph's
+    nodes, and then those of the pieces taken."""
     order = topological_order(loss)
     walked = []
 

@@ -174,9 +174,10 @@ class _Below:
 
     Sizes of the others: at most the unfolded size (each inner node counted once per way up to r)
     and the inner nodes in r's span of `order` (from its earliest inner node below it to r); at
-    least 1 plus the sum of its inner operands' lower bounds when their spans are apart (their
-    sub-graphs then share nothing), else 1 plus the largest. Exact on trees; a walk where the
-    bounds do not tell whether the size lies between the limits.
+    least its post-dominator sub-tree, and 1 plus the sum of its inner operands' lower bounds when
+    their spans are apart (their sub-graphs then share nothing), else 1 plus the largest. Exact on
+    a tree laid out depth-first; a walk where the bounds do not tell whether the size lies between
+    the limits.
     """
 
     __slots__ = ("order", "index", "inner", "private", "size", "least", "most", "low")

@@ -3,6 +3,9 @@
     python -m benchmarks.run --json docs/speed.json
     python -m benchmarks.speed_page docs/speed.json > docs/speed.md
 
+Each of `--compare`, `--demos` and `--recording` adds the table of another benchmark's JSON output
+(`benchmarks.compare`, `benchmarks.demo_times`, `benchmarks.recording`), each run on its own.
+
 Every figure on the page is read from the JSON files given, so the page and the run cannot
 disagree. Each file is one run of `python -m benchmarks.run --json`: its machine, its table (every
 workload the run measured, whatever they are) and the targets it checked. Given several runs, for
@@ -192,19 +195,58 @@ def demo_times(report: Report, path: str) -> list[str]:
     return lines + [""]
 
 
+def recording(report: Report, path: str) -> list[str]:
+    """The table of `python -m benchmarks.recording --json`: a deep chain's first compiled call at several depths."""
+    rows = report["rows"]
+    lines = [
+        "## The recording: a deep RNN-style chain",
+        "",
+        f"From `{path}`, written by `python -m benchmarks.recording`: {report['sequences']} sequences through",
+        "h = tanh(w*h + u*x_t + b), the x_t passed as number arguments, the loss the sum of (h_T - 1)^2. Each",
+        "round times one uncompiled call (forward and backward()) and then the first call of a freshly",
+        "compiled function (the recording: fn run on the tape, the plan, the repeated pieces, the generated",
+        "code and the replay itself), in one process; the ratio is each round's, its median over",
+        f"{report['rounds']} rounds. Machine: {report['machine']}, {report['cores']} cores; load average at the end",
+        f"of the run {', '.join(f'{x:g}' for x in report.get('load_average') or [])}{busy(report)}.",
+        "",
+        "| depth | nodes | uncompiled call | first compiled call | first call / uncompiled |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['depth']:,} | {row['nodes']:,} | {run._time(row['uncompiled'])} | "
+            f"{run._time(row['first_call'])} | {row['ratio']:.1f}x |"
+        )
+    if len(rows) > 1:
+        small, large = rows[0], rows[-1]
+        lines += [
+            "",
+            f"From depth {small['depth']:,} to {large['depth']:,} ({large['nodes'] / small['nodes']:.1f}x the nodes), "
+            f"the first compiled call took {large['first_call'] / small['first_call']:.1f}x as long "
+            f"and the uncompiled call {large['uncompiled'] / small['uncompiled']:.1f}x.",
+        ]
+    return lines + [""]
+
+
 def render(
     reports: list[Report],
     paths: list[str],
     compared: tuple[Report, str] | None = None,
     demos: tuple[Report, str] | None = None,
+    recorded: tuple[Report, str] | None = None,
 ) -> str:
     """The whole page, from the runs and the paths they were read from (and old-against-new tables)."""
     files = " ".join(paths)
-    extra = (f" --compare {compared[1]}" if compared else "") + (f" --demos {demos[1]}" if demos else "")
+    extra = (
+        (f" --compare {compared[1]}" if compared else "")
+        + (f" --demos {demos[1]}" if demos else "")
+        + (f" --recording {recorded[1]}" if recorded else "")
+    )
     commands = "\n".join(
         [f".venv/bin/python -m benchmarks.run --json {p}" for p in paths]
         + ([f".venv/bin/python -m benchmarks.compare OLD_CHECKOUT --json {compared[1]}"] if compared else [])
         + ([f".venv/bin/python -m benchmarks.demo_times OLD_CHECKOUT --json {demos[1]}"] if demos else [])
+        + ([f".venv/bin/python -m benchmarks.recording --json {recorded[1]}"] if recorded else [])
         + [f".venv/bin/python -m benchmarks.speed_page {files}{extra} > docs/speed.md"]
     )
     lines = INTRO.format(commands=commands).splitlines()
@@ -224,6 +266,8 @@ def render(
         lines += old_against_new(*compared)
     if demos:
         lines += demo_times(*demos)
+    if recorded:
+        lines += recording(*recorded)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -232,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("json", nargs="+", help="result files written by python -m benchmarks.run --json PATH")
     parser.add_argument("--compare", help="a file written by python -m benchmarks.compare --json PATH")
     parser.add_argument("--demos", help="a file written by python -m benchmarks.demo_times --json PATH")
+    parser.add_argument("--recording", help="a file written by python -m benchmarks.recording --json PATH")
     args = parser.parse_args(argv)
 
     def read(path: str) -> Report:
@@ -244,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     reports = [read(path) for path in args.json]
     compared = (read(args.compare), args.compare) if args.compare else None
     demos = (read(args.demos), args.demos) if args.demos else None
-    sys.stdout.write(render(reports, args.json, compared, demos))
+    recorded = (read(args.recording), args.recording) if args.recording else None
+    sys.stdout.write(render(reports, args.json, compared, demos, recorded))
     return 0
 
 

@@ -33,7 +33,9 @@ def graph_order(
 
     `parents(node)` gives a node's parents if given, else `node.parents`. A parent for which
     `stop(parent)` is true is neither listed nor walked through. With `limit`, the walk ends
-    once more than `limit` nodes are listed (a caller that wants at most `limit` then knows).
+    once it has met more than `limit` nodes to list, and returns more than `limit` nodes (not
+    in order): a caller that wants at most `limit` then knows, after at most `limit` + 1 steps
+    down, however deep the graph below.
     """
     if stop is not None or limit is not None:
         return _bounded_order(roots, parents or _parents, stop or _never, limit)
@@ -70,7 +72,11 @@ def _never(node: Value) -> bool:
 def _bounded_order(
     roots: list[Value], parents: Callable[[Value], Iterable[Value]], stop: Callable[[Value], bool], limit: int | None
 ) -> list[Value]:
-    """graph_order with `stop` and `limit`: the same walk, with a test per parent and per listed node."""
+    """graph_order with `stop` and `limit`: the same walk, with a test per parent and per step.
+
+    Each node on the path will be listed, so the walk ends as soon as those listed and those on
+    the path are more than `limit` (a chain deeper than `limit` is not walked to its bottom).
+    """
     order: list[Value] = []
     seen: set[Value] = set()
     most = math.inf if limit is None else limit
@@ -81,7 +87,9 @@ def _bounded_order(
             continue
         seen.add(root)
         path = [root]
-        while path and len(order) <= most:
+        while path:
+            if len(order) + len(path) > most:
+                return order + path  # more than `limit`: the rest is not walked
             node = path[-1]
             for parent in parents(node):
                 if parent not in seen:

@@ -240,6 +240,27 @@ def test_topological_order_is_exported_from_engine():
     assert engine.topological_order is topological_order
 
 
+def test_a_walk_with_a_limit_stops_a_step_past_it_however_deep_the_graph():
+    """A bounded walk from the top of a 5,000-deep chain asks for at most limit + 1 nodes' parents,
+    and says it found more than the limit; within the limit it is the plain walk."""
+    from engine.core.graph import graph_order
+
+    top = Value(1.0)
+    for _ in range(5000):
+        top = top * 1.0
+    asked = []
+
+    def parents(node):
+        asked.append(node)
+        return node.parents
+
+    found = graph_order([top], parents, stop=lambda n: n.operation is None, limit=10)
+    assert len(found) > 10 and len(asked) <= 11
+    inner = [n for n in topological_order(top) if n.operation is not None]
+    assert graph_order([top], stop=lambda n: n.operation is None, limit=5000) == inner
+    assert len(graph_order([top], stop=lambda n: n.operation is None, limit=4999)) == 5000
+
+
 # ---------------------------------------------------------------- no_grad and detach
 
 

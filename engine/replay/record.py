@@ -106,7 +106,7 @@ def recording_of(tape: Tape, proxies: list[Value | None], given: list[Any], pinn
     # a number passed in stands in the graph as a leaf whose gradient no one reads
     unread = frozenset(p for p, x in zip(proxies, given, strict=True) if p is not None and type(x) is not Value)
     plan = Plan.build(loss, values, order, unread)
-    return Recording(plan, proxies, pinned, guards, extras, tape, writes)
+    return Recording(plan, given, proxies, pinned, guards, extras, tape, writes)
 
 
 def stand_ins(args: tuple, given: list[Any]) -> tuple[list[Value | None], Any]:

@@ -8,22 +8,30 @@ arguments go in as values, and the gradients come out into the argument Values t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 from ..core.value import Value, to_float
 from .guards import Guards
 from .plan import Plan
+from .steps import gather
 from .tape import Tape
+
+_data = attrgetter("_data")
+_FLOATS = {float}
 
 
 class Recording:
     """One recording of fn, for one structure of arguments; built whole, never changed."""
 
-    __slots__ = ("plan", "guards", "extras", "tape", "writes", "pinned", "outside", "watched", "inputs")
+    __slots__ = ("plan", "guards", "extras", "tape", "writes", "pinned", "outside", "watched", "values_at",
+                 "fixed_leaves", "gather_data", "gather_leaves")  # fmt: skip
 
-    def __init__(self, plan: Plan, proxies: list[Value | None], pinned: dict[int, Value], guards: Guards,
-                 extras: Any, tape: Tape, writes: list[tuple[Value | int, Any]]) -> None:  # fmt: skip
-        """proxies: the leaf standing for each argument in `given` (None: the argument Value itself, pinned)."""
+    def __init__(self, plan: Plan, given: list[Any], proxies: list[Value | None], pinned: dict[int, Value],
+                 guards: Guards, extras: Any, tape: Tape, writes: list[tuple[Value | int, Any]]) -> None:  # fmt: skip
+        """given: the recorded call's arguments (`Arguments.given`); proxies: the leaf standing for each
+        (None: the argument Value itself, pinned)."""
         self.plan = plan
         self.guards = guards
         self.extras = extras  # fn's extra outputs as returned: their nesting
@@ -39,14 +47,17 @@ class Recording:
         written = {v: None for v, _ in writes if isinstance(v, Value)}  # an argument's: given to the caller
         watched += [v for v in written if v not in self.outside and v not in stood]
         self.watched = watched
-        at = {leaf: i for i, leaf in enumerate(plan.leaves)}
-        # (the plan's leaf, the argument): where each argument's number goes in a replay
-        self.inputs = [(at[p], i) for i, p in enumerate(proxies) if p is not None and p in at]
+        # the places of the argument Values in `given`: the same in every call this recording replays
+        # (Arguments.key tells Values from numbers)
+        self.values_at = tuple(i for i, x in enumerate(given) if type(x) is Value)
+        self.fixed_leaves, self.gather_data, self.gather_leaves = _inputs(plan.leaves, proxies, self.values_at)
 
     def fits(self, given: list[Any]) -> bool:
         """True if the arguments stand in the same relation to the graph as when recorded."""
-        for i, x in enumerate(given):
-            if self.pinned.get(i, x) is not x or (i not in self.pinned and type(x) is Value and x in self.outside):
+        pinned, outside = self.pinned, self.outside
+        for i in self.values_at:
+            x = given[i]
+            if pinned.get(i, x) is not x or (i not in pinned and x in outside):
                 return False
         return True
 
@@ -60,18 +71,31 @@ class Recording:
     def play(self, given: list[Any], numbers: list[float]) -> tuple[float, list[float]]:
         """The plan replayed on the arguments' numbers: the loss and the extra outputs; the gradients
         added into the argument Values and the other leaves."""
-        leaves = list(self.plan.leaves)
-        data = [leaf._data for leaf in leaves]
-        for leaf, i in self.inputs:
-            data[leaf] = numbers[i]
-            x = given[i]
-            if type(x) is Value:
-                leaves[leaf] = x
-        return self.plan.run(leaves, data)
+        data = list(self.gather_data([*map(_data, self.fixed_leaves), *numbers]))
+        if self.gather_leaves is None:  # no argument Value among the leaves: the plan's own
+            return self.plan.run(None, data)
+        return self.plan.run(list(self.gather_leaves([*self.plan.leaves, *given])), data)
+
+
+def _inputs(leaves: Sequence[Value], proxies: list[Value | None], values_at: tuple[int, ...]) -> tuple:
+    """Where a replay takes each leaf's number and Value from: (the leaves that are no argument's
+    stand-in, a gather of the numbers from [their numbers, *the arguments' numbers], and a gather
+    of the Values from [*the plan's leaves, *the arguments], or None when no argument is a Value)."""
+    n = len(leaves)
+    argument = {p: i for i, p in enumerate(proxies) if p is not None}
+    taken = {k: argument[leaf] for k, leaf in enumerate(leaves) if leaf in argument}  # leaf -> argument
+    fixed = [k for k in range(n) if k not in taken]
+    place = {k: j for j, k in enumerate(fixed)}
+    numbers = gather([place[k] if k in place else len(fixed) + taken[k] for k in range(n)])
+    values = set(values_at)
+    swapped = [n + taken[k] if taken.get(k, -1) in values else k for k in range(n)]
+    return tuple(leaves[k] for k in fixed), numbers, gather(swapped) if swapped != list(range(n)) else None
 
 
 def argument_numbers(given: list[Any]) -> list[float]:
     """The number of each argument: a Value's, or the number itself as a float."""
+    if set(map(type, given)) <= _FLOATS:  # a mini-batch's numbers: read as they are
+        return given
     return [x if type(x) is float else x._data if type(x) is Value else to_float(x, "compile input") for x in given]
 
 

@@ -161,15 +161,16 @@ def pin(given: list[Any], proxies: list[Value | None], tape: Tape, loss: Value, 
             pinned[i] = x
             swap[proxies[i]] = x
     if swap:
+        swapped = swap.keys().isdisjoint
         for n in _everything(order, tape.stops):
-            if any(p in swap for p in n.parents):
+            if not swapped(n.parents):
                 n.parents = tuple(swap.get(p, p) for p in n.parents)
         tape.swap(swap)
         loss = swap.get(loss, loss)
         outputs = [swap.get(v, v) for v in outputs]
         for i in pinned:
             proxies[i] = None
-        order = topological_order(loss)
+        order = topological_order(loss)  # walked again: a followed number's node may be an inner one (x * 2.0)
     return pinned, loss, outputs, order
 
 

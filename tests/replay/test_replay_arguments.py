@@ -104,3 +104,38 @@ def test_the_walker_reads_structure_values_and_aliasing_once():
     nested = [[a, 2], (3.0, [b])]
     assert arguments.rebuild(nested, lambda x: x) == nested and arguments.rebuild(nested, lambda x: x) is not nested
     assert list(arguments.items(nested)) == [a, 2, 3.0, b]
+
+
+def test_the_order_after_swapping_stand_ins_is_the_engines_own(monkeypatch):
+    """pin() swaps leaves (Value(x) of a number argument, a parameter passed in) and keeps the order
+    without walking again: it must be the order topological_order() walks, node for node."""
+    import nn
+    from engine.core.graph import topological_order
+    from engine.replay import record
+
+    checked = []
+    pin = record.pin
+
+    def checking(*args, **kwargs):
+        pinned, loss, outputs, order = pin(*args, **kwargs)
+        assert order == topological_order(loss)
+        checked.append(len(order))
+        return pinned, loss, outputs, order
+
+    monkeypatch.setattr(record, "pin", checking)
+    model = nn.MLP(2, [4, 1], seed=3)
+    params = model.parameters()
+    w = Value(0.4)
+
+    def batch(xb, yb):  # numbers passed in: each Value(x) is swapped for x's stand-in
+        return sum(((model(x) - y) ** 2 for x, y in zip(xb, yb, strict=True)), Value(0.0))
+
+    def chain(p, *xs):  # a parameter passed in and read from outside: pinned
+        h = Value(0.0)
+        for x in xs:
+            h = (h * w + x * p + Value(x * 2.0) + params[0]).tanh()  # Value(x * 2.0): an inner node
+        return h * h + p
+
+    engine.compile(batch)([[0.5, -1.0], [0.25, 2]], [1.0, -1.0])
+    engine.compile(chain)(params[0], *[0.1 * k for k in range(30)])
+    assert len(checked) == 2 and min(checked) > 30

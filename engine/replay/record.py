@@ -48,15 +48,14 @@ def record(fn: Callable[..., Any], args: tuple, arguments: Arguments, name: str,
         loss, extras, values = outputs(tape.record(fn, *leaf_args))
     writes, refused = leaves.writes(tape.leaf_events, tape.nodes, tape.constants)
     tape.leaf_events = []
-    stood = list(proxies)
+    # each stand-in's argument, pinned ones included: a value fn made and the graph does not use may
+    # still read a pinned argument's stand-in, and a write into it goes to the Value passed
+    argument_of = {p: i for i, p in enumerate(proxies) if p is not None}  # all, before pin()
     # refused: each Value(x) of a number argument x stays the Value fn made (it may have written its .data)
     pinned, loss, values, order = pin(given, proxies, tape, loss, values, topological_order(loss), not refused)
-    if pinned:  # a write to the stand-in of an argument that is also read from outside: to the Value itself
-        to = {stood[i]: x for i, x in pinned.items()}
-        writes = [(to.get(v, v), g) for v, g in writes]
     tape.arguments = proxies
     tape.results = [loss, *values]
-    aimed_writes = aimed(writes, proxies)
+    aimed_writes = aimed(writes, argument_of)
     write_again(aimed_writes, given)  # fn's writes into its arguments' stand-ins: into the argument Values
 
     def by_backward(uncompiled: str = "", warn: bool = False, recording: Recording | None = None) -> Recorded:
@@ -80,7 +79,9 @@ def record(fn: Callable[..., Any], args: tuple, arguments: Arguments, name: str,
             warn=True,
         )
     try:
-        recording = recording_of(tape, proxies, given, pinned, aimed_writes, extras, (loss, values, order), len(inner))
+        recording = recording_of(
+            tape, argument_of, given, pinned, aimed_writes, extras, (loss, values, order), len(inner)
+        )
     except Uncompiled as why:
         return by_backward(why.reason)
     try:
@@ -90,23 +91,23 @@ def record(fn: Callable[..., Any], args: tuple, arguments: Arguments, name: str,
     return Recorded(result, tape, recording)
 
 
-def recording_of(tape: Tape, proxies: list[Value | None], given: list[Any], pinned: dict[int, Value],
+def recording_of(tape: Tape, argument_of: dict[Value, int], given: list[Any], pinned: dict[int, Value],
          writes: list[tuple[Value | int, Any]], extras: Any, graph: tuple[Value, list[Value], list[Value]],
          n_inner: int) -> Recording:  # fmt: skip
     """The recording to keep: the guards and the plan (Uncompiled if the plan has nothing to gain).
 
-    graph: the loss, the extra outputs' Values, and the loss's graph in topological order."""
+    argument_of: each stand-in's argument; graph: the loss, the extra outputs' Values, and the
+    loss's graph in topological order."""
     loss, values, order = graph
     stop_leaves = [n for n in order if n in tape.stops]
     # what fn computes and the loss does not use is computed again before each replay: an
     # error it raises (sqrt(-1.0), an overflow) is raised as fn raises it
     unused = tape.unused(order, n_inner, len(stop_leaves))
-    inputs = {p: i for i, p in enumerate(proxies) if p is not None}
-    guards = Guards(tape, stop_leaves, unused, inputs)
+    guards = Guards(tape, stop_leaves, unused, argument_of)
     # a number passed in stands in the graph as a leaf whose gradient no one reads
-    unread = frozenset(p for p, x in zip(proxies, given, strict=True) if p is not None and type(x) is not Value)
+    unread = frozenset(p for p, i in argument_of.items() if type(given[i]) is not Value)
     plan = Plan.build(loss, values, order, unread)
-    return Recording(plan, given, proxies, pinned, guards, extras, tape, writes)
+    return Recording(plan, given, argument_of, pinned, guards, extras, tape, writes)
 
 
 def stand_ins(args: tuple, given: list[Any]) -> tuple[list[Value | None], Any]:

@@ -28,10 +28,10 @@ class Recording:
     __slots__ = ("plan", "guards", "extras", "tape", "writes", "pinned", "outside", "watched", "values_at",
                  "fixed_leaves", "gather_data", "gather_leaves")  # fmt: skip
 
-    def __init__(self, plan: Plan, given: list[Any], proxies: list[Value | None], pinned: dict[int, Value],
+    def __init__(self, plan: Plan, given: list[Any], argument_of: dict[Value, int], pinned: dict[int, Value],
                  guards: Guards, extras: Any, tape: Tape, writes: list[tuple[Value | int, Any]]) -> None:  # fmt: skip
-        """given: the recorded call's arguments (`Arguments.given`); proxies: the leaf standing for each
-        (None: the argument Value itself, pinned)."""
+        """given: the recorded call's arguments (`Arguments.given`); argument_of: the leaf standing for
+        each argument -> the argument's number in `given`."""
         self.plan = plan
         self.guards = guards
         self.extras = extras  # fn's extra outputs as returned: their nesting
@@ -40,7 +40,7 @@ class Recording:
         # makes, made again before each replay (`write_again`)
         self.writes = writes
         self.pinned = pinned  # argument number -> the Value that must be passed there (fn reads it too)
-        stood = set(proxies)
+        stood = argument_of.keys()
         self.outside = {leaf for leaf in plan.leaves if leaf not in stood}
         # the leaves whose gradients a call gives the user: parameters and other Values from outside
         watched = [leaf for leaf in plan.leaves if leaf not in stood and leaf not in tape.nodes]
@@ -50,7 +50,7 @@ class Recording:
         # the places of the argument Values in `given`: the same in every call this recording replays
         # (Arguments.key tells Values from numbers)
         self.values_at = tuple(i for i, x in enumerate(given) if type(x) is Value)
-        self.fixed_leaves, self.gather_data, self.gather_leaves = _inputs(plan.leaves, proxies, self.values_at)
+        self.fixed_leaves, self.gather_data, self.gather_leaves = _inputs(plan.leaves, argument_of, self.values_at)
 
     def fits(self, given: list[Any]) -> bool:
         """True if the arguments stand in the same relation to the graph as when recorded."""
@@ -77,13 +77,12 @@ class Recording:
         return self.plan.run(list(self.gather_leaves([*self.plan.leaves, *given])), data)
 
 
-def _inputs(leaves: Sequence[Value], proxies: list[Value | None], values_at: tuple[int, ...]) -> tuple:
+def _inputs(leaves: Sequence[Value], argument_of: dict[Value, int], values_at: tuple[int, ...]) -> tuple:
     """Where a replay takes each leaf's number and Value from: (the leaves that are no argument's
     stand-in, a gather of the numbers from [their numbers, *the arguments' numbers], and a gather
     of the Values from [*the plan's leaves, *the arguments], or None when no argument is a Value)."""
     n = len(leaves)
-    argument = {p: i for i, p in enumerate(proxies) if p is not None}
-    taken = {k: argument[leaf] for k, leaf in enumerate(leaves) if leaf in argument}  # leaf -> argument
+    taken = {k: argument_of[leaf] for k, leaf in enumerate(leaves) if leaf in argument_of}  # leaf -> argument
     fixed = [k for k in range(n) if k not in taken]
     place = {k: j for j, k in enumerate(fixed)}
     numbers = gather([place[k] if k in place else len(fixed) + taken[k] for k in range(n)])
@@ -99,10 +98,9 @@ def argument_numbers(given: list[Any]) -> list[float]:
     return [x if type(x) is float else x._data if type(x) is Value else to_float(x, "compile input") for x in given]
 
 
-def aimed(writes: list[tuple[Value, Any]], proxies: list[Value | None]) -> list[tuple[Value | int, Any]]:
+def aimed(writes: list[tuple[Value, Any]], argument_of: dict[Value, int]) -> list[tuple[Value | int, Any]]:
     """fn's `.grad` writes, each to a Value, or to argument number i where fn wrote into its stand-in."""
-    argument = {p: i for i, p in enumerate(proxies) if p is not None}
-    return [(argument.get(v, v), g) for v, g in writes]
+    return [(argument_of.get(v, v), g) for v, g in writes]
 
 
 def write_again(writes: list[tuple[Value | int, Any]], given: list[Any]) -> None:

@@ -139,3 +139,22 @@ def test_the_order_after_swapping_stand_ins_is_the_engines_own(monkeypatch):
     engine.compile(batch)([[0.5, -1.0], [0.25, 2]], [1.0, -1.0])
     engine.compile(chain)(params[0], *[0.1 * k for k in range(30)])
     assert len(checked) == 2 and min(checked) > 30
+
+
+def test_a_value_fn_makes_and_does_not_use_follows_a_parameter_passed_in():
+    """p is passed in and read from outside (pinned); fn also computes exp(100 * p) to look at. After
+    p.data changes, a replay computes that value again from p's number now, and raises where fn does."""
+    p, w = Value(1.0), Value(2.0)
+
+    def fn(q):
+        _shown = (q * 100.0).exp()  # made, not used by the loss: computed again before each replay
+        return (q * w + p).tanh()
+
+    step = engine.compile(fn, check_every=0)
+    for _ in range(3):
+        step(p)
+    p.data = 9.0  # exp(900.0) overflows
+    with pytest.raises(OverflowError, match="exp"):
+        fn(p)
+    with pytest.raises(OverflowError, match="exp"):
+        step(p)

@@ -17,7 +17,7 @@ returns what it found; the plan and its parts are frozen records (`steps.py`), b
 9. `_batch`: each shape's copies as a `Batch`, with its kernel (generated once per shape);
 10. `_groups`, `_forward_step`, `_backward_step`: each group as a `Group`, and its steps; runs of
     small groups (a chain of sums) then become straight-line code (`straight.py`);
-11. `_leaf_edges`: the shares each leaf's gradient adds up; and the wiring a check compares.
+11. `_leaf_edges`: the shares each leaf's gradient adds up.
 
 `interpret.py` runs a plan's groups and batches node by node, the reference for the tests.
 """
@@ -276,7 +276,6 @@ def _batch(
         get_shared=gather(shared_slots), get_columns=tuple(map(gather, column_slots)),
         bases=tuple(b.first_edge + i * b.n_edges for i in reversed(range(len(pieces)))),  # backward order
         gather_in=incoming_gather(tops_incoming),
-        layout=hash((model.signature, b.shared, shared_slots, column_slots)),
     )  # fmt: skip
 
 
@@ -338,8 +337,7 @@ class Plan:
     leaves: the plan's only references to the graph's Values (slots 0..len-1); groups (in forward
     order) and batches: the typed steps, which `interpret.py` runs as they are; forward_steps and
     backward_steps: what `play.py` runs, the groups' steps with runs of small groups as
-    straight-line code (straight: the runs); leaf_edges: each leaf's shares; wiring: what a check
-    compares.
+    straight-line code (straight: the runs); leaf_edges: each leaf's shares.
     """
 
     leaves: tuple[Value, ...]
@@ -353,7 +351,6 @@ class Plan:
     n_edges: int  # share slots
     loss_slot: int
     output_slots: tuple[int, ...]
-    wiring: int
     n_nodes: int
     n_pieces: int
 
@@ -419,7 +416,6 @@ class Plan:
             groups, list(map(_forward_step, groups)), list(map(_backward_step, groups))[::-1]
         )
         in_loops = {s.leaf for b in batches for s in b.summed_leaves}
-        wiring = [(b.start, b.layout) for b in batches] + [(g.start, g.stop, g.operation, g.operands) for g in groups]
         return cls(
             leaves=tuple(leaves),
             batches=batches,
@@ -432,7 +428,6 @@ class Plan:
             n_edges=n_edges,
             loss_slot=slot[loss],
             output_slots=tuple(slot[v] for v in outputs),
-            wiring=hash((tuple(wiring), slot[loss], len(leaves), len(slot))),
             n_nodes=len(order),
             n_pieces=len(piece_of),
         )

@@ -31,7 +31,6 @@ from .tape import Tape
 from .verify import verifies, verify
 
 CHECK_EVERY = 1000  # verification calls: 2, 3, 5, 9 ... up to this, then every this-th
-MAX_RECORDINGS = check.MAX_RECORDINGS
 
 
 class Compiled:
@@ -115,7 +114,7 @@ class Compiled:
         self.plan = recording.plan
         if not verifies(self.calls, self.check_every):
             return returned(*recording.replay(found.given), recording.extras)
-        leaves = [*recording.watched, *[x for x in found.given if type(x) is Value]]
+        leaves = [*recording.watched, *[found.given[i] for i in recording.values_at]]
         before = [v.grad for v in leaves]
         loss, outs = recording.replay(found.given)
         try:

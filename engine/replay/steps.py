@@ -205,7 +205,6 @@ class Batch:
     get_columns: tuple[Gather, ...]
     bases: tuple[int, ...]
     gather_in: Callable[[list[float]], list[float]]
-    layout: int  # what a check compares
 
     def __repr__(self) -> str:
         return (

@@ -45,8 +45,7 @@ def agrees(fn: Callable[..., Any], args: tuple, leaves: list[Value], before: lis
     every leaf equal the replay's to the bit? If not, or if fn raises, the gradients are put back
     as they were (`before`); if they agree, they are the uncompiled call's, the same bits."""
     replayed_grads = [bits(v.grad) for v in leaves]
-    for v, g in zip(leaves, before, strict=True):
-        v.grad = g
+    _put_back(leaves, before)
     try:
         with pause_gc():  # as the recording runs fn: the graph is freed by reference counting
             loss, _, values = outputs(fn(*as_given(args)))
@@ -54,11 +53,14 @@ def agrees(fn: Callable[..., Any], args: tuple, leaves: list[Value], before: lis
         now = [loss._data, *[v._data for v in values]]
         grads = [bits(v.grad) for v in leaves]
     except BaseException:
-        for v, g in zip(leaves, before, strict=True):
-            v.grad = g
+        _put_back(leaves, before)
         raise
     if list(map(bits, now)) != list(map(bits, replayed)) or grads != replayed_grads:
-        for v, g in zip(leaves, before, strict=True):
-            v.grad = g
+        _put_back(leaves, before)
         return False
     return True
+
+
+def _put_back(leaves: list[Value], grads: list[Any]) -> None:
+    for v, g in zip(leaves, grads, strict=True):
+        v.grad = g

@@ -203,15 +203,15 @@ def mlp_batch(copies):
 
 
 @pytest.mark.parametrize(
-    "loss",
-    [rnn_loss(1500), rnn_loss(1200, every_step=True), mlp_batch(400)],
+    "make",
+    [lambda: rnn_loss(1500), lambda: rnn_loss(1200, every_step=True), lambda: mlp_batch(400)],
     ids=["deep chain", "deep chain with a loss at every step", "mini-batch of networks"],
 )
-def test_the_nodes_walked_grow_with_the_graph_not_its_depth(loss, monkeypatch):
+def test_the_nodes_walked_grow_with_the_graph_not_its_depth(make, monkeypatch):
     """The plain search walked up to MAX_NODES nodes from each of thousands of tops (a 1,500-deep
     chain: about 10 million); now the walks from candidate tops list about WALKS times the graph's
     nodes, and then those of the pieces taken."""
-    order = topological_order(loss)
+    order = topological_order(make())  # built here, not when the tests are collected
     walked = []
 
     def counted(*args, **kwargs):
@@ -224,14 +224,15 @@ def test_the_nodes_walked_grow_with_the_graph_not_its_depth(loss, monkeypatch):
     assert sum(walked) <= 2 * len(order) + pieces.MAX_NODES
 
 
+@pytest.mark.slow  # the plain search, the reference, walks each deep chain in quadratic time
 @pytest.mark.parametrize("walks", [0, 1])
 @pytest.mark.parametrize(
-    "loss",
-    [rnn_loss(1100), rnn_loss(300, every_step=True), mlp_batch(50)],
+    "make",
+    [lambda: rnn_loss(1100), lambda: rnn_loss(300, every_step=True), lambda: mlp_batch(50)],
     ids=["deep chain", "deep chain with a loss at every step", "mini-batch of networks"],
 )
-def test_deep_and_repeated_graphs_get_the_plain_searchs_pieces(loss, walks):
-    order = topological_order(loss)
+def test_deep_and_repeated_graphs_get_the_plain_searchs_pieces(make, walks):
+    order = topological_order(make())
     expected = described(reference_pieces(order, pieces.MIN_NODES, pieces.MAX_NODES))
     found = with_limits(pieces.MIN_NODES, pieces.MAX_NODES, walks, pieces.find_pieces, order)
     assert described(found) == expected
